@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The stage-2 page-table engine: one generic walker over any descriptor
+ * format (arm64 stage 2 with 4K/16K/64K granules, x86 EPT, and a hostile
+ * test format), and the operations built on it.
+ *
+ * Concurrency.  A walk is either EXCLUSIVE (the caller holds the VM's
+ * mmu_lock for write, or otherwise guarantees no other software walker)
+ * or SHARED (S2_WALK_SHARED: mmu_lock held for read, inside
+ * rcu_read_lock; every update is a compare-and-exchange and a lost race
+ * returns -EAGAIN).  Hardware walkers run concurrently with both.
+ *
+ *   operation              | SHARED ok | may run concurrently with
+ *   -----------------------+-----------+-------------------------------------
+ *   s2_pgt_map             | yes       | other SHARED map/relax/mkyoung/lookup
+ *   s2_pgt_relax_perms     | yes       | same
+ *   s2_pgt_mkyoung         | yes       | same
+ *   s2_pgt_lookup          | yes       | anything (lockless read, inside RCU)
+ *   s2_pgt_test_clear_young| yes       | same as map when SHARED
+ *   s2_pgt_unmap           | no        | hardware walkers only
+ *   s2_pgt_wrprotect       | no        | hardware walkers only
+ *   s2_pgt_split           | yes       | same as map when SHARED
+ *   s2_pgt_destroy         | no        | nothing at all
+ *
+ * Errors: 0 or a negative errno (S2_EINVAL bad argument, S2_ERANGE address
+ * beyond the IPA/OA size, S2_ENOMEM page cache ran dry, S2_EAGAIN lost a
+ * race in a shared walk: retry).  A call that fails argument checks, or
+ * fails with S2_ENOMEM, has changed nothing.
+ */
+#ifndef S2MMU_PGTABLE_H
+#define S2MMU_PGTABLE_H
+
+#include <s2mmu/platform.h>
+
+struct s2_format;
+
+enum s2_format_id {
+	S2_FMT_ARM64,	/* VMSAv8-64 stage 2 */
+	S2_FMT_EPT,	/* Intel EPT, 4- or 5-level */
+	S2_FMT_TEST,	/* deliberately odd encoding for engine tests */
+};
+
+/* s2_pgt_cfg.flags */
+#define S2_PGT_NO_FWB	0x1	/* stage 2 not cache-coherent: CMOs needed */
+#define S2_PGT_HW_AF	0x2	/* hardware sets the access flag (HA) */
+#define S2_PGT_HW_DBM	0x4	/* hardware dirty state (HD + DBM) */
+#define S2_PGT_EPT_AD	0x8	/* EPT accessed/dirty flags enabled */
+
+struct s2_pgt_cfg {
+	enum s2_format_id format;
+	unsigned granule_shift;		/* 12, 14 or 16 (EPT: 12) */
+	unsigned ia_bits;		/* IPA size, 32..48 (EPT: 39..57) */
+	unsigned oa_bits;		/* output size, up to 48 (0: 48) */
+	unsigned flags;
+	const struct s2_platform *plat;
+	void *plat_ctx;
+};
+
+/* Protection / attribute bits for map and relax. */
+#define S2_PROT_R	0x1
+#define S2_PROT_W	0x2
+#define S2_PROT_X	0x4
+#define S2_PROT_DEVICE	0x8	/* device memory: not executable, no CMOs */
+#define S2_PROT_RWX	(S2_PROT_R | S2_PROT_W | S2_PROT_X)
+
+/* Walk flags (also accepted by the operations). */
+#define S2_WALK_LEAF		0x01
+#define S2_WALK_TABLE_PRE	0x02
+#define S2_WALK_TABLE_POST	0x04
+#define S2_WALK_SHARED		0x08
+
+/* Maximum levels of any supported format (EPT 5-level). */
+#define S2_MAX_LEVELS	5
+
+struct s2_pgtable {
+	const struct s2_format *fmt;
+	uint64_t *root;
+	uint64_t root_pa;
+	size_t root_size;
+	unsigned ia_bits, oa_bits;
+	unsigned page_shift;
+	int start_level;		/* -1..3 in the format's numbering */
+	int last_level;
+	unsigned root_entries;		/* entries across concatenated tables */
+	unsigned flags;
+	const struct s2_platform *plat;
+	void *ctx;
+	/* per-level geometry cached for the walker */
+	uint64_t span[S2_MAX_LEVELS + 1];	/* bytes covered by one entry */
+	unsigned shift[S2_MAX_LEVELS + 1];
+	unsigned nr_tables;		/* live table pages, root excluded */
+};
+
+/*
+ * A caller-filled cache of zeroed table pages: map and split take pages
+ * from here and never allocate, so they can run under a spinning lock.
+ * Free pages are chained through their first word (cleared on take), so
+ * the cache has no capacity limit and needs no memory of its own.
+ * Initialise with S2_MEMCACHE_INIT.  Not thread-safe: one per thread.
+ */
+struct s2_memcache {
+	void *head;
+	unsigned long nr;
+};
+#define S2_MEMCACHE_INIT { 0, 0 }
+
+/* Decoded view of one entry, for lookup and tests. */
+struct s2_mapping {
+	bool valid;
+	int level;
+	uint64_t size;		/* bytes covered by the leaf */
+	s2_gpa_t ipa;		/* start of the leaf */
+	s2_hpa_t pa;		/* output of the leaf's start */
+	unsigned prot;		/* S2_PROT_* */
+	bool young;		/* access flag */
+	bool dirty;		/* writable (arm64 DBM) / EPT D bit */
+	unsigned sw;		/* software bits */
+	uint64_t raw;
+};
+
+/* Walker visit context (see s2_pgt_walk). */
+struct s2_walk_ctx {
+	struct s2_pgtable *pgt;
+	uint64_t *ptep;
+	uint64_t old;		/* value read before the visit */
+	uint64_t addr;		/* start of the entry's span */
+	uint64_t end;		/* end of the walk */
+	int level;
+	unsigned flags;
+	void *arg;
+};
+
+typedef int (*s2_visitor_fn)(struct s2_walk_ctx *ctx, unsigned visit);
+
+/**
+ * s2_pgt_init - set up an empty stage-2 table.
+ * Return: 0; -S2_EINVAL for an unsupported format/granule/IPA/OA
+ * combination or missing hooks; -S2_ENOMEM if the root cannot be allocated.
+ * Context: any; @pgt is not yet visible to anyone.
+ */
+int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg);
+
+/**
+ * s2_pgt_destroy - free every table page and the root.
+ * Context: no walker of any kind may be running or start (exclusive).
+ * Freed immediately: the caller has already invalidated the VM's TLBs.
+ */
+void s2_pgt_destroy(struct s2_pgtable *pgt);
+
+/**
+ * s2_pgt_map - map [@ipa, @ipa+@size) to [@pa, ...) with @prot.
+ * Uses the largest block that the alignment of @ipa and @pa, the format
+ * and @max_size (0: no cap) allow.  Valid entries with a different output
+ * or size are replaced with break-before-make.  With S2_WALK_SHARED, an
+ * entry already valid with the same output returns -S2_EAGAIN if its
+ * permissions differ (relax them with s2_pgt_relax_perms) and 0 if they
+ * are the same.
+ * Return: 0, -S2_EINVAL, -S2_ERANGE, -S2_ENOMEM (cache too small for the
+ * tables needed: nothing changed), -S2_EAGAIN (shared walk lost a race).
+ * Context: EXCLUSIVE, or SHARED with @flags S2_WALK_SHARED.
+ */
+int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
+	       unsigned prot, uint64_t max_size, struct s2_memcache *mc,
+	       unsigned flags);
+
+/**
+ * s2_pgt_unmap - remove every mapping in [@ipa, @ipa+@size); empty tables
+ * are unlinked and freed after a grace period.  TLBs are invalidated, and
+ * on a non-FWB platform the data cache cleaned to PoC after the
+ * translation is gone, all before return.
+ * Return: 0, -S2_EINVAL, -S2_ERANGE.  Context: EXCLUSIVE.
+ */
+int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size);
+
+/**
+ * s2_pgt_wrprotect - clear write permission of every leaf in the range,
+ * then invalidate the range in the TLB before return.
+ * Return: 0, -S2_EINVAL, -S2_ERANGE.  Context: EXCLUSIVE.
+ */
+int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size);
+
+/**
+ * s2_pgt_relax_perms - add @prot to the leaf covering @ipa (a fault on a
+ * present entry), then invalidate it on this CPU.
+ * Return: 0; -S2_ENOENT no valid leaf; -S2_EINVAL bad @prot;
+ * -S2_EAGAIN lost a race.  Context: EXCLUSIVE or SHARED.
+ */
+int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
+		       unsigned flags);
+
+/**
+ * s2_pgt_mkyoung - set the access flag of the leaf covering @ipa (an
+ * access-flag fault).  No TLB maintenance: entries with AF clear are
+ * never cached.
+ * Return: 0, -S2_ENOENT, -S2_EAGAIN.  Context: EXCLUSIVE or SHARED.
+ */
+int s2_pgt_mkyoung(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned flags);
+
+/**
+ * s2_pgt_test_clear_young - report whether any leaf in the range has its
+ * access flag set, clearing it when @mkold.  No TLB invalidation: as in
+ * Linux, flushing is the caller's decision (clear_flush_young).
+ * Return: 1 young, 0 not, negative errno on bad arguments.
+ * Context: EXCLUSIVE, or SHARED (then hardware and software updates of
+ * the same entry are not lost: every clear is a compare-and-exchange).
+ */
+int s2_pgt_test_clear_young(struct s2_pgtable *pgt, s2_gpa_t ipa,
+			    uint64_t size, bool mkold, unsigned flags);
+
+/**
+ * s2_pgt_split - replace every block in the range by a table mapping the
+ * same output with the same attributes at the next level, recursively
+ * until leaves are at most @target_size, with break-before-make.
+ * Return: 0, -S2_EINVAL, -S2_ERANGE, -S2_ENOMEM (the blocks split so far
+ * stay split; the rest are untouched and still map the same memory).
+ * Context: EXCLUSIVE or SHARED.
+ */
+int s2_pgt_split(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+		 uint64_t target_size, struct s2_memcache *mc, unsigned flags);
+
+/**
+ * s2_pgt_lookup - decode the entry that translates @ipa.
+ * Return: 0 with @out filled (out->valid false if nothing maps @ipa),
+ * -S2_ERANGE beyond the IPA size.  Context: any, inside RCU if concurrent
+ * with unmap.
+ */
+int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out);
+
+/**
+ * s2_pgt_walk - visit [@addr, @addr+@size) with @fn for the kinds of
+ * entries @flags selects (S2_WALK_LEAF: leaves and invalid entries;
+ * TABLE_PRE / TABLE_POST: table entries before and after their subtree).
+ * @fn returns 0 to continue or a negative errno to stop the walk.
+ * Return: 0 or what @fn returned.  Context: as the visitor requires.
+ */
+int s2_pgt_walk(struct s2_pgtable *pgt, uint64_t addr, uint64_t size,
+		s2_visitor_fn fn, void *arg, unsigned flags);
+
+/**
+ * s2_pgt_pages_needed - upper bound of table pages a map of the range can
+ * consume (tables that would have to be created), for topping up.
+ */
+unsigned long s2_pgt_pages_needed(struct s2_pgtable *pgt, s2_gpa_t ipa,
+				  uint64_t size);
+
+/* Page cache: top up to @min pages (allocating outside any lock), free. */
+int s2_memcache_topup(struct s2_pgtable *pgt, struct s2_memcache *mc,
+		      unsigned long min);
+void s2_memcache_free(struct s2_pgtable *pgt, struct s2_memcache *mc);
+
+/* Largest leaf size the format allows at or below @max_size (0: any). */
+uint64_t s2_pgt_max_block(const struct s2_pgtable *pgt, uint64_t max_size);
+
+/* Decode helpers for visitors. */
+bool s2_pte_valid(const struct s2_pgtable *pgt, uint64_t pte, int level);
+bool s2_pte_table(const struct s2_pgtable *pgt, uint64_t pte, int level);
+void s2_pte_decode(const struct s2_pgtable *pgt, uint64_t pte, int level,
+		   struct s2_mapping *out);
+
+#endif

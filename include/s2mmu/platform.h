@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Platform hooks: everything the library needs from its embedder.
+ *
+ * The core (src/format, src/pgtable, src/mmu) calls nothing else: no libc,
+ * no allocator, no locks of its own.  A hypervisor at EL2, a Linux module
+ * and the hosted user-space platform (src/hosted) each fill one of these.
+ *
+ * Concurrency of the hooks themselves:
+ *
+ *   hook                         | may be called concurrently with itself
+ *   -----------------------------+----------------------------------------
+ *   alloc_page / free_page       | yes (shared walks allocate from caches,
+ *                                |  but top-ups run outside the lock)
+ *   page_ref_add                 | yes, must be atomic
+ *   defer_free                   | yes, from shared walks
+ *   tlbi_*                       | yes; each must be complete on return
+ *   dcache_* / icache_*          | yes
+ *   lock hooks                   | by definition
+ */
+#ifndef S2MMU_PLATFORM_H
+#define S2MMU_PLATFORM_H
+
+#include <s2mmu/types.h>
+
+/* tlbi_ipa flags */
+#define S2_TLBI_LEAF	0x1	/* only last-level entries changed (IPAS2LE1) */
+#define S2_TLBI_LOCAL	0x2	/* this CPU only (permission relaxation, NSH) */
+
+/*
+ * Called after a grace period with the page (and everything reachable from
+ * it, if it is a table at @level) no longer visible to any walker.
+ */
+typedef void (*s2_deferred_fn)(void *owner, void *va, int level);
+
+struct s2_platform {
+	/* One zeroed granule for a table page, aligned to its size; NULL on
+	 * failure.  Context: any; never called with the mmu_lock held by the
+	 * library itself (the fault path tops up its cache before locking). */
+	void *(*alloc_page)(void *ctx, unsigned page_shift);
+	void (*free_page)(void *ctx, void *va, unsigned page_shift);
+
+	/* Zeroed physically contiguous memory aligned to @size, for the root
+	 * (the architecture concatenates up to 16 initial-level tables). */
+	void *(*alloc_pages_exact)(void *ctx, size_t size);
+	void (*free_pages_exact)(void *ctx, void *va, size_t size);
+
+	/*
+	 * get_page / put_page / page_count in one hook: add @delta (which may
+	 * be 0 or negative) to the reference count of the table page at @va
+	 * and return the new count.  A table page holds one reference for its
+	 * link from the parent plus one per valid (or locked) entry, so a count
+	 * of 1 means the table is empty.  Must be atomic.
+	 */
+	int (*page_ref_add)(void *ctx, void *va, int delta);
+
+	/* Address conversion for table pages and guest frames.  When
+	 * @linear is true the library uses pa = va + linear_offset instead
+	 * of calling these on its hot paths. */
+	uint64_t (*virt_to_phys)(void *ctx, void *va);
+	void *(*phys_to_virt)(void *ctx, uint64_t pa);
+	bool linear;
+	int64_t linear_offset;
+
+	/*
+	 * Run @fn(@owner, @va, @level) after an RCU grace period: once every
+	 * walker that might have seen @va (shared software walks inside
+	 * rcu_read_lock, and hardware walkers, which the caller has already
+	 * invalidated) is done.  Storage for the pending callback comes from
+	 * the platform's per-page metadata, so this cannot fail.
+	 */
+	void (*defer_free)(void *ctx, void *va, int level, s2_deferred_fn fn,
+			   void *owner);
+
+	/*
+	 * TLB maintenance for this VM.  Each returns only once the
+	 * invalidation is complete on every CPU that may hold the entry
+	 * (DSB ISH after the TLBI, Arm ARM D5.10): callers rely on that to
+	 * free memory or to return from an MMU notifier (seed 004).
+	 * @level is the level of the removed leaf, or -1 when unknown or when
+	 * a table entry was removed (walk caches must be invalidated too).
+	 */
+	void (*tlbi_ipa)(void *ctx, uint64_t ipa, int level, unsigned flags);
+	void (*tlbi_range)(void *ctx, uint64_t ipa, uint64_t size, int level);
+	void (*tlbi_vm)(void *ctx);
+
+	/* Cache maintenance by host-physical range, for platforms whose
+	 * stage 2 is not FWB-coherent (S2_PGT_NO_FWB). */
+	void (*dcache_clean_inval_poc)(void *ctx, uint64_t pa, uint64_t size);
+	void (*icache_inval_pou)(void *ctx, uint64_t pa, uint64_t size);
+
+	/* Reader-writer lock (the VM's mmu_lock) and RCU, used by src/mmu. */
+	void *(*rwlock_new)(void *ctx);
+	void (*rwlock_free)(void *ctx, void *lock);
+	void (*read_lock)(void *lock);
+	void (*read_unlock)(void *lock);
+	void (*write_lock)(void *lock);
+	void (*write_unlock)(void *lock);
+	void (*rcu_read_lock)(void *ctx);
+	void (*rcu_read_unlock)(void *ctx);
+	void (*synchronize_rcu)(void *ctx);
+};
+
+#endif
