@@ -31,8 +31,7 @@
 #define S2MMU_PGTABLE_H
 
 #include <s2mmu/platform.h>
-
-struct s2_format;
+#include <s2mmu/format.h>
 
 enum s2_format_id {
 	S2_FMT_ARM64,	/* VMSAv8-64 stage 2 */
@@ -73,7 +72,7 @@ struct s2_pgt_cfg {
 #define S2_MAX_LEVELS	5
 
 struct s2_pgtable {
-	const struct s2_format *fmt;
+	struct s2_format fmt;		/* copied in: hot paths index it directly */
 	uint64_t *root;
 	uint64_t root_pa;
 	size_t root_size;
@@ -88,7 +87,7 @@ struct s2_pgtable {
 	/* per-level geometry cached for the walker */
 	uint64_t span[S2_MAX_LEVELS + 1];	/* bytes covered by one entry */
 	unsigned shift[S2_MAX_LEVELS + 1];
-	unsigned nr_tables;		/* live table pages, root excluded */
+	unsigned long nr_tables;	/* live table pages, root excluded */
 };
 
 /*

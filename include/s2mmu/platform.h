@@ -71,6 +71,9 @@ struct s2_platform {
 	 */
 	void (*defer_free)(void *ctx, void *va, int level, s2_deferred_fn fn,
 			   void *owner);
+	/* Wait until every callback passed to defer_free so far has run
+	 * (rcu_barrier); used before a table's owner goes away. */
+	void (*defer_barrier)(void *ctx);
 
 	/*
 	 * TLB maintenance for this VM.  Each returns only once the

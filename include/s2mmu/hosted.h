@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The hosted platform: the hooks of platform.h for Linux user space, with
+ * pthreads and liburcu (memb flavour), and counters of every TLB and cache
+ * operation so tests and benchmarks can read them.
+ *
+ * Thread-safety: every hook may be called from any thread; threads are
+ * registered with liburcu on first use and unregistered when they exit.
+ * s2_hosted_free must not race with anything using the instance.
+ */
+#ifndef S2MMU_HOSTED_H
+#define S2MMU_HOSTED_H
+
+#include <s2mmu/platform.h>
+
+struct s2_hosted;
+
+struct s2_hosted_stats {
+	uint64_t tlbi_ipa;		/* single-address invalidations */
+	uint64_t tlbi_ipa_local;	/* of which local (permission relax) */
+	uint64_t tlbi_range;		/* range invalidations */
+	uint64_t tlbi_range_bytes;
+	uint64_t tlbi_vm;		/* whole-VM invalidations */
+	uint64_t dcache_ops, icache_ops;	/* clean+inval to PoC, icache */
+	uint64_t pages_alloc, pages_free;	/* table pages */
+	uint64_t pages_live, pages_peak;
+	uint64_t deferred, deferred_done;	/* grace-period frees */
+	uint64_t alloc_failed;		/* injected failures */
+};
+
+/* Observer of TLB/cache hooks, called before the counter moves. */
+enum s2_hosted_event { S2_EV_TLBI_IPA, S2_EV_TLBI_RANGE, S2_EV_TLBI_VM,
+		       S2_EV_DCACHE, S2_EV_ICACHE };
+typedef void (*s2_hosted_observer)(void *arg, enum s2_hosted_event ev,
+				   uint64_t addr, uint64_t size, int level);
+
+/* Return: a new instance, or NULL when out of memory. */
+struct s2_hosted *s2_hosted_new(void);
+/* Waits for pending deferred frees, then releases every chunk. */
+void s2_hosted_free(struct s2_hosted *h);
+
+/* The hook table; pass the instance as the platform context. */
+const struct s2_platform *s2_hosted_platform(void);
+
+void s2_hosted_get_stats(struct s2_hosted *h, struct s2_hosted_stats *out);
+void s2_hosted_reset_counters(struct s2_hosted *h);	/* TLB/cache only */
+void s2_hosted_set_observer(struct s2_hosted *h, s2_hosted_observer fn, void *arg);
+
+/*
+ * Fail the @nth page allocation from now on (1: the next one), and every
+ * later one if @sticky; 0 disables.  For allocation-failure tests.
+ */
+void s2_hosted_fail_alloc(struct s2_hosted *h, unsigned long nth, bool sticky);
+
+/* Register / unregister the calling thread with RCU explicitly (optional). */
+void s2_hosted_thread_online(void);
+void s2_hosted_thread_offline(void);
+
+#endif

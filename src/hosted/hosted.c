@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Hosted platform for Linux user space.
+ *
+ * Table pages come from 4 MiB chunks aligned to their size, so the
+ * metadata of any page (its reference count, and the RCU head of a pending
+ * deferred free) is found from its address with two loads, no lookup
+ * structure and no lock: the same job struct page does in a kernel.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu/urcu-memb.h>
+
+#include <s2mmu/hosted.h>
+
+#define CHUNK_SHIFT	22
+#define CHUNK_SIZE	(1UL << CHUNK_SHIFT)
+#define NR_SHIFTS	3	/* 12, 14, 16 */
+
+struct page_meta {
+	int ref;
+	int level;
+	s2_deferred_fn fn;
+	void *owner;
+	void *va;
+	struct s2_hosted *h;
+	struct rcu_head rcu;
+};
+
+struct chunk {
+	unsigned page_shift;
+	struct chunk *next;
+	struct page_meta *meta;
+};
+
+struct s2_hosted {
+	pthread_mutex_t lock;
+	void *free_list[NR_SHIFTS];
+	struct chunk *chunks;
+	struct s2_hosted_stats st;
+	s2_hosted_observer obs;
+	void *obs_arg;
+	unsigned long fail_nth;
+	bool fail_sticky;
+};
+
+#define STAT_ADD(h, f, n) __atomic_fetch_add(&(h)->st.f, (n), __ATOMIC_RELAXED)
+
+/* ------------------------------------------------------------------ RCU */
+
+static pthread_key_t rcu_key;
+static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
+static __thread bool rcu_online;
+
+static void rcu_thread_exit(void *unused)
+{
+	(void)unused;
+	if (rcu_online) {
+		urcu_memb_unregister_thread();
+		rcu_online = false;
+	}
+}
+
+static void rcu_key_init(void)
+{
+	pthread_key_create(&rcu_key, rcu_thread_exit);
+}
+
+void s2_hosted_thread_online(void)
+{
+	if (rcu_online)
+		return;
+	pthread_once(&rcu_once, rcu_key_init);
+	urcu_memb_register_thread();
+	rcu_online = true;
+	/* any non-NULL value makes the destructor run at thread exit */
+	pthread_setspecific(rcu_key, (void *)1);
+}
+
+void s2_hosted_thread_offline(void)
+{
+	rcu_thread_exit(NULL);
+}
+
+/* ------------------------------------------------------------ allocator */
+
+static unsigned shift_idx(unsigned page_shift)
+{
+	return (page_shift - 12) / 2;
+}
+
+static struct page_meta *meta_of(void *va)
+{
+	struct chunk *c = (struct chunk *)((uintptr_t)va & ~(CHUNK_SIZE - 1));
+
+	return &c->meta[((uintptr_t)va - (uintptr_t)c) >> c->page_shift];
+}
+
+static bool chunk_grow(struct s2_hosted *h, unsigned page_shift)
+{
+	size_t psz = 1UL << page_shift, n = CHUNK_SIZE >> page_shift, i;
+	struct chunk *c;
+	void *mem;
+
+	if (posix_memalign(&mem, CHUNK_SIZE, CHUNK_SIZE))
+		return false;
+	c = mem;
+	c->meta = calloc(n, sizeof(*c->meta));
+	if (!c->meta) {
+		free(mem);
+		return false;
+	}
+	c->page_shift = page_shift;
+	c->next = h->chunks;
+	h->chunks = c;
+	/* page 0 holds the chunk header */
+	for (i = n - 1; i >= 1; i--) {
+		void *p = (char *)mem + i * psz;
+
+		*(void **)p = h->free_list[shift_idx(page_shift)];
+		h->free_list[shift_idx(page_shift)] = p;
+	}
+	return true;
+}
+
+static bool fail_now(struct s2_hosted *h)
+{
+	if (!h->fail_nth)
+		return false;
+	if (--h->fail_nth == 0) {
+		if (h->fail_sticky)
+			h->fail_nth = 1;
+		STAT_ADD(h, alloc_failed, 1);
+		return true;
+	}
+	return false;
+}
+
+static void *h_alloc_page(void *ctx, unsigned page_shift)
+{
+	struct s2_hosted *h = ctx;
+	unsigned si = shift_idx(page_shift);
+	void *p;
+	uint64_t live;
+
+	pthread_mutex_lock(&h->lock);
+	if (fail_now(h) || (!h->free_list[si] && !chunk_grow(h, page_shift))) {
+		pthread_mutex_unlock(&h->lock);
+		return NULL;
+	}
+	p = h->free_list[si];
+	h->free_list[si] = *(void **)p;
+	pthread_mutex_unlock(&h->lock);
+	memset(p, 0, 1UL << page_shift);
+	meta_of(p)->ref = 1;
+	STAT_ADD(h, pages_alloc, 1);
+	live = __atomic_add_fetch(&h->st.pages_live, 1, __ATOMIC_RELAXED);
+	if (live > __atomic_load_n(&h->st.pages_peak, __ATOMIC_RELAXED))
+		__atomic_store_n(&h->st.pages_peak, live, __ATOMIC_RELAXED);
+	return p;
+}
+
+static void h_free_page(void *ctx, void *va, unsigned page_shift)
+{
+	struct s2_hosted *h = ctx;
+	unsigned si = shift_idx(page_shift);
+
+	meta_of(va)->ref = 0;
+	pthread_mutex_lock(&h->lock);
+	*(void **)va = h->free_list[si];
+	h->free_list[si] = va;
+	pthread_mutex_unlock(&h->lock);
+	STAT_ADD(h, pages_free, 1);
+	__atomic_fetch_sub(&h->st.pages_live, 1, __ATOMIC_RELAXED);
+}
+
+static void *h_alloc_pages_exact(void *ctx, size_t size)
+{
+	struct s2_hosted *h = ctx;
+	void *p;
+
+	pthread_mutex_lock(&h->lock);
+	if (fail_now(h)) {
+		pthread_mutex_unlock(&h->lock);
+		return NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (posix_memalign(&p, size < 4096 ? 4096 : size, size))
+		return NULL;
+	memset(p, 0, size);
+	return p;
+}
+
+static void h_free_pages_exact(void *ctx, void *va, size_t size)
+{
+	(void)ctx;
+	(void)size;
+	free(va);
+}
+
+static int h_page_ref_add(void *ctx, void *va, int delta)
+{
+	(void)ctx;
+	return __atomic_add_fetch(&meta_of(va)->ref, delta, __ATOMIC_ACQ_REL);
+}
+
+static uint64_t h_virt_to_phys(void *ctx, void *va)
+{
+	(void)ctx;
+	return (uint64_t)(uintptr_t)va;
+}
+
+static void *h_phys_to_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return (void *)(uintptr_t)pa;
+}
+
+/* --------------------------------------------------------- deferred free */
+
+static void h_rcu_cb(struct rcu_head *head)
+{
+	struct page_meta *m = caa_container_of(head, struct page_meta, rcu);
+	struct s2_hosted *h = m->h;
+
+	m->fn(m->owner, m->va, m->level);
+	STAT_ADD(h, deferred_done, 1);
+}
+
+static void h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void *owner)
+{
+	struct s2_hosted *h = ctx;
+	struct page_meta *m = meta_of(va);
+
+	s2_hosted_thread_online();
+	m->fn = fn;
+	m->owner = owner;
+	m->va = va;
+	m->level = level;
+	m->h = h;
+	STAT_ADD(h, deferred, 1);
+	urcu_memb_call_rcu(&m->rcu, h_rcu_cb);
+}
+
+static void h_defer_barrier(void *ctx)
+{
+	(void)ctx;
+	s2_hosted_thread_online();
+	urcu_memb_barrier();
+}
+
+/* ------------------------------------------------------ TLB and caches */
+
+static void observe(struct s2_hosted *h, enum s2_hosted_event ev, uint64_t a,
+		    uint64_t size, int level)
+{
+	if (h->obs)
+		h->obs(h->obs_arg, ev, a, size, level);
+}
+
+static void h_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
+{
+	struct s2_hosted *h = ctx;
+
+	observe(h, S2_EV_TLBI_IPA, ipa, 0, level);
+	STAT_ADD(h, tlbi_ipa, 1);
+	if (flags & S2_TLBI_LOCAL)
+		STAT_ADD(h, tlbi_ipa_local, 1);
+}
+
+static void h_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
+{
+	struct s2_hosted *h = ctx;
+
+	observe(h, S2_EV_TLBI_RANGE, ipa, size, level);
+	STAT_ADD(h, tlbi_range, 1);
+	STAT_ADD(h, tlbi_range_bytes, size);
+}
+
+static void h_tlbi_vm(void *ctx)
+{
+	struct s2_hosted *h = ctx;
+
+	observe(h, S2_EV_TLBI_VM, 0, 0, -1);
+	STAT_ADD(h, tlbi_vm, 1);
+}
+
+static void h_dcache(void *ctx, uint64_t pa, uint64_t size)
+{
+	struct s2_hosted *h = ctx;
+
+	observe(h, S2_EV_DCACHE, pa, size, -1);
+	STAT_ADD(h, dcache_ops, 1);
+}
+
+static void h_icache(void *ctx, uint64_t pa, uint64_t size)
+{
+	struct s2_hosted *h = ctx;
+
+	observe(h, S2_EV_ICACHE, pa, size, -1);
+	STAT_ADD(h, icache_ops, 1);
+}
+
+/* ---------------------------------------------------------------- locks */
+
+static void *h_rwlock_new(void *ctx)
+{
+	pthread_rwlockattr_t a;
+	pthread_rwlock_t *l = malloc(sizeof(*l));
+
+	(void)ctx;
+	if (!l)
+		return NULL;
+	/* Writers (notifiers) must not starve behind a stream of faults. */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(l, &a);
+	pthread_rwlockattr_destroy(&a);
+	return l;
+}
+
+static void h_rwlock_free(void *ctx, void *lock)
+{
+	(void)ctx;
+	pthread_rwlock_destroy(lock);
+	free(lock);
+}
+
+static void h_read_lock(void *l) { pthread_rwlock_rdlock(l); }
+static void h_read_unlock(void *l) { pthread_rwlock_unlock(l); }
+static void h_write_lock(void *l) { pthread_rwlock_wrlock(l); }
+static void h_write_unlock(void *l) { pthread_rwlock_unlock(l); }
+
+static void h_rcu_read_lock(void *ctx)
+{
+	(void)ctx;
+	s2_hosted_thread_online();
+	urcu_memb_read_lock();
+}
+
+static void h_rcu_read_unlock(void *ctx)
+{
+	(void)ctx;
+	urcu_memb_read_unlock();
+}
+
+static void h_synchronize_rcu(void *ctx)
+{
+	(void)ctx;
+	urcu_memb_synchronize_rcu();
+}
+
+static const struct s2_platform hosted_ops = {
+	.alloc_page = h_alloc_page,
+	.free_page = h_free_page,
+	.alloc_pages_exact = h_alloc_pages_exact,
+	.free_pages_exact = h_free_pages_exact,
+	.page_ref_add = h_page_ref_add,
+	.virt_to_phys = h_virt_to_phys,
+	.phys_to_virt = h_phys_to_virt,
+	.linear = true,
+	.linear_offset = 0,
+	.defer_free = h_defer_free,
+	.defer_barrier = h_defer_barrier,
+	.tlbi_ipa = h_tlbi_ipa,
+	.tlbi_range = h_tlbi_range,
+	.tlbi_vm = h_tlbi_vm,
+	.dcache_clean_inval_poc = h_dcache,
+	.icache_inval_pou = h_icache,
+	.rwlock_new = h_rwlock_new,
+	.rwlock_free = h_rwlock_free,
+	.read_lock = h_read_lock,
+	.read_unlock = h_read_unlock,
+	.write_lock = h_write_lock,
+	.write_unlock = h_write_unlock,
+	.rcu_read_lock = h_rcu_read_lock,
+	.rcu_read_unlock = h_rcu_read_unlock,
+	.synchronize_rcu = h_synchronize_rcu,
+};
+
+const struct s2_platform *s2_hosted_platform(void)
+{
+	return &hosted_ops;
+}
+
+struct s2_hosted *s2_hosted_new(void)
+{
+	struct s2_hosted *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
+}
+
+void s2_hosted_free(struct s2_hosted *h)
+{
+	struct chunk *c, *n;
+
+	if (!h)
+		return;
+	h_defer_barrier(h);
+	for (c = h->chunks; c; c = n) {
+		n = c->next;
+		free(c->meta);
+		free(c);
+	}
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+void s2_hosted_get_stats(struct s2_hosted *h, struct s2_hosted_stats *out)
+{
+	uint64_t *src = (uint64_t *)&h->st, *dst = (uint64_t *)out;
+	size_t i;
+
+	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void s2_hosted_reset_counters(struct s2_hosted *h)
+{
+	h->st.tlbi_ipa = h->st.tlbi_ipa_local = h->st.tlbi_range = 0;
+	h->st.tlbi_range_bytes = h->st.tlbi_vm = 0;
+	h->st.dcache_ops = h->st.icache_ops = 0;
+}
+
+void s2_hosted_set_observer(struct s2_hosted *h, s2_hosted_observer fn, void *arg)
+{
+	h->obs = fn;
+	h->obs_arg = arg;
+}
+
+void s2_hosted_fail_alloc(struct s2_hosted *h, unsigned long nth, bool sticky)
+{
+	pthread_mutex_lock(&h->lock);
+	h->fail_nth = nth;
+	h->fail_sticky = sticky;
+	pthread_mutex_unlock(&h->lock);
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Engine internals: entry decode/encode through the format's data, the
+ * generic walker, page-cache and refcount helpers, and the TLB gather.
+ * Everything is inline so that each operation's walker is specialised on
+ * its visitor at compile time (no indirect call per entry).
+ */
+#ifndef S2_PGTABLE_INTERNAL_H
+#define S2_PGTABLE_INTERNAL_H
+
+#include <s2mmu/pgtable.h>
+#include "../format/format_impl.h"
+
+#define S2_VISIT_LEAF	S2_WALK_LEAF
+#define S2_VISIT_PRE	S2_WALK_TABLE_PRE
+#define S2_VISIT_POST	S2_WALK_TABLE_POST
+
+typedef int (*s2_vis_t)(struct s2_walk_ctx *c, unsigned visit);
+
+static s2_always_inline const struct s2_fmt_level *
+s2_lv(const struct s2_pgtable *pgt, int level)
+{
+	return &pgt->fmt.lv[S2_LVL(level)];
+}
+
+static s2_always_inline bool lv_valid(const struct s2_fmt_level *lv, uint64_t pte)
+{
+	return (pte & lv->valid_mask) != 0;
+}
+
+static s2_always_inline bool lv_table(const struct s2_fmt_level *lv, uint64_t pte)
+{
+	return lv_valid(lv, pte) && (pte & lv->type_mask) == lv->table_val;
+}
+
+static s2_always_inline bool lv_leaf(const struct s2_fmt_level *lv, uint64_t pte)
+{
+	return lv_valid(lv, pte) && (pte & lv->type_mask) != lv->table_val;
+}
+
+static s2_always_inline uint64_t pgt_pa(const struct s2_pgtable *pgt, void *va)
+{
+	if (s2_likely(pgt->plat->linear))
+		return (uint64_t)(uintptr_t)va + (uint64_t)pgt->plat->linear_offset;
+	return pgt->plat->virt_to_phys(pgt->ctx, va);
+}
+
+static s2_always_inline void *pgt_va(const struct s2_pgtable *pgt, uint64_t pa)
+{
+	if (s2_likely(pgt->plat->linear))
+		return (void *)(uintptr_t)(pa - (uint64_t)pgt->plat->linear_offset);
+	return pgt->plat->phys_to_virt(pgt->ctx, pa);
+}
+
+static s2_always_inline uint64_t lv_oa(const struct s2_pgtable *pgt,
+				       const struct s2_fmt_level *lv, uint64_t pte)
+{
+	return ((pte & lv->oa_mask) >> lv->oa_pos) << pgt->page_shift;
+}
+
+static s2_always_inline uint64_t *lv_child(const struct s2_pgtable *pgt,
+					   const struct s2_fmt_level *lv, uint64_t pte)
+{
+	return (uint64_t *)pgt_va(pgt, ((pte & lv->tbl_mask) >> lv->tbl_pos) << pgt->page_shift);
+}
+
+static s2_always_inline uint64_t lv_mk_table(const struct s2_pgtable *pgt,
+					     const struct s2_fmt_level *lv, void *child)
+{
+	return lv->table_bits | ((pgt_pa(pgt, child) >> pgt->page_shift) << lv->tbl_pos);
+}
+
+static s2_always_inline uint64_t lv_oa_bits(const struct s2_pgtable *pgt,
+					    const struct s2_fmt_level *lv, uint64_t pa)
+{
+	return (pa >> pgt->page_shift) << lv->oa_pos;
+}
+
+/* Everything of a leaf except its output address. */
+static s2_always_inline uint64_t lv_leaf_template(const struct s2_fmt_level *lv,
+						  unsigned prot, bool young)
+{
+	uint64_t t = lv->leaf_bits;
+
+	if (prot & S2_PROT_R)
+		t |= lv->r;
+	if (prot & S2_PROT_W)
+		t |= lv->w;
+	t |= (prot & S2_PROT_X) ? lv->x_on : lv->x_off;
+	t |= (prot & S2_PROT_DEVICE) ? lv->attr_device : lv->attr_normal;
+	if (young)
+		t |= lv->af;
+	return t;
+}
+
+static s2_always_inline unsigned lv_prot(const struct s2_fmt_level *lv, uint64_t pte)
+{
+	unsigned p = 0;
+
+	if (pte & lv->r)
+		p |= S2_PROT_R;
+	if (pte & lv->w)
+		p |= S2_PROT_W;
+	if ((pte & (lv->x_on | lv->x_off)) == lv->x_on)
+		p |= S2_PROT_X;
+	if ((pte & lv->attr_mask) == lv->attr_device && lv->attr_device != lv->attr_normal)
+		p |= S2_PROT_DEVICE;
+	return p;
+}
+
+/* Hardware may write live leaves (access flag, dirty state). */
+static s2_always_inline bool pgt_hw_updates(const struct s2_pgtable *pgt)
+{
+	return (pgt->flags & (S2_PGT_HW_AF | S2_PGT_HW_DBM | S2_PGT_EPT_AD)) != 0;
+}
+
+static s2_always_inline uint64_t *table_of(const struct s2_pgtable *pgt, uint64_t *ptep)
+{
+	return (uint64_t *)((uintptr_t)ptep & ~(((uintptr_t)1 << pgt->page_shift) - 1));
+}
+
+static s2_always_inline int ref_add(const struct s2_pgtable *pgt, void *table, int delta)
+{
+	return pgt->plat->page_ref_add(pgt->ctx, table, delta);
+}
+
+static inline void *mc_take(struct s2_memcache *mc)
+{
+	void **p = mc->head;
+
+	if (!p)
+		return NULL;
+	mc->head = *p;
+	*p = NULL;	/* cache pages are zeroed but for the link word */
+	mc->nr--;
+	return p;
+}
+
+static inline void mc_put(struct s2_memcache *mc, void *page)
+{
+	*(void **)page = mc->head;
+	mc->head = page;
+	mc->nr++;
+}
+
+/*
+ * The generic walker.  Iterative, so it can be inlined into each
+ * operation with the visitor known at compile time.  Visits every entry
+ * overlapping [start, end): leaves and invalid entries with S2_VISIT_LEAF,
+ * table entries before their subtree (PRE) and after it (POST).  After a
+ * LEAF or PRE visit the entry is re-read: a visitor that installed a table
+ * (map creating a level, split) is descended into, a visitor that removed
+ * one (collapse into a block) is not.
+ */
+static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t start,
+					   uint64_t end, unsigned flags, s2_vis_t visit,
+					   void *arg)
+{
+	uint64_t *tables[S2_MAX_LEVELS];
+	unsigned idxs[S2_MAX_LEVELS];
+	uint64_t bases[S2_MAX_LEVELS];
+	const int sl = pgt->start_level;
+	const unsigned ptrs = 1U << pgt->fmt.bits_per_level;
+	int lvl = sl;
+	uint64_t *table = pgt->root;
+	unsigned nents = pgt->root_entries;
+	unsigned idx = (unsigned)(start >> pgt->shift[S2_LVL(sl)]);
+	uint64_t addr = start;
+	struct s2_walk_ctx c;
+	int ret;
+
+	c.pgt = pgt;
+	c.end = end;
+	c.flags = flags;
+	c.arg = arg;
+	for (;;) {
+		const struct s2_fmt_level *lv;
+		uint64_t span, base, pte;
+
+		if (idx >= nents || addr >= end) {
+			if (lvl == sl)
+				return 0;
+			lvl--;
+			table = tables[lvl - sl];
+			idx = idxs[lvl - sl];
+			nents = lvl == sl ? pgt->root_entries : ptrs;
+			base = bases[lvl - sl];
+			if (flags & S2_VISIT_POST) {
+				c.ptep = &table[idx];
+				c.old = s2_load_acquire(c.ptep);
+				c.addr = base;
+				c.level = lvl;
+				ret = visit(&c, S2_VISIT_POST);
+				if (ret)
+					return ret;
+			}
+			idx++;
+			addr = base + pgt->span[S2_LVL(lvl)];
+			continue;
+		}
+		lv = s2_lv(pgt, lvl);
+		span = pgt->span[S2_LVL(lvl)];
+		base = addr & ~(span - 1);
+		c.ptep = &table[idx];
+		pte = s2_load_acquire(c.ptep);
+		c.old = pte;
+		c.addr = base;
+		c.level = lvl;
+		if (lv_table(lv, pte)) {
+			if (flags & S2_VISIT_PRE) {
+				ret = visit(&c, S2_VISIT_PRE);
+				if (ret)
+					return ret;
+				pte = s2_load_acquire(c.ptep);
+				if (!lv_table(lv, pte))
+					goto next;
+			}
+		} else {
+			if (flags & S2_VISIT_LEAF) {
+				ret = visit(&c, S2_VISIT_LEAF);
+				if (ret)
+					return ret;
+				pte = s2_load_acquire(c.ptep);
+			}
+			if (!lv_table(lv, pte))
+				goto next;
+		}
+		tables[lvl - sl] = table;
+		idxs[lvl - sl] = idx;
+		bases[lvl - sl] = base;
+		table = lv_child(pgt, lv, pte);
+		lvl++;
+		nents = ptrs;
+		idx = (unsigned)(addr >> pgt->shift[S2_LVL(lvl)]) & (ptrs - 1);
+		continue;
+next:
+		idx++;
+		addr = base + span;
+	}
+}
+
+/*
+ * TLB gather: invalidations of one operation merged into runs of adjacent
+ * IPA ranges, issued as a single-entry, range or whole-VM invalidation by
+ * size, and always flushed before the operation returns (seed 004: a stale
+ * TLB entry is harmless only until the notifier returns) and before any
+ * page it covered is handed to the deferred-free hook.
+ */
+struct s2_gather {
+	uint64_t start, end;
+	int level;		/* leaf level if uniform, -1 if mixed or tables */
+	bool leaf_only;
+	unsigned long ops;	/* invalidations issued */
+};
+
+/* Past this many bytes in one run, invalidate the whole VM instead. */
+#define S2_TLBI_VM_THRESHOLD	(1ULL << 33)
+
+static inline void gather_init(struct s2_gather *g)
+{
+	g->start = g->end = 0;
+	g->level = 0;
+	g->leaf_only = true;
+	g->ops = 0;
+}
+
+void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g);
+
+static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_gather *g,
+					uint64_t addr, uint64_t size, int level, bool leaf)
+{
+	if (g->end != g->start && addr == g->end) {
+		g->end += size;
+		if (g->level != level)
+			g->level = -1;
+		g->leaf_only &= leaf;
+		return;
+	}
+	if (g->end != g->start)
+		s2_gather_flush(pgt, g);
+	g->start = addr;
+	g->end = addr + size;
+	g->level = level;
+	g->leaf_only = leaf;
+}
+
+#endif

@@ -1,0 +1,1079 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The stage-2 page-table engine: init/destroy, the operations, and the
+ * break-before-make and table-lifetime rules they share.
+ */
+#include "internal.h"
+
+/* ---------------------------------------------------------------- checks */
+
+static int check_range(const struct s2_pgtable *pgt, uint64_t addr, uint64_t size)
+{
+	uint64_t mask = (1ULL << pgt->page_shift) - 1;
+
+	if (!size || (addr & mask) || (size & mask))
+		return -S2_EINVAL;
+	if (addr + size < addr)
+		return -S2_EINVAL;
+	if (addr + size > (1ULL << pgt->ia_bits))
+		return -S2_ERANGE;
+	return 0;
+}
+
+static bool pgt_live(const struct s2_pgtable *pgt)
+{
+	return pgt && pgt->root;
+}
+
+/*
+ * R is required (write-only and execute-only stage-2 mappings are legal on
+ * arm64 but not on EPT, and no caller needs them); device memory is never
+ * executable.
+ */
+static bool prot_ok(unsigned prot)
+{
+	if (prot & ~(S2_PROT_RWX | S2_PROT_DEVICE))
+		return false;
+	if (!(prot & S2_PROT_R))
+		return false;
+	if ((prot & S2_PROT_DEVICE) && (prot & S2_PROT_X))
+		return false;
+	return true;
+}
+
+/* ------------------------------------------------------- shared helpers */
+
+static s2_always_inline uint64_t pgt_span(const struct s2_pgtable *pgt, int level)
+{
+	return pgt->span[S2_LVL(level)];
+}
+
+static s2_always_inline void tables_add(struct s2_pgtable *pgt, long d)
+{
+	s2_fetch_add(&pgt->nr_tables, (unsigned long)d);
+}
+
+/*
+ * First half of break-before-make (Arm ARM D5.10.1): make the entry
+ * invalid so that no new walk can load the old translation.  A shared
+ * walker installs the locked marker with a compare-and-exchange, so a
+ * concurrent walker sees "busy, retry" rather than "empty, fill"; losing
+ * the exchange means someone else changed the entry: -EAGAIN.  With
+ * hardware-managed access/dirty bits the old value is taken by exchange so
+ * that a bit set by the hardware since we read it is not lost.
+ */
+static s2_always_inline bool break_pte(struct s2_walk_ctx *c, bool shared,
+				       uint64_t *final)
+{
+	const struct s2_fmt_level *lv = s2_lv(c->pgt, c->level);
+	uint64_t old = c->old;
+
+	if (shared) {
+		if (!s2_cmpxchg(c->ptep, &old, lv->locked))
+			return false;
+		*final = old;
+	} else if (pgt_hw_updates(c->pgt)) {
+		*final = s2_xchg(c->ptep, 0);
+	} else {
+		s2_store(c->ptep, 0);
+		*final = old;
+	}
+	return true;
+}
+
+/*
+ * Update a live leaf without changing its output (permissions, access
+ * flag).  Plain store only when nothing else can write the entry: an
+ * exclusive walk on a format whose hardware does not update entries.
+ * Otherwise a compare-and-exchange, retried locally when only
+ * hardware-owned bits moved (a lost access/dirty bit is the KVM bug
+ * "Use atomic XCHG to write TDP MMU SPTEs with volatile bits").
+ */
+static s2_always_inline int update_leaf(struct s2_walk_ctx *c, bool shared,
+					uint64_t set, uint64_t clear, uint64_t *newp)
+{
+	const struct s2_fmt_level *lv = s2_lv(c->pgt, c->level);
+	uint64_t old = c->old, new;
+
+	if (!shared && !pgt_hw_updates(c->pgt)) {
+		new = (old | set) & ~clear;
+		if (new != old)
+			s2_store(c->ptep, new);
+		*newp = new;
+		return 0;
+	}
+	for (;;) {
+		if (!lv_leaf(lv, old))
+			return -S2_EAGAIN;
+		new = (old | set) & ~clear;
+		if (new == old || s2_cmpxchg(c->ptep, &old, new))
+			break;
+		/* Another software walker changed more than hardware bits. */
+		if (shared && ((old ^ c->old) & ~(lv->af | lv->w | lv->dirty)))
+			return -S2_EAGAIN;
+	}
+	c->old = old;
+	*newp = new;
+	return 0;
+}
+
+static s2_always_inline void cmo_map(struct s2_pgtable *pgt, uint64_t pa, uint64_t size,
+				     unsigned prot)
+{
+	/* Without FWB the guest may run with its caches off and read memory
+	 * straight from PoC: clean the new page there before mapping it. */
+	if (!(pgt->flags & S2_PGT_NO_FWB) || (prot & S2_PROT_DEVICE))
+		return;
+	pgt->plat->dcache_clean_inval_poc(pgt->ctx, pa, size);
+	if (prot & S2_PROT_X)
+		pgt->plat->icache_inval_pou(pgt->ctx, pa, size);
+}
+
+static s2_always_inline void cmo_unmapped(struct s2_pgtable *pgt,
+					  const struct s2_fmt_level *lv,
+					  uint64_t old, uint64_t size)
+{
+	/*
+	 * I8: only once the translation is gone from every TLB can no new
+	 * guest write allocate a line, so clean+invalidate after the TLBI
+	 * (the order the bug cmo_before_tlbi reverses, seed 004).
+	 */
+	if (!(pgt->flags & S2_PGT_NO_FWB) || (lv_prot(lv, old) & S2_PROT_DEVICE))
+		return;
+	pgt->plat->dcache_clean_inval_poc(pgt->ctx, lv_oa(pgt, lv, old), size);
+}
+
+void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g)
+{
+	uint64_t size = g->end - g->start;
+
+	if (!size)
+		return;
+	if (size == pgt_span(pgt, g->level < 0 ? S2_LAST_LEVEL : g->level) && g->leaf_only)
+		pgt->plat->tlbi_ipa(pgt->ctx, g->start, g->level, S2_TLBI_LEAF);
+	else if (size >= S2_TLBI_VM_THRESHOLD)
+		pgt->plat->tlbi_vm(pgt->ctx);
+	else
+		pgt->plat->tlbi_range(pgt->ctx, g->start, size,
+				      g->leaf_only ? g->level : -1);
+	g->ops++;
+	g->start = g->end = 0;
+}
+
+/* ------------------------------------------------------ table lifetime */
+
+static void free_subtree_now(struct s2_pgtable *pgt, uint64_t *table, int level)
+{
+	const struct s2_fmt_level *lv = s2_lv(pgt, level);
+	unsigned i, n = 1U << pgt->fmt.bits_per_level;
+
+	if (level < S2_LAST_LEVEL) {
+		for (i = 0; i < n; i++) {
+			uint64_t pte = s2_load(&table[i]);
+
+			if (lv_table(lv, pte))
+				free_subtree_now(pgt, lv_child(pgt, lv, pte), level + 1);
+		}
+	}
+	pgt->plat->free_page(pgt->ctx, table, pgt->page_shift);
+	tables_add(pgt, -1);
+}
+
+/* Runs after the grace period: nobody can reach the subtree any more. */
+static void free_subtree_cb(void *owner, void *va, int level)
+{
+	free_subtree_now(owner, va, level);
+}
+
+static void defer_free_table(struct s2_pgtable *pgt, uint64_t *table, int level)
+{
+	pgt->plat->defer_free(pgt->ctx, table, level, free_subtree_cb, pgt);
+}
+
+/* After a table's translations are gone: push their data to PoC (I8). */
+static void cmo_subtree(struct s2_pgtable *pgt, uint64_t *table, int level)
+{
+	const struct s2_fmt_level *lv = s2_lv(pgt, level);
+	unsigned i, n = 1U << pgt->fmt.bits_per_level;
+
+	for (i = 0; i < n; i++) {
+		uint64_t pte = s2_load(&table[i]);
+
+		if (lv_table(lv, pte))
+			cmo_subtree(pgt, lv_child(pgt, lv, pte), level + 1);
+		else if (lv_valid(lv, pte))
+			cmo_unmapped(pgt, lv, pte, pgt_span(pgt, level));
+	}
+}
+
+/* ------------------------------------------------------------------ map */
+
+struct map_data {
+	uint64_t ipa, end, pa;
+	uint64_t max_size;
+	unsigned prot;
+	struct s2_memcache *mc;
+	uint64_t tmpl[S2_MAX_LEVELS + 1];
+};
+
+static s2_always_inline bool map_fits(const struct s2_walk_ctx *c, const struct map_data *d)
+{
+	const struct s2_pgtable *pgt = c->pgt;
+	uint64_t span = pgt_span(pgt, c->level);
+
+	if (c->level != S2_LAST_LEVEL && !s2_lv(pgt, c->level)->block_ok)
+		return false;
+	if (span > d->max_size || c->addr < d->ipa || c->addr + span > d->end)
+		return false;
+	return ((d->pa + (c->addr - d->ipa)) & (span - 1)) == 0;
+}
+
+/* Replace a whole table by one block: BBM, the subtree freed after grace. */
+static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
+{
+	struct s2_pgtable *pgt = c->pgt;
+	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
+	uint64_t span = pgt_span(pgt, c->level);
+	uint64_t pa = d->pa + (c->addr - d->ipa), old;
+	uint64_t *child = lv_child(pgt, lv, c->old);
+
+	if (!break_pte(c, shared, &old))
+		return -S2_EAGAIN;
+	/* A table entry: no level hint, walk caches included (KVM bug
+	 * "Don't defer TLB invalidation when zapping table entries"). */
+	pgt->plat->tlbi_range(pgt->ctx, c->addr, span, -1);
+	if (pgt->flags & S2_PGT_NO_FWB)
+		cmo_subtree(pgt, child, c->level + 1);
+	defer_free_table(pgt, child, c->level + 1);
+	cmo_map(pgt, pa, span, d->prot);
+	s2_store_release(c->ptep, d->tmpl[S2_LVL(c->level)] | lv_oa_bits(pgt, lv, pa));
+	return 0;
+}
+
+static s2_always_inline int map_leaf(struct s2_walk_ctx *c, struct map_data *d,
+				    bool shared)
+{
+	struct s2_pgtable *pgt = c->pgt;
+	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
+	uint64_t span = pgt_span(pgt, c->level);
+	uint64_t pa = d->pa + (c->addr - d->ipa);
+	uint64_t new = d->tmpl[S2_LVL(c->level)] | lv_oa_bits(pgt, lv, pa);
+	uint64_t old = c->old;
+
+	if (!lv_valid(lv, old)) {
+		if (shared && (old & lv->locked))
+			return -S2_EAGAIN;
+		cmo_map(pgt, pa, span, d->prot);
+		if (shared) {
+			if (!s2_cmpxchg(c->ptep, &old, new))
+				return -S2_EAGAIN;
+		} else {
+			s2_store_release(c->ptep, new);
+		}
+		if (c->level != pgt->start_level)
+			ref_add(pgt, table_of(pgt, c->ptep), 1);
+		return 0;
+	}
+	if (lv_oa(pgt, lv, old) == pa) {
+		/* Same output and size: at most a change of attributes. */
+		uint64_t keep = lv->af | lv->sw_mask | lv->dirty;
+
+		if ((old & ~keep) == (new & ~keep))
+			return 0;
+		/* KVM policy: a fault never changes permissions through map;
+		 * it retries and the relax path adds what is missing. */
+		if (shared)
+			return -S2_EAGAIN;
+		if (lv_prot(lv, old) & ~d->prot & S2_PROT_RWX) {
+			/* removing permissions: the old ones must leave the TLB */
+			uint64_t fin;
+
+			break_pte(c, false, &fin);
+			pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+		}
+		s2_store_release(c->ptep, new | (old & (lv->sw_mask)));
+		return 0;
+	}
+	/* Different output: break, invalidate, clean the old data, make. */
+	if (!break_pte(c, shared, &old))
+		return -S2_EAGAIN;
+	pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+	cmo_unmapped(pgt, lv, old, span);
+	cmo_map(pgt, pa, span, d->prot);
+	s2_store_release(c->ptep, new);
+	return 0;
+}
+
+/* The entry is invalid or a too-large block: put a table under it. */
+static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data *d,
+					 bool shared)
+{
+	struct s2_pgtable *pgt = c->pgt;
+	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
+	uint64_t old = c->old, fin;
+	void *child;
+
+	if (lv_valid(lv, old)) {
+		/*
+		 * Lazy split, as KVM's fault path does: the block is replaced
+		 * by an empty table and the rest of it faults back in.  The
+		 * block-size change needs break-before-make.
+		 */
+		child = mc_take(d->mc);
+		if (!child)
+			return -S2_ENOMEM;
+		if (!break_pte(c, shared, &fin)) {
+			mc_put(d->mc, child);
+			return -S2_EAGAIN;
+		}
+		pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+		tables_add(pgt, 1);
+		s2_store_release(c->ptep, lv_mk_table(pgt, lv, child));
+		return 0;
+	}
+	if (shared && (old & lv->locked))
+		return -S2_EAGAIN;
+	child = mc_take(d->mc);
+	if (!child)
+		return -S2_ENOMEM;
+	/* Publish with release so a walker that sees the entry sees a zeroed
+	 * table behind it. */
+	if (shared) {
+		if (!s2_cmpxchg(c->ptep, &old, lv_mk_table(pgt, lv, child))) {
+			/* Another fault built this table first: keep our page
+			 * for later, no table is lost or leaked. */
+			mc_put(d->mc, child);
+			return -S2_EAGAIN;
+		}
+	} else {
+		s2_store_release(c->ptep, lv_mk_table(pgt, lv, child));
+	}
+	tables_add(pgt, 1);
+	if (c->level != pgt->start_level)
+		ref_add(pgt, table_of(pgt, c->ptep), 1);
+	return 0;
+}
+
+static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, bool shared)
+{
+	struct map_data *d = c->arg;
+	bool fits = map_fits(c, d);
+
+	if (visit == S2_VISIT_PRE)
+		return fits ? map_collapse(c, d, shared) : 0;
+	if (fits)
+		return map_leaf(c, d, shared);
+	return map_new_table(c, d, shared);
+}
+
+static int map_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+{
+	return map_visit(c, visit, true);
+}
+
+static int map_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+{
+	return map_visit(c, visit, false);
+}
+
+static s2_noinline int map_walk_shared(struct s2_pgtable *pgt, struct map_data *d)
+{
+	return s2_walk_inline(pgt, d->ipa, d->end, S2_VISIT_LEAF | S2_VISIT_PRE,
+			      map_visit_shared, d);
+}
+
+static s2_noinline int map_walk_excl(struct s2_pgtable *pgt, struct map_data *d)
+{
+	return s2_walk_inline(pgt, d->ipa, d->end, S2_VISIT_LEAF | S2_VISIT_PRE,
+			      map_visit_excl, d);
+}
+
+/* The largest leaf any chunk of this map can use. */
+static uint64_t map_leaf_size(const struct s2_pgtable *pgt, uint64_t ipa, uint64_t size,
+			      uint64_t pa, uint64_t max_size)
+{
+	int l;
+
+	for (l = pgt->start_level; l < S2_LAST_LEVEL; l++) {
+		uint64_t span = pgt_span(pgt, l);
+
+		if (s2_lv(pgt, l)->block_ok && span <= max_size &&
+		    !((ipa | pa | size) & (span - 1)))
+			return span;
+	}
+	return pgt_span(pgt, S2_LAST_LEVEL);
+}
+
+static unsigned long tables_for(const struct s2_pgtable *pgt, uint64_t ipa,
+				uint64_t size, uint64_t leaf)
+{
+	unsigned long n = 0;
+	int l;
+
+	/* one table at level l+1 per level-l entry the range touches */
+	for (l = pgt->start_level; l < S2_LAST_LEVEL && pgt_span(pgt, l) > leaf; l++) {
+		unsigned sh = pgt->shift[S2_LVL(l)];
+
+		n += (unsigned long)(((ipa + size - 1) >> sh) - (ipa >> sh) + 1);
+	}
+	return n;
+}
+
+unsigned long s2_pgt_pages_needed(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
+{
+	if (!pgt_live(pgt) || check_range(pgt, ipa.v, size))
+		return 0;
+	return tables_for(pgt, ipa.v, size, pgt_span(pgt, S2_LAST_LEVEL));
+}
+
+uint64_t s2_pgt_max_block(const struct s2_pgtable *pgt, uint64_t max_size)
+{
+	int l;
+
+	if (!max_size)
+		max_size = ~0ULL;
+	for (l = pgt->start_level; l < S2_LAST_LEVEL; l++)
+		if (s2_lv(pgt, l)->block_ok && pgt_span(pgt, l) <= max_size)
+			return pgt_span(pgt, l);
+	return pgt_span(pgt, S2_LAST_LEVEL);
+}
+
+int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
+	       unsigned prot, uint64_t max_size, struct s2_memcache *mc, unsigned flags)
+{
+	struct map_data d;
+	uint64_t leaf;
+	int ret, l;
+
+	if (!pgt_live(pgt) || !mc)
+		return -S2_EINVAL;
+	ret = check_range(pgt, ipa.v, size);
+	if (ret)
+		return ret;
+	if (!prot_ok(prot) || (pa.v & ((1ULL << pgt->page_shift) - 1)) ||
+	    (flags & ~S2_WALK_SHARED))
+		return -S2_EINVAL;
+	if (pa.v + size < pa.v || pa.v + size > (1ULL << pgt->oa_bits))
+		return -S2_ERANGE;
+	if (!max_size)
+		max_size = ~0ULL;
+	if (max_size < (1ULL << pgt->page_shift))
+		return -S2_EINVAL;
+	/*
+	 * Refuse up front rather than half-way: the cache must hold every
+	 * table the worst case could create, so a map that starts finishes
+	 * and an -ENOMEM leaves the table as it was.
+	 */
+	leaf = map_leaf_size(pgt, ipa.v, size, pa.v, max_size);
+	if (mc->nr < tables_for(pgt, ipa.v, size, leaf))
+		return -S2_ENOMEM;
+
+	d.ipa = ipa.v;
+	d.end = ipa.v + size;
+	d.pa = pa.v;
+	d.max_size = max_size;
+	d.prot = prot;
+	d.mc = mc;
+	for (l = pgt->start_level; l <= S2_LAST_LEVEL; l++)
+		d.tmpl[S2_LVL(l)] = lv_leaf_template(s2_lv(pgt, l), prot, true);
+	return (flags & S2_WALK_SHARED) ? map_walk_shared(pgt, &d) : map_walk_excl(pgt, &d);
+}
+
+/* ---------------------------------------------------------------- unmap */
+
+#define S2_FREE_BATCH 32
+
+struct unmap_data {
+	struct s2_gather g;
+	uint64_t *put_table;	/* refcount drops batched per table page */
+	int put_n;
+	unsigned nfree;
+	uint64_t *free_tbl[S2_FREE_BATCH];
+	int free_lvl[S2_FREE_BATCH];
+};
+
+static s2_always_inline void put_flush(struct s2_pgtable *pgt, struct unmap_data *d)
+{
+	if (d->put_n) {
+		ref_add(pgt, d->put_table, -d->put_n);
+		d->put_n = 0;
+	}
+}
+
+static s2_always_inline void put_entry(struct s2_pgtable *pgt, struct unmap_data *d,
+				       uint64_t *ptep, int level)
+{
+	uint64_t *t;
+
+	if (level == pgt->start_level)
+		return;		/* the root is not reference-counted */
+	t = table_of(pgt, ptep);
+	if (t != d->put_table) {
+		put_flush(pgt, d);
+		d->put_table = t;
+	}
+	d->put_n++;
+}
+
+/* Hand unlinked tables to the grace-period hook, after their TLBI. */
+static void unmap_free_flush(struct s2_pgtable *pgt, struct unmap_data *d)
+{
+	unsigned i;
+
+	s2_gather_flush(pgt, &d->g);
+	for (i = 0; i < d->nfree; i++)
+		defer_free_table(pgt, d->free_tbl[i], d->free_lvl[i]);
+	d->nfree = 0;
+}
+
+static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
+{
+	struct unmap_data *d = c->arg;
+	struct s2_pgtable *pgt = c->pgt;
+	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
+	uint64_t span = pgt_span(pgt, c->level), old;
+
+	if (visit == S2_VISIT_LEAF) {
+		/* A block only partly in the range goes whole: stage 2 is a
+		 * cache of the host's mappings and the rest faults back. */
+		if (!lv_valid(lv, c->old))
+			return 0;
+		if (pgt_hw_updates(pgt))
+			old = s2_xchg(c->ptep, 0);
+		else {
+			s2_store(c->ptep, 0);
+			old = c->old;
+		}
+		put_entry(pgt, d, c->ptep, c->level);
+		if (pgt->flags & S2_PGT_NO_FWB) {
+			gather_add(pgt, &d->g, c->addr, span, c->level, true);
+			s2_gather_flush(pgt, &d->g);
+			cmo_unmapped(pgt, lv, old, span);
+		} else {
+			gather_add(pgt, &d->g, c->addr, span, c->level, true);
+		}
+		return 0;
+	}
+	/* POST: the child's entries are done; unlink it if it is empty. */
+	put_flush(pgt, d);
+	{
+		uint64_t *child = lv_child(pgt, lv, c->old);
+
+		if (ref_add(pgt, child, 0) != 1)
+			return 0;
+		s2_store(c->ptep, 0);
+		put_entry(pgt, d, c->ptep, c->level);
+		/* Walk caches may hold the table entry: non-leaf invalidation
+		 * before the page can be freed (I3). */
+		gather_add(pgt, &d->g, c->addr, span, -1, false);
+		if (d->nfree == S2_FREE_BATCH)
+			unmap_free_flush(pgt, d);
+		d->free_tbl[d->nfree] = child;
+		d->free_lvl[d->nfree] = c->level + 1;
+		d->nfree++;
+	}
+	return 0;
+}
+
+static s2_noinline int unmap_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
+				  struct unmap_data *d)
+{
+	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF | S2_VISIT_POST, unmap_visit, d);
+}
+
+int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
+{
+	struct unmap_data d;
+	int ret;
+
+	if (!pgt_live(pgt))
+		return -S2_EINVAL;
+	ret = check_range(pgt, ipa.v, size);
+	if (ret)
+		return ret;
+	gather_init(&d.g);
+	d.put_table = NULL;
+	d.put_n = 0;
+	d.nfree = 0;
+	ret = unmap_walk(pgt, ipa.v, ipa.v + size, &d);
+	put_flush(pgt, &d);
+	unmap_free_flush(pgt, &d);
+	return ret;
+}
+
+/* ------------------------------------------------------------ wrprotect */
+
+static s2_always_inline int wrprot_visit(struct s2_walk_ctx *c, unsigned visit)
+{
+	struct s2_gather *g = c->arg;
+	const struct s2_fmt_level *lv = s2_lv(c->pgt, c->level);
+	uint64_t new;
+
+	(void)visit;
+	if (!lv_leaf(lv, c->old) || !(c->old & (lv->w | lv->dbm)))
+		return 0;
+	/* DBM cleared too, or the hardware would make it writable again. */
+	if (update_leaf(c, false, 0, lv->w | lv->dbm, &new))
+		return 0;
+	gather_add(c->pgt, g, c->addr, c->pgt->span[S2_LVL(c->level)], c->level, true);
+	return 0;
+}
+
+static s2_noinline int wrprot_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
+				   struct s2_gather *g)
+{
+	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF, wrprot_visit, g);
+}
+
+int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
+{
+	struct s2_gather g;
+	int ret;
+
+	if (!pgt_live(pgt))
+		return -S2_EINVAL;
+	ret = check_range(pgt, ipa.v, size);
+	if (ret)
+		return ret;
+	gather_init(&g);
+	ret = wrprot_walk(pgt, ipa.v, ipa.v + size, &g);
+	/* Write permission removed: stale writable TLB entries must be gone
+	 * before we return, or a guest write after a dirty-log harvest would
+	 * go unrecorded (I7). */
+	s2_gather_flush(pgt, &g);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- young */
+
+struct young_data {
+	bool young;
+	bool mkold;
+};
+
+static s2_always_inline int young_visit(struct s2_walk_ctx *c, unsigned visit, bool shared)
+{
+	struct young_data *d = c->arg;
+	const struct s2_fmt_level *lv = s2_lv(c->pgt, c->level);
+	uint64_t new;
+
+	(void)visit;
+	if (!lv_leaf(lv, c->old) || !(c->old & lv->af))
+		return 0;
+	d->young = true;
+	if (d->mkold)
+		update_leaf(c, shared, 0, lv->af, &new);
+	return 0;
+}
+
+static int young_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+{
+	return young_visit(c, visit, false);
+}
+
+static int young_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+{
+	return young_visit(c, visit, true);
+}
+
+static s2_noinline int young_walk_excl(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
+				       struct young_data *d)
+{
+	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF, young_visit_excl, d);
+}
+
+static s2_noinline int young_walk_shared(struct s2_pgtable *pgt, uint64_t ipa,
+					 uint64_t end, struct young_data *d)
+{
+	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF, young_visit_shared, d);
+}
+
+int s2_pgt_test_clear_young(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+			    bool mkold, unsigned flags)
+{
+	struct young_data d = { false, mkold };
+	int ret;
+
+	if (!pgt_live(pgt) || (flags & ~S2_WALK_SHARED))
+		return -S2_EINVAL;
+	ret = check_range(pgt, ipa.v, size);
+	if (ret)
+		return ret;
+	if (flags & S2_WALK_SHARED)
+		young_walk_shared(pgt, ipa.v, ipa.v + size, &d);
+	else
+		young_walk_excl(pgt, ipa.v, ipa.v + size, &d);
+	return d.young;
+}
+
+/* ------------------------------------------------- relax and mkyoung */
+
+struct attr_data {
+	unsigned prot;		/* permissions to add */
+	bool young;		/* set the access flag */
+	bool changed;
+	int level;
+	uint64_t addr;
+};
+
+static s2_always_inline int attr_visit(struct s2_walk_ctx *c, unsigned visit, bool shared)
+{
+	struct attr_data *d = c->arg;
+	const struct s2_fmt_level *lv = s2_lv(c->pgt, c->level);
+	uint64_t set = 0, clear = 0, new;
+	int ret;
+
+	(void)visit;
+	if (!lv_valid(lv, c->old))
+		return (c->old & lv->locked) ? -S2_EAGAIN : -S2_ENOENT;
+	if (d->prot & S2_PROT_R)
+		set |= lv->r;
+	if (d->prot & S2_PROT_W)
+		set |= lv->w;
+	if (d->prot & S2_PROT_X) {
+		set |= lv->x_on;
+		clear |= lv->x_off;
+	}
+	if (d->young)
+		set |= lv->af;
+	ret = update_leaf(c, shared, set, clear, &new);
+	if (ret)
+		return ret;
+	d->changed = new != c->old || (d->prot && (lv_prot(lv, c->old) & d->prot) != d->prot);
+	d->level = c->level;
+	d->addr = c->addr;
+	return 0;
+}
+
+static int attr_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+{
+	return attr_visit(c, visit, false);
+}
+
+static int attr_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+{
+	return attr_visit(c, visit, true);
+}
+
+static int attr_update(struct s2_pgtable *pgt, uint64_t ipa, struct attr_data *d,
+		       unsigned flags)
+{
+	uint64_t a = ipa & ~((1ULL << pgt->page_shift) - 1);
+
+	if (ipa >= (1ULL << pgt->ia_bits))
+		return -S2_ERANGE;
+	if (flags & S2_WALK_SHARED)
+		return s2_walk_inline(pgt, a, a + 1, S2_VISIT_LEAF, attr_visit_shared, d);
+	return s2_walk_inline(pgt, a, a + 1, S2_VISIT_LEAF, attr_visit_excl, d);
+}
+
+int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
+		       unsigned flags)
+{
+	struct attr_data d = { prot, false, false, 0, 0 };
+	int ret;
+
+	if (!pgt_live(pgt) || !prot || (prot & ~S2_PROT_RWX) || (flags & ~S2_WALK_SHARED))
+		return -S2_EINVAL;
+	ret = attr_update(pgt, ipa.v, &d, flags);
+	/*
+	 * The TLB may hold the entry with its old permissions (entries that
+	 * cause permission faults can be cached): invalidate it locally so
+	 * the vCPU does not fault again, as KVM does.
+	 */
+	if (!ret && d.changed)
+		pgt->plat->tlbi_ipa(pgt->ctx, d.addr, d.level, S2_TLBI_LEAF | S2_TLBI_LOCAL);
+	return ret;
+}
+
+int s2_pgt_mkyoung(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned flags)
+{
+	struct attr_data d = { 0, true, false, 0, 0 };
+
+	if (!pgt_live(pgt) || (flags & ~S2_WALK_SHARED))
+		return -S2_EINVAL;
+	/* No TLBI: an entry with AF clear faults and is never cached. */
+	return attr_update(pgt, ipa.v, &d, flags);
+}
+
+/* ---------------------------------------------------------------- split */
+
+struct split_data {
+	uint64_t target;
+	struct s2_memcache *mc;
+};
+
+static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, bool shared)
+{
+	struct split_data *d = c->arg;
+	struct s2_pgtable *pgt = c->pgt;
+	const struct s2_fmt_level *lv = s2_lv(pgt, c->level), *clv;
+	uint64_t old, tmpl, pa, cspan, *child;
+	unsigned i, n;
+
+	(void)visit;
+	if (c->level == S2_LAST_LEVEL || !lv_leaf(lv, c->old) ||
+	    pgt_span(pgt, c->level) <= d->target)
+		return 0;
+	child = mc_take(d->mc);
+	if (!child)
+		return -S2_ENOMEM;
+	/*
+	 * Break first, fill after: the child is built from the final value
+	 * of the block, so an access or dirty bit the hardware set up to the
+	 * break is carried into every small entry.
+	 */
+	if (!break_pte(c, shared, &old)) {
+		mc_put(d->mc, child);
+		return -S2_EAGAIN;
+	}
+	pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+	clv = s2_lv(pgt, c->level + 1);
+	cspan = pgt_span(pgt, c->level + 1);
+	pa = lv_oa(pgt, lv, old);
+	tmpl = lv_leaf_template(clv, lv_prot(lv, old), old & lv->af) |
+	       (((old & lv->sw_mask) >> lv->sw_pos) << clv->sw_pos);
+	if (old & lv->dbm)
+		tmpl |= clv->dbm;
+	if (old & lv->dirty)
+		tmpl |= clv->dirty;
+	n = 1U << pgt->fmt.bits_per_level;
+	for (i = 0; i < n; i++)
+		child[i] = tmpl | lv_oa_bits(pgt, clv, pa + i * cspan);
+	ref_add(pgt, child, (int)n);
+	tables_add(pgt, 1);
+	s2_store_release(c->ptep, lv_mk_table(pgt, lv, child));
+	return 0;
+}
+
+static int split_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+{
+	return split_visit(c, visit, false);
+}
+
+static int split_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+{
+	return split_visit(c, visit, true);
+}
+
+int s2_pgt_split(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+		 uint64_t target_size, struct s2_memcache *mc, unsigned flags)
+{
+	struct split_data d = { target_size, mc };
+	int ret;
+
+	if (!pgt_live(pgt) || !mc || (flags & ~S2_WALK_SHARED))
+		return -S2_EINVAL;
+	ret = check_range(pgt, ipa.v, size);
+	if (ret)
+		return ret;
+	if (target_size < (1ULL << pgt->page_shift) || (target_size & (target_size - 1)))
+		return -S2_EINVAL;
+	if (flags & S2_WALK_SHARED)
+		return s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_VISIT_LEAF,
+				      split_visit_shared, &d);
+	return s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_VISIT_LEAF, split_visit_excl, &d);
+}
+
+/* --------------------------------------------------------------- lookup */
+
+void s2_pte_decode(const struct s2_pgtable *pgt, uint64_t pte, int level,
+		   struct s2_mapping *out)
+{
+	const struct s2_fmt_level *lv = s2_lv(pgt, level);
+
+	*out = (struct s2_mapping){ .level = level, .raw = pte,
+				    .size = pgt_span(pgt, level) };
+	if (!lv_leaf(lv, pte))
+		return;
+	out->valid = true;
+	out->pa = s2_hpa(lv_oa(pgt, lv, pte));
+	out->prot = lv_prot(lv, pte);
+	out->young = lv->af && (pte & lv->af);
+	out->dirty = (lv->dirty && (pte & lv->dirty)) ||
+		     (lv->dbm && (pte & lv->dbm) && (pte & lv->w));
+	out->sw = (unsigned)((pte & lv->sw_mask) >> lv->sw_pos);
+}
+
+bool s2_pte_valid(const struct s2_pgtable *pgt, uint64_t pte, int level)
+{
+	return lv_valid(s2_lv(pgt, level), pte);
+}
+
+bool s2_pte_table(const struct s2_pgtable *pgt, uint64_t pte, int level)
+{
+	return lv_table(s2_lv(pgt, level), pte);
+}
+
+int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out)
+{
+	uint64_t *table, pte;
+	int level;
+
+	if (!pgt_live(pgt) || !out)
+		return -S2_EINVAL;
+	if (ipa.v >= (1ULL << pgt->ia_bits))
+		return -S2_ERANGE;
+	table = pgt->root;
+	for (level = pgt->start_level;; level++) {
+		const struct s2_fmt_level *lv = s2_lv(pgt, level);
+		unsigned idx = (unsigned)(ipa.v >> pgt->shift[S2_LVL(level)]);
+
+		if (level != pgt->start_level)
+			idx &= (1U << pgt->fmt.bits_per_level) - 1;
+		pte = s2_load_acquire(&table[idx]);
+		if (!lv_table(lv, pte))
+			break;
+		table = lv_child(pgt, lv, pte);
+	}
+	s2_pte_decode(pgt, pte, level, out);
+	out->ipa = s2_gpa(ipa.v & ~(out->size - 1));
+	return 0;
+}
+
+/* ---------------------------------------------------------- public walk */
+
+struct user_walk {
+	s2_visitor_fn fn;
+	void *arg;
+};
+
+static int user_visit(struct s2_walk_ctx *c, unsigned visit)
+{
+	struct user_walk *u = c->arg;
+	int ret;
+
+	c->arg = u->arg;
+	ret = u->fn(c, visit);
+	c->arg = u;
+	return ret;
+}
+
+int s2_pgt_walk(struct s2_pgtable *pgt, uint64_t addr, uint64_t size,
+		s2_visitor_fn fn, void *arg, unsigned flags)
+{
+	struct user_walk u = { fn, arg };
+	int ret;
+
+	if (!pgt_live(pgt) || !fn)
+		return -S2_EINVAL;
+	ret = check_range(pgt, addr, size);
+	if (ret)
+		return ret;
+	return s2_walk_inline(pgt, addr, addr + size, flags, user_visit, &u);
+}
+
+/* ------------------------------------------------------ init / destroy */
+
+static bool plat_ok(const struct s2_platform *p, unsigned flags)
+{
+	if (!p || !p->alloc_page || !p->free_page || !p->alloc_pages_exact ||
+	    !p->free_pages_exact || !p->page_ref_add || !p->defer_free ||
+	    !p->defer_barrier || !p->tlbi_ipa || !p->tlbi_range || !p->tlbi_vm)
+		return false;
+	if (!p->linear && (!p->virt_to_phys || !p->phys_to_virt))
+		return false;
+	if ((flags & S2_PGT_NO_FWB) && (!p->dcache_clean_inval_poc || !p->icache_inval_pou))
+		return false;
+	return true;
+}
+
+int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg)
+{
+	struct s2_pgt_cfg c;
+	int sl, l, ret;
+	unsigned entries;
+
+	if (!pgt || !cfg)
+		return -S2_EINVAL;
+	c = *cfg;
+	if (!c.oa_bits)
+		c.oa_bits = 48;
+	if (c.oa_bits < 32 || c.oa_bits > 48 ||
+	    (c.flags & ~(S2_PGT_NO_FWB | S2_PGT_HW_AF | S2_PGT_HW_DBM | S2_PGT_EPT_AD)) ||
+	    !plat_ok(c.plat, c.flags))
+		return -S2_EINVAL;
+	*pgt = (struct s2_pgtable){ 0 };
+	switch (c.format) {
+	case S2_FMT_ARM64:
+		ret = s2_format_arm64(&pgt->fmt, &c, &sl, &entries);
+		break;
+	case S2_FMT_TEST:
+		ret = s2_format_test(&pgt->fmt, &c, &sl, &entries);
+		break;
+	case S2_FMT_EPT:
+		ret = s2_format_ept(&pgt->fmt, &c, &sl, &entries);
+		break;
+	default:
+		ret = -S2_EINVAL;
+	}
+	if (ret)
+		return ret;
+	pgt->ia_bits = c.ia_bits;
+	pgt->oa_bits = c.oa_bits;
+	pgt->page_shift = pgt->fmt.page_shift;
+	pgt->start_level = sl;
+	pgt->root_entries = entries;
+	pgt->flags = c.flags;
+	pgt->plat = c.plat;
+	pgt->ctx = c.plat_ctx;
+	for (l = sl; l <= S2_LAST_LEVEL; l++) {
+		pgt->shift[S2_LVL(l)] = s2_level_shift(pgt->page_shift, l);
+		pgt->span[S2_LVL(l)] = 1ULL << pgt->shift[S2_LVL(l)];
+	}
+	/* The root is at least one granule, aligned to its whole size. */
+	pgt->root_size = (size_t)entries * 8;
+	if (pgt->root_size < (1UL << pgt->page_shift))
+		pgt->root_size = 1UL << pgt->page_shift;
+	pgt->root = pgt->plat->alloc_pages_exact(pgt->ctx, pgt->root_size);
+	if (!pgt->root)
+		return -S2_ENOMEM;
+	pgt->root_pa = pgt_pa(pgt, pgt->root);
+	return 0;
+}
+
+void s2_pgt_destroy(struct s2_pgtable *pgt)
+{
+	const struct s2_fmt_level *lv;
+	unsigned i;
+
+	if (!pgt_live(pgt))
+		return;
+	/* Deferred frees still point at this table's owner and geometry. */
+	pgt->plat->defer_barrier(pgt->ctx);
+	lv = s2_lv(pgt, pgt->start_level);
+	for (i = 0; i < pgt->root_entries; i++) {
+		uint64_t pte = s2_load(&pgt->root[i]);
+
+		if (lv_table(lv, pte))
+			free_subtree_now(pgt, lv_child(pgt, lv, pte), pgt->start_level + 1);
+	}
+	pgt->plat->free_pages_exact(pgt->ctx, pgt->root, pgt->root_size);
+	pgt->root = NULL;
+}
+
+/* --------------------------------------------------------------- caches */
+
+int s2_memcache_topup(struct s2_pgtable *pgt, struct s2_memcache *mc, unsigned long min)
+{
+	if (!pgt_live(pgt) || !mc)
+		return -S2_EINVAL;
+	while (mc->nr < min) {
+		void *p = pgt->plat->alloc_page(pgt->ctx, pgt->page_shift);
+
+		if (!p)
+			return -S2_ENOMEM;
+		mc_put(mc, p);
+	}
+	return 0;
+}
+
+void s2_memcache_free(struct s2_pgtable *pgt, struct s2_memcache *mc)
+{
+	void *p;
+
+	if (!pgt || !mc)
+		return;
+	while ((p = mc_take(mc)))
+		pgt->plat->free_page(pgt->ctx, p, pgt->page_shift);
+}
