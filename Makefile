@@ -84,3 +84,6 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Spin model of the protocol (docs/model.md)
+-include model/model.mk
