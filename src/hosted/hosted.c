@@ -8,6 +8,7 @@
  * structure and no lock: the same job struct page does in a kernel.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu/urcu-memb.h>
@@ -34,18 +35,60 @@ struct chunk {
 	struct page_meta *meta;
 };
 
+/*
+ * Event counters are per thread: a locked add per TLB invalidation would
+ * cost more than the page-table update it counts (each is a full barrier
+ * on x86).  Each thread owns one shard per instance and is its only
+ * writer; readers sum the shards.
+ */
+#define NR_COUNTERS (sizeof(struct s2_hosted_stats) / sizeof(uint64_t))
+
+struct shard {
+	struct shard *next;
+	uint64_t c[NR_COUNTERS];
+};
+
 struct s2_hosted {
 	pthread_mutex_t lock;
+	uint64_t id;		/* never reused, unlike the address */
 	void *free_list[NR_SHIFTS];
 	struct chunk *chunks;
-	struct s2_hosted_stats st;
+	struct shard *shards;
+	uint64_t pages_live, pages_peak;	/* under lock */
 	s2_hosted_observer obs;
 	void *obs_arg;
 	unsigned long fail_nth;
 	bool fail_sticky;
 };
 
-#define STAT_ADD(h, f, n) __atomic_fetch_add(&(h)->st.f, (n), __ATOMIC_RELAXED)
+static uint64_t next_id = 1;
+static __thread uint64_t tl_id;
+static __thread struct shard *tl_shard;
+
+static struct shard *my_shard(struct s2_hosted *h)
+{
+	struct shard *sh;
+
+	if (s2_likely(tl_id == h->id))
+		return tl_shard;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		abort();	/* counters are part of the platform contract */
+	pthread_mutex_lock(&h->lock);
+	sh->next = h->shards;
+	h->shards = sh;
+	pthread_mutex_unlock(&h->lock);
+	tl_id = h->id;
+	tl_shard = sh;
+	return sh;
+}
+
+#define STAT_IDX(f) (offsetof(struct s2_hosted_stats, f) / sizeof(uint64_t))
+#define STAT_ADD(h, f, n) do {						\
+		uint64_t *c_ = &my_shard(h)->c[STAT_IDX(f)];		\
+		__atomic_store_n(c_, __atomic_load_n(c_, __ATOMIC_RELAXED) + (n), \
+				 __ATOMIC_RELAXED);			\
+	} while (0)
 
 /* ------------------------------------------------------------------ RCU */
 
@@ -142,7 +185,6 @@ static void *h_alloc_page(void *ctx, unsigned page_shift)
 	struct s2_hosted *h = ctx;
 	unsigned si = shift_idx(page_shift);
 	void *p;
-	uint64_t live;
 
 	pthread_mutex_lock(&h->lock);
 	if (fail_now(h) || (!h->free_list[si] && !chunk_grow(h, page_shift))) {
@@ -151,13 +193,12 @@ static void *h_alloc_page(void *ctx, unsigned page_shift)
 	}
 	p = h->free_list[si];
 	h->free_list[si] = *(void **)p;
+	if (++h->pages_live > h->pages_peak)
+		h->pages_peak = h->pages_live;
 	pthread_mutex_unlock(&h->lock);
 	memset(p, 0, 1UL << page_shift);
 	meta_of(p)->ref = 1;
 	STAT_ADD(h, pages_alloc, 1);
-	live = __atomic_add_fetch(&h->st.pages_live, 1, __ATOMIC_RELAXED);
-	if (live > __atomic_load_n(&h->st.pages_peak, __ATOMIC_RELAXED))
-		__atomic_store_n(&h->st.pages_peak, live, __ATOMIC_RELAXED);
 	return p;
 }
 
@@ -170,9 +211,9 @@ static void h_free_page(void *ctx, void *va, unsigned page_shift)
 	pthread_mutex_lock(&h->lock);
 	*(void **)va = h->free_list[si];
 	h->free_list[si] = va;
+	h->pages_live--;
 	pthread_mutex_unlock(&h->lock);
 	STAT_ADD(h, pages_free, 1);
-	__atomic_fetch_sub(&h->st.pages_live, 1, __ATOMIC_RELAXED);
 }
 
 static void *h_alloc_pages_exact(void *ctx, size_t size)
@@ -202,6 +243,8 @@ static void h_free_pages_exact(void *ctx, void *va, size_t size)
 static int h_page_ref_add(void *ctx, void *va, int delta)
 {
 	(void)ctx;
+	if (!delta)
+		return __atomic_load_n(&meta_of(va)->ref, __ATOMIC_ACQUIRE);
 	return __atomic_add_fetch(&meta_of(va)->ref, delta, __ATOMIC_ACQ_REL);
 }
 
@@ -391,6 +434,7 @@ struct s2_hosted *s2_hosted_new(void)
 	if (!h)
 		return NULL;
 	pthread_mutex_init(&h->lock, NULL);
+	h->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
 	return h;
 }
 
@@ -406,24 +450,49 @@ void s2_hosted_free(struct s2_hosted *h)
 		free(c->meta);
 		free(c);
 	}
+	while (h->shards) {
+		struct shard *sh = h->shards;
+
+		h->shards = sh->next;
+		free(sh);
+	}
+	if (tl_id == h->id)
+		tl_id = 0;
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
 
 void s2_hosted_get_stats(struct s2_hosted *h, struct s2_hosted_stats *out)
 {
-	uint64_t *src = (uint64_t *)&h->st, *dst = (uint64_t *)out;
+	uint64_t *dst = (uint64_t *)out;
+	struct shard *sh;
 	size_t i;
 
-	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&h->lock);
+	for (sh = h->shards; sh; sh = sh->next)
+		for (i = 0; i < NR_COUNTERS; i++)
+			dst[i] += __atomic_load_n(&sh->c[i], __ATOMIC_RELAXED);
+	out->pages_live = h->pages_live;
+	out->pages_peak = h->pages_peak;
+	pthread_mutex_unlock(&h->lock);
 }
 
 void s2_hosted_reset_counters(struct s2_hosted *h)
 {
-	h->st.tlbi_ipa = h->st.tlbi_ipa_local = h->st.tlbi_range = 0;
-	h->st.tlbi_range_bytes = h->st.tlbi_vm = 0;
-	h->st.dcache_ops = h->st.icache_ops = 0;
+	static const size_t idx[] = {
+		STAT_IDX(tlbi_ipa), STAT_IDX(tlbi_ipa_local), STAT_IDX(tlbi_range),
+		STAT_IDX(tlbi_range_bytes), STAT_IDX(tlbi_vm), STAT_IDX(dcache_ops),
+		STAT_IDX(icache_ops),
+	};
+	struct shard *sh;
+	size_t i;
+
+	pthread_mutex_lock(&h->lock);
+	for (sh = h->shards; sh; sh = sh->next)
+		for (i = 0; i < sizeof(idx) / sizeof(idx[0]); i++)
+			__atomic_store_n(&sh->c[idx[i]], 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&h->lock);
 }
 
 void s2_hosted_set_observer(struct s2_hosted *h, s2_hosted_observer fn, void *arg)

@@ -173,6 +173,60 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 	c.end = end;
 	c.flags = flags;
 	c.arg = arg;
+	if (((start ^ (end - 1)) >> pgt->page_shift) == 0) {
+		/*
+		 * The range lies in one page: a straight descent with the
+		 * same visits the loop below would make, without its
+		 * bookkeeping.  This is every fault, relax and per-page unmap.
+		 */
+		for (;;) {
+			const struct s2_fmt_level *lv = s2_lv(pgt, lvl);
+			uint64_t pte;
+
+			c.ptep = &table[idx];
+			c.old = pte = s2_load_acquire(c.ptep);
+			c.addr = start & ~(pgt->span[S2_LVL(lvl)] - 1);
+			c.level = lvl;
+			if (lv_table(lv, pte)) {
+				if (flags & S2_VISIT_PRE) {
+					ret = visit(&c, S2_VISIT_PRE);
+					if (ret)
+						return ret;
+					pte = s2_load_acquire(c.ptep);
+					if (!lv_table(lv, pte))
+						break;
+				}
+			} else {
+				if (flags & S2_VISIT_LEAF) {
+					ret = visit(&c, S2_VISIT_LEAF);
+					if (ret)
+						return ret;
+					if (lvl == S2_LAST_LEVEL)
+						break;
+					pte = s2_load_acquire(c.ptep);
+				}
+				if (!lv_table(lv, pte))
+					break;
+			}
+			tables[lvl - sl] = table;
+			idxs[lvl - sl] = idx;
+			table = lv_child(pgt, lv, pte);
+			lvl++;
+			idx = (unsigned)(start >> pgt->shift[S2_LVL(lvl)]) & (ptrs - 1);
+		}
+		if (flags & S2_VISIT_POST) {
+			for (lvl--; lvl >= sl; lvl--) {
+				c.ptep = &tables[lvl - sl][idxs[lvl - sl]];
+				c.old = s2_load_acquire(c.ptep);
+				c.addr = start & ~(pgt->span[S2_LVL(lvl)] - 1);
+				c.level = lvl;
+				ret = visit(&c, S2_VISIT_POST);
+				if (ret)
+					return ret;
+			}
+		}
+		return 0;
+	}
 	for (;;) {
 		const struct s2_fmt_level *lv;
 		uint64_t span, base, pte;
@@ -201,6 +255,32 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 		lv = s2_lv(pgt, lvl);
 		span = pgt->span[S2_LVL(lvl)];
 		base = addr & ~(span - 1);
+		if (lvl == S2_LAST_LEVEL) {
+			/*
+			 * Last level: only leaves and invalid entries, nothing
+			 * to descend into.  A tight loop over the run in this
+			 * table is where range operations spend their time.
+			 */
+			uint64_t left = (end - base + span - 1) >> pgt->page_shift;
+			unsigned lim = left < nents - idx ? idx + (unsigned)left : nents;
+
+			if (flags & S2_VISIT_LEAF) {
+				c.level = lvl;
+				for (; idx < lim; idx++, base += span) {
+					c.ptep = &table[idx];
+					c.old = s2_load(c.ptep);
+					c.addr = base;
+					ret = visit(&c, S2_VISIT_LEAF);
+					if (ret)
+						return ret;
+				}
+			} else {
+				base += (uint64_t)(lim - idx) * span;
+				idx = lim;
+			}
+			addr = base;
+			continue;
+		}
 		c.ptep = &table[idx];
 		pte = s2_load_acquire(c.ptep);
 		c.old = pte;
@@ -269,8 +349,10 @@ void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g);
 static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_gather *g,
 					uint64_t addr, uint64_t size, int level, bool leaf)
 {
-	if (g->end != g->start && addr == g->end) {
-		g->end += size;
+	/* Adjacent or overlapping (a table entry after its own leaves). */
+	if (g->end != g->start && addr >= g->start && addr <= g->end) {
+		if (addr + size > g->end)
+			g->end = addr + size;
 		if (g->level != level)
 			g->level = -1;
 		g->leaf_only &= leaf;

@@ -208,12 +208,47 @@ static void cmo_subtree(struct s2_pgtable *pgt, uint64_t *table, int level)
 
 /* ------------------------------------------------------------------ map */
 
+/*
+ * Reference-count changes batched per table page: a range operation
+ * touches hundreds of entries of one table in a row, and the count is
+ * only read under the exclusive lock (unmap), never concurrently with
+ * the shared walkers that batch here, so one update per run is exact by
+ * the time anyone looks.
+ */
+struct refbatch {
+	uint64_t *table;
+	int n;
+};
+
+static s2_always_inline int ref_flush(struct s2_pgtable *pgt, struct refbatch *rb)
+{
+	int n = rb->n;
+
+	rb->n = 0;
+	return n ? ref_add(pgt, rb->table, n) : 0;
+}
+
+static s2_always_inline void ref_entry(struct s2_pgtable *pgt, struct refbatch *rb,
+				       uint64_t *ptep, int level, int delta)
+{
+	uint64_t *t;
+
+	if (level == pgt->start_level)
+		return;		/* the root is not reference-counted */
+	t = table_of(pgt, ptep);
+	if (t != rb->table) {
+		ref_flush(pgt, rb);
+		rb->table = t;
+	}
+	rb->n += delta;
+}
+
 struct map_data {
 	uint64_t ipa, end, pa;
 	uint64_t max_size;
 	unsigned prot;
 	struct s2_memcache *mc;
-	uint64_t tmpl[S2_MAX_LEVELS + 1];
+	struct refbatch rb;
 };
 
 static s2_always_inline bool map_fits(const struct s2_walk_ctx *c, const struct map_data *d)
@@ -246,7 +281,7 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 		cmo_subtree(pgt, child, c->level + 1);
 	defer_free_table(pgt, child, c->level + 1);
 	cmo_map(pgt, pa, span, d->prot);
-	s2_store_release(c->ptep, d->tmpl[S2_LVL(c->level)] | lv_oa_bits(pgt, lv, pa));
+	s2_store_release(c->ptep, lv_leaf_template(lv, d->prot, true) | lv_oa_bits(pgt, lv, pa));
 	return 0;
 }
 
@@ -257,7 +292,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, struct map_data *d,
 	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
 	uint64_t span = pgt_span(pgt, c->level);
 	uint64_t pa = d->pa + (c->addr - d->ipa);
-	uint64_t new = d->tmpl[S2_LVL(c->level)] | lv_oa_bits(pgt, lv, pa);
+	uint64_t new = lv_leaf_template(lv, d->prot, true) | lv_oa_bits(pgt, lv, pa);
 	uint64_t old = c->old;
 
 	if (!lv_valid(lv, old)) {
@@ -270,8 +305,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, struct map_data *d,
 		} else {
 			s2_store_release(c->ptep, new);
 		}
-		if (c->level != pgt->start_level)
-			ref_add(pgt, table_of(pgt, c->ptep), 1);
+		ref_entry(pgt, &d->rb, c->ptep, c->level, 1);
 		return 0;
 	}
 	if (lv_oa(pgt, lv, old) == pa) {
@@ -349,8 +383,7 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 		s2_store_release(c->ptep, lv_mk_table(pgt, lv, child));
 	}
 	tables_add(pgt, 1);
-	if (c->level != pgt->start_level)
-		ref_add(pgt, table_of(pgt, c->ptep), 1);
+	ref_entry(pgt, &d->rb, c->ptep, c->level, 1);
 	return 0;
 }
 
@@ -366,26 +399,26 @@ static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, boo
 	return map_new_table(c, d, shared);
 }
 
-static int map_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+static s2_always_inline int map_visit_shared(struct s2_walk_ctx *c, unsigned visit)
 {
 	return map_visit(c, visit, true);
 }
 
-static int map_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+static s2_always_inline int map_visit_excl(struct s2_walk_ctx *c, unsigned visit)
 {
 	return map_visit(c, visit, false);
 }
 
-static s2_noinline int map_walk_shared(struct s2_pgtable *pgt, struct map_data *d)
+static s2_noinline int map_walk_shared(struct s2_pgtable *pgt, struct map_data *d,
+				       unsigned walk)
 {
-	return s2_walk_inline(pgt, d->ipa, d->end, S2_VISIT_LEAF | S2_VISIT_PRE,
-			      map_visit_shared, d);
+	return s2_walk_inline(pgt, d->ipa, d->end, walk, map_visit_shared, d);
 }
 
-static s2_noinline int map_walk_excl(struct s2_pgtable *pgt, struct map_data *d)
+static s2_noinline int map_walk_excl(struct s2_pgtable *pgt, struct map_data *d,
+				     unsigned walk)
 {
-	return s2_walk_inline(pgt, d->ipa, d->end, S2_VISIT_LEAF | S2_VISIT_PRE,
-			      map_visit_excl, d);
+	return s2_walk_inline(pgt, d->ipa, d->end, walk, map_visit_excl, d);
 }
 
 /* The largest leaf any chunk of this map can use. */
@@ -419,6 +452,17 @@ static unsigned long tables_for(const struct s2_pgtable *pgt, uint64_t ipa,
 	return n;
 }
 
+/* The smallest block the format and @max_size allow (~0: none). */
+static uint64_t min_block(const struct s2_pgtable *pgt, uint64_t max_size)
+{
+	int l;
+
+	for (l = S2_LAST_LEVEL - 1; l >= pgt->start_level; l--)
+		if (s2_lv(pgt, l)->block_ok)
+			return pgt_span(pgt, l) <= max_size ? pgt_span(pgt, l) : ~0ULL;
+	return ~0ULL;
+}
+
 unsigned long s2_pgt_pages_needed(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 {
 	if (!pgt_live(pgt) || check_range(pgt, ipa.v, size))
@@ -443,7 +487,8 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 {
 	struct map_data d;
 	uint64_t leaf;
-	int ret, l;
+	unsigned walk;
+	int ret;
 
 	if (!pgt_live(pgt) || !mc)
 		return -S2_EINVAL;
@@ -464,9 +509,15 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 	 * table the worst case could create, so a map that starts finishes
 	 * and an -ENOMEM leaves the table as it was.
 	 */
-	leaf = map_leaf_size(pgt, ipa.v, size, pa.v, max_size);
-	if (mc->nr < tables_for(pgt, ipa.v, size, leaf))
-		return -S2_ENOMEM;
+	if (size == (1ULL << pgt->page_shift)) {
+		/* a fault: at most one new table per level, leaf at the last */
+		if (mc->nr < (unsigned long)(S2_LAST_LEVEL - pgt->start_level))
+			return -S2_ENOMEM;
+	} else {
+		leaf = map_leaf_size(pgt, ipa.v, size, pa.v, max_size);
+		if (mc->nr < tables_for(pgt, ipa.v, size, leaf))
+			return -S2_ENOMEM;
+	}
 
 	d.ipa = ipa.v;
 	d.end = ipa.v + size;
@@ -474,9 +525,16 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 	d.max_size = max_size;
 	d.prot = prot;
 	d.mc = mc;
-	for (l = pgt->start_level; l <= S2_LAST_LEVEL; l++)
-		d.tmpl[S2_LVL(l)] = lv_leaf_template(s2_lv(pgt, l), prot, true);
-	return (flags & S2_WALK_SHARED) ? map_walk_shared(pgt, &d) : map_walk_excl(pgt, &d);
+	d.rb.table = NULL;
+	d.rb.n = 0;
+	/* A table is only replaced by a block if the range holds a block. */
+	walk = S2_VISIT_LEAF;
+	if (size > (1ULL << pgt->page_shift) && size >= min_block(pgt, max_size))
+		walk |= S2_VISIT_PRE;
+	ret = (flags & S2_WALK_SHARED) ? map_walk_shared(pgt, &d, walk) :
+					 map_walk_excl(pgt, &d, walk);
+	ref_flush(pgt, &d.rb);
+	return ret;
 }
 
 /* ---------------------------------------------------------------- unmap */
@@ -485,35 +543,14 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 
 struct unmap_data {
 	struct s2_gather g;
-	uint64_t *put_table;	/* refcount drops batched per table page */
-	int put_n;
+	struct refbatch rb;
+	/* an entry was removed from the table being walked at this level;
+	 * a table nothing was removed from cannot have become empty */
+	bool dirty[S2_MAX_LEVELS + 1];
 	unsigned nfree;
 	uint64_t *free_tbl[S2_FREE_BATCH];
 	int free_lvl[S2_FREE_BATCH];
 };
-
-static s2_always_inline void put_flush(struct s2_pgtable *pgt, struct unmap_data *d)
-{
-	if (d->put_n) {
-		ref_add(pgt, d->put_table, -d->put_n);
-		d->put_n = 0;
-	}
-}
-
-static s2_always_inline void put_entry(struct s2_pgtable *pgt, struct unmap_data *d,
-				       uint64_t *ptep, int level)
-{
-	uint64_t *t;
-
-	if (level == pgt->start_level)
-		return;		/* the root is not reference-counted */
-	t = table_of(pgt, ptep);
-	if (t != d->put_table) {
-		put_flush(pgt, d);
-		d->put_table = t;
-	}
-	d->put_n++;
-}
 
 /* Hand unlinked tables to the grace-period hook, after their TLBI. */
 static void unmap_free_flush(struct s2_pgtable *pgt, struct unmap_data *d)
@@ -544,7 +581,8 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 			s2_store(c->ptep, 0);
 			old = c->old;
 		}
-		put_entry(pgt, d, c->ptep, c->level);
+		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
+		d->dirty[S2_LVL(c->level)] = true;
 		if (pgt->flags & S2_PGT_NO_FWB) {
 			gather_add(pgt, &d->g, c->addr, span, c->level, true);
 			s2_gather_flush(pgt, &d->g);
@@ -555,14 +593,22 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 		return 0;
 	}
 	/* POST: the child's entries are done; unlink it if it is empty. */
-	put_flush(pgt, d);
 	{
 		uint64_t *child = lv_child(pgt, lv, c->old);
+		int count;
 
-		if (ref_add(pgt, child, 0) != 1)
+		if (!d->dirty[S2_LVL(c->level + 1)])
+			return 0;
+		d->dirty[S2_LVL(c->level + 1)] = false;
+		if (d->rb.table == child)
+			count = ref_flush(pgt, &d->rb);
+		else
+			count = ref_add(pgt, child, 0);
+		if (count != 1)
 			return 0;
 		s2_store(c->ptep, 0);
-		put_entry(pgt, d, c->ptep, c->level);
+		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
+		d->dirty[S2_LVL(c->level)] = true;
 		/* Walk caches may hold the table entry: non-leaf invalidation
 		 * before the page can be freed (I3). */
 		gather_add(pgt, &d->g, c->addr, span, -1, false);
@@ -592,11 +638,13 @@ int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	if (ret)
 		return ret;
 	gather_init(&d.g);
-	d.put_table = NULL;
-	d.put_n = 0;
+	d.rb.table = NULL;
+	d.rb.n = 0;
+	for (unsigned i = 0; i < S2_MAX_LEVELS + 1; i++)
+		d.dirty[i] = false;
 	d.nfree = 0;
 	ret = unmap_walk(pgt, ipa.v, ipa.v + size, &d);
-	put_flush(pgt, &d);
+	ref_flush(pgt, &d.rb);
 	unmap_free_flush(pgt, &d);
 	return ret;
 }
@@ -666,12 +714,12 @@ static s2_always_inline int young_visit(struct s2_walk_ctx *c, unsigned visit, b
 	return 0;
 }
 
-static int young_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+static s2_always_inline int young_visit_excl(struct s2_walk_ctx *c, unsigned visit)
 {
 	return young_visit(c, visit, false);
 }
 
-static int young_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+static s2_always_inline int young_visit_shared(struct s2_walk_ctx *c, unsigned visit)
 {
 	return young_visit(c, visit, true);
 }
@@ -745,12 +793,12 @@ static s2_always_inline int attr_visit(struct s2_walk_ctx *c, unsigned visit, bo
 	return 0;
 }
 
-static int attr_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+static s2_always_inline int attr_visit_excl(struct s2_walk_ctx *c, unsigned visit)
 {
 	return attr_visit(c, visit, false);
 }
 
-static int attr_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+static s2_always_inline int attr_visit_shared(struct s2_walk_ctx *c, unsigned visit)
 {
 	return attr_visit(c, visit, true);
 }
@@ -846,12 +894,12 @@ static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, b
 	return 0;
 }
 
-static int split_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+static s2_always_inline int split_visit_excl(struct s2_walk_ctx *c, unsigned visit)
 {
 	return split_visit(c, visit, false);
 }
 
-static int split_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+static s2_always_inline int split_visit_shared(struct s2_walk_ctx *c, unsigned visit)
 {
 	return split_visit(c, visit, true);
 }

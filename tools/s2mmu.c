@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* The `s2mmu` command: one binary, one subcommand per job. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: s2mmu <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  bench   measure the page-table engine (s2mmu bench --help)\n"
+		"\n"
+		"`s2mmu <command> --help` describes each command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "bench"))
+		return s2_bench_main(argc - 1, argv + 1);
+	fprintf(stderr, "s2mmu: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
