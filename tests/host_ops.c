@@ -434,7 +434,7 @@ static void test_exit_release(void)
 	host_mmgrab(mm);
 	rec_reset(&rec);
 	host_mmput(mm);
-	check_seq("REL FL SYNC TFREE*4 FREE*4", NULL,
+	check_seq("REL PT*4 FL SYNC TFREE*4 FREE*4", NULL,
 		  "exit_mmap: release first, S/E reach nobody, FL, tables, then pages");
 	tap_ok(rec.releases == 1 && host_mm_exited(mm), "release ran once, mm exited");
 	tap_ok(host_gup(mm, A(b), false, &pfn, &w, &lvl) == -ESRCH &&

@@ -349,8 +349,11 @@ void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g);
 static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_gather *g,
 					uint64_t addr, uint64_t size, int level, bool leaf)
 {
-	/* Adjacent or overlapping (a table entry after its own leaves). */
-	if (g->end != g->start && addr >= g->start && addr <= g->end) {
+	/* Adjacent or overlapping: a table entry after its own leaves, or
+	 * the parent's entry spanning both. */
+	if (g->end != g->start && addr <= g->end && addr + size >= g->start) {
+		if (addr < g->start)
+			g->start = addr;
 		if (addr + size > g->end)
 			g->end = addr + size;
 		if (g->level != level)

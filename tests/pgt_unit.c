@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Engine unit tests: geometry, descriptor encodings, every operation on
+ * every format, the bad-input table, break-before-make ordering and TLB
+ * operation counts observed through the hooks, cache maintenance order on
+ * a non-FWB platform, and parallel shared maps.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "pgt_common.h"
+
+#define K4 4096ULL
+#define M2 (2ULL << 20)
+#define G1 (1ULL << 30)
+
+static int init_fmt(struct s2_pgtable *pgt, struct s2_hosted *h, enum s2_format_id id,
+		    unsigned gs, unsigned ia, unsigned oa, unsigned flags)
+{
+	struct s2_pgt_cfg cfg = { id, gs, ia, oa, flags, s2_hosted_platform(), h };
+
+	return s2_pgt_init(pgt, &cfg);
+}
+
+/* ------------------------------------------------------------ geometry */
+
+static void test_geometry(void)
+{
+	static const struct { unsigned gs, ia, oa; int ret, sl; unsigned entries; } g[] = {
+		/* formats.md 1.7: KVM's choices, concatenating as allowed */
+		{ 12, 32, 48, 0, 2, 2048 },	/* L2 + 4 tables */
+		{ 12, 36, 48, 0, 1, 64 },
+		{ 12, 40, 48, 0, 1, 1024 },	/* L1 + 2 tables */
+		{ 12, 42, 48, 0, 1, 4096 },	/* L1 + 8 tables */
+		{ 12, 44, 48, 0, 0, 32 },
+		{ 12, 48, 48, 0, 0, 512 },
+		{ 14, 48, 48, 0, 1, 4096 },	/* 16K 48-bit: L1 + 2 tables */
+		{ 14, 40, 48, 0, 2, 32768 },	/* L2 + 16 tables */
+		{ 14, 36, 48, 0, 2, 2048 },
+		{ 16, 48, 48, 0, 1, 64 },
+		{ 16, 42, 48, 0, 2, 8192 },
+		{ 16, 43, 48, 0, 2, 16384 },	/* L2 + 2 tables */
+		{ 16, 32, 48, 0, 2, 8 },
+		/* illegal */
+		{ 12, 31, 48, -S2_EINVAL, 0, 0 },
+		{ 12, 49, 48, -S2_EINVAL, 0, 0 },
+		{ 13, 40, 48, -S2_EINVAL, 0, 0 },
+		{ 12, 44, 40, -S2_EINVAL, 0, 0 },	/* IPA wider than OA */
+		{ 12, 40, 50, -S2_EINVAL, 0, 0 },	/* OA > 48 unsupported */
+		{ 16, 44, 42, -S2_EINVAL, 0, 0 },
+	};
+	struct s2_hosted *h = s2_hosted_new();
+
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+		struct s2_pgtable pgt;
+		int ret = init_fmt(&pgt, h, S2_FMT_ARM64, g[i].gs, g[i].ia, g[i].oa, 0);
+
+		if (g[i].ret) {
+			tap_ok(ret == g[i].ret, "geometry %uK IPA %u OA %u rejected (%d)",
+			       1U << (g[i].gs - 10), g[i].ia, g[i].oa, ret);
+			continue;
+		}
+		tap_ok(ret == 0 && pgt.start_level == g[i].sl && pgt.root_entries == g[i].entries,
+		       "geometry %uK IPA %u: start level %d (want %d), %u root entries (want %u)",
+		       1U << (g[i].gs - 10), g[i].ia, pgt.start_level, g[i].sl,
+		       pgt.root_entries, g[i].entries);
+		s2_pgt_destroy(&pgt);
+	}
+	{
+		struct s2_pgt_cfg bad = { S2_FMT_ARM64, 12, 40, 48, 0, NULL, h };
+		struct s2_pgtable pgt;
+
+		tap_ok(s2_pgt_init(&pgt, &bad) == -S2_EINVAL, "init without platform hooks: -EINVAL");
+		tap_ok(s2_pgt_init(NULL, &bad) == -S2_EINVAL, "init with NULL table: -EINVAL");
+		bad.plat = s2_hosted_platform();
+		bad.flags = 0x100;
+		tap_ok(s2_pgt_init(&pgt, &bad) == -S2_EINVAL, "init with unknown flag: -EINVAL");
+		bad.flags = 0;
+		bad.format = (enum s2_format_id)7;
+		tap_ok(s2_pgt_init(&pgt, &bad) == -S2_EINVAL, "init with unknown format: -EINVAL");
+	}
+	s2_hosted_free(h);
+}
+
+/* ------------------------------------------------------------ encoding */
+
+static void test_arm64_encoding(void)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_mapping m;
+	const uint64_t pa = 0x80000000ULL;
+	/* S2AP RW (7:6), SH inner (9:8), AF (10), page type 0b11 */
+	const uint64_t lo = 0xc0 | 0x300 | 0x400;
+	const uint64_t xn = 1ULL << 54;
+
+	init_fmt(&pgt, h, S2_FMT_ARM64, 12, 40, 48, 0);
+	s2_memcache_topup(&pgt, &mc, 8);
+	s2_pgt_map(&pgt, s2_gpa(0x1000), K4, s2_hpa(pa), S2_PROT_R | S2_PROT_W, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m);
+	tap_ok(m.raw == (pa | 3 | lo | (6 << 2) | xn),
+	       "arm64 4K page RW normal (FWB): %#llx", (unsigned long long)m.raw);
+	s2_pgt_map(&pgt, s2_gpa(M2), M2, s2_hpa(pa + M2), S2_PROT_R | S2_PROT_X, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(M2), &m);
+	tap_ok(m.level == 2 && m.raw == ((pa + M2) | 1 | 0x40 | 0x300 | 0x400 | (6 << 2)),
+	       "arm64 2M block RX: level %d %#llx", m.level, (unsigned long long)m.raw);
+	s2_pgt_map(&pgt, s2_gpa(0x3000), K4, s2_hpa(0x9000), S2_PROT_R | S2_PROT_DEVICE, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0x3000), &m);
+	tap_ok(m.raw == (0x9000 | 3 | 0x40 | 0x300 | 0x400 | (1 << 2) | xn) &&
+	       m.prot == (S2_PROT_R | S2_PROT_DEVICE),
+	       "arm64 device nGnRE page RO: %#llx", (unsigned long long)m.raw);
+	s2_pgt_map(&pgt, s2_gpa(G1), G1, s2_hpa(G1 * 3), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(G1 + 0x5000), &m);
+	tap_ok(m.level == 1 && m.size == G1 && m.pa.v == G1 * 3 && (m.raw & 3) == 1,
+	       "arm64 4K: 1G block at level 1");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+
+	init_fmt(&pgt, h, S2_FMT_ARM64, 12, 40, 48, S2_PGT_NO_FWB);
+	s2_memcache_topup(&pgt, &mc, 8);
+	s2_pgt_map(&pgt, s2_gpa(0), K4, s2_hpa(pa), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0), &m);
+	tap_ok(((m.raw >> 2) & 0xf) == 0xf, "arm64 without FWB: Normal-WB MemAttr 0b1111");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+
+	/* 16K and 64K block sizes */
+	init_fmt(&pgt, h, S2_FMT_ARM64, 14, 40, 48, 0);
+	s2_memcache_topup(&pgt, &mc, 8);
+	s2_pgt_map(&pgt, s2_gpa(32 << 20), 32 << 20, s2_hpa(64 << 20), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(33 << 20), &m);
+	tap_ok(m.level == 2 && m.size == (32 << 20) && m.pa.v == (64 << 20) &&
+	       (m.raw & S2_GENMASK(47, 25)) == (64 << 20), "arm64 16K: 32M block at level 2");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	init_fmt(&pgt, h, S2_FMT_ARM64, 16, 42, 48, 0);
+	s2_memcache_topup(&pgt, &mc, 8);
+	s2_pgt_map(&pgt, s2_gpa(512 << 20), 512 << 20, s2_hpa(1ULL << 30), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(600 << 20), &m);
+	tap_ok(m.level == 2 && m.size == (512 << 20) && m.pa.v == (1ULL << 30),
+	       "arm64 64K: 512M block at level 2");
+	s2_pgt_map(&pgt, s2_gpa(0x10000), 0x10000, s2_hpa(0x30000), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0x10000), &m);
+	tap_ok(m.level == 3 && (m.raw & 3) == 3 && (m.raw & S2_GENMASK(47, 16)) == 0x30000,
+	       "arm64 64K: page at level 3");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* ---------------------------------------------------- every op, format */
+
+static void test_ops(const struct tfmt *f)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_mapping m;
+	struct s2_hosted_stats st;
+	uint64_t pg, blk;
+	int ret;
+
+	tfmt_init(&pgt, h, f, 0);
+	pg = 1ULL << pgt.page_shift;
+	blk = pgt.span[S2_LVL(2)];
+	s2_memcache_topup(&pgt, &mc, 64);
+
+	ret = s2_pgt_map(&pgt, s2_gpa(blk), pg, s2_hpa(8 * blk + pg), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(blk), &m);
+	tap_ok(!ret && m.valid && m.level == 3 && m.pa.v == 8 * blk + pg && m.prot == S2_PROT_R &&
+	       m.young, "%s: map one page, lookup returns it, young, read-only", f->name);
+	s2_pgt_lookup(&pgt, s2_gpa(blk + pg), &m);
+	tap_ok(!m.valid, "%s: the next page is not mapped", f->name);
+
+	ret = s2_pgt_map(&pgt, s2_gpa(2 * blk), blk, s2_hpa(4 * blk), S2_PROT_R | S2_PROT_W, 0,
+			 &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(2 * blk + 3 * pg), &m);
+	tap_ok(!ret && m.level == 2 && m.pa.v == 4 * blk && m.ipa.v == 2 * blk,
+	       "%s: aligned range becomes one block", f->name);
+	ret = s2_pgt_map(&pgt, s2_gpa(4 * blk), blk, s2_hpa(4 * blk), S2_PROT_R, pg, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(4 * blk), &m);
+	tap_ok(!ret && m.level == 3, "%s: the caller's cap keeps pages", f->name);
+	ret = s2_pgt_map(&pgt, s2_gpa(6 * blk), blk, s2_hpa(4 * blk + pg), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(6 * blk), &m);
+	tap_ok(!ret && m.level == 3, "%s: output not congruent: pages", f->name);
+
+	tap_ok(s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), blk, true, 0) == 1 &&
+	       s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), blk, false, 0) == 0,
+	       "%s: test-and-clear young: young once, then old", f->name);
+	tap_ok(s2_pgt_mkyoung(&pgt, s2_gpa(2 * blk + pg), 0) == 0 &&
+	       s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), pg, false, S2_WALK_SHARED) == 1,
+	       "%s: mkyoung makes the block young again", f->name);
+	tap_ok(s2_pgt_mkyoung(&pgt, s2_gpa(9 * blk), 0) == -S2_ENOENT,
+	       "%s: mkyoung on nothing: -ENOENT", f->name);
+
+	tap_ok(s2_pgt_wrprotect(&pgt, s2_gpa(2 * blk), blk) == 0 &&
+	       !s2_pgt_lookup(&pgt, s2_gpa(2 * blk), &m) && m.prot == S2_PROT_R,
+	       "%s: wrprotect removes W", f->name);
+	tap_ok(s2_pgt_relax_perms(&pgt, s2_gpa(2 * blk + pg), S2_PROT_W | S2_PROT_X,
+				  S2_WALK_SHARED) == 0 &&
+	       !s2_pgt_lookup(&pgt, s2_gpa(2 * blk), &m) && m.prot == S2_PROT_RWX,
+	       "%s: relax adds W and X", f->name);
+	tap_ok(s2_pgt_relax_perms(&pgt, s2_gpa(9 * blk), S2_PROT_W, 0) == -S2_ENOENT,
+	       "%s: relax on nothing: -ENOENT", f->name);
+
+	ret = s2_pgt_split(&pgt, s2_gpa(2 * blk), blk, pg, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(2 * blk + 5 * pg), &m);
+	tap_ok(!ret && m.level == 3 && m.pa.v == 4 * blk + 5 * pg && m.prot == S2_PROT_RWX &&
+	       m.young, "%s: split keeps output, permissions and access flag", f->name);
+	tap_ok(refcheck(&pgt).bad == 0, "%s: refcounts right after split", f->name);
+
+	ret = s2_pgt_unmap(&pgt, s2_gpa(0), 8 * blk);
+	s2_pgt_lookup(&pgt, s2_gpa(2 * blk + 5 * pg), &m);
+	pgt.plat->defer_barrier(pgt.ctx);
+	s2_hosted_get_stats(h, &st);
+	tap_ok(!ret && !m.valid && pgt.nr_tables == 0 && st.pages_live == mc.nr,
+	       "%s: unmap everything frees every table (%lu left)", f->name, pgt.nr_tables);
+	s2_pgt_destroy(&pgt);
+	s2_pgt_destroy(&pgt);
+	tap_ok(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), S2_PROT_R, 0, &mc, 0) == -S2_EINVAL,
+	       "%s: destroy twice is harmless; use after destroy: -EINVAL", f->name);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_get_stats(h, &st);
+	tap_ok(st.pages_live == 0, "%s: nothing leaked", f->name);
+	s2_hosted_free(h);
+}
+
+/* ------------------------------------------------------- bad input */
+
+static uint64_t table_digest(struct s2_pgtable *pgt, uint64_t lim)
+{
+	uint64_t d = 0, a;
+	struct s2_mapping m;
+
+	for (a = 0; a < lim; a += 1ULL << pgt->page_shift) {
+		s2_pgt_lookup(pgt, s2_gpa(a), &m);
+		d = d * 31 + m.raw;
+	}
+	return d;
+}
+
+static void test_bad_input(const struct tfmt *f)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT, empty = S2_MEMCACHE_INIT;
+	uint64_t pg, ia, d0, lim;
+	unsigned ok = 0, n = 0;
+	struct s2_mapping m;
+
+	tfmt_init(&pgt, h, f, 0);
+	pg = 1ULL << pgt.page_shift;
+	ia = 1ULL << pgt.ia_bits;
+	lim = 64 * pg;
+	s2_memcache_topup(&pgt, &mc, 16);
+	s2_pgt_map(&pgt, s2_gpa(0), 16 * pg, s2_hpa(0x100000 * pg), S2_PROT_R | S2_PROT_W, 0,
+		   &mc, 0);
+	d0 = table_digest(&pgt, lim);
+#define BAD(expr, want, what) do {					\
+		int r_ = (expr);					\
+		n++;							\
+		if (r_ == (want) && table_digest(&pgt, lim) == d0)	\
+			ok++;						\
+		else							\
+			tap_diag("%s: %s returned %d, want %d", f->name, what, r_, want); \
+	} while (0)
+	BAD(s2_pgt_map(&pgt, s2_gpa(pg / 2), pg, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map misaligned ipa");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg + 1, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map misaligned size");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), 0, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map zero size");
+	BAD(s2_pgt_map(&pgt, s2_gpa(pg), ~0ULL - pg + 1, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map overflowing size");
+	BAD(s2_pgt_map(&pgt, s2_gpa(ia - pg), 2 * pg, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_ERANGE, "map beyond IPA");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(1ULL << 48), S2_PROT_R, 0, &mc, 0), -S2_ERANGE, "map beyond OA");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(pg / 2), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map misaligned pa");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), 0, 0, &mc, 0), -S2_EINVAL, "map no permission");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), S2_PROT_W, 0, &mc, 0), -S2_EINVAL, "map write-only");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), S2_PROT_R | S2_PROT_X | S2_PROT_DEVICE, 0, &mc, 0), -S2_EINVAL, "map executable device");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), S2_PROT_R | 0x80, 0, &mc, 0), -S2_EINVAL, "map unknown prot bit");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), S2_PROT_R, 0, &mc, 0x40), -S2_EINVAL, "map unknown flag");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), S2_PROT_R, pg / 2, &mc, 0), -S2_EINVAL, "map cap below a page");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), S2_PROT_R, 0, NULL, 0), -S2_EINVAL, "map without cache");
+	BAD(s2_pgt_map(&pgt, s2_gpa(32 * pg), pg, s2_hpa(0), S2_PROT_R, 0, &empty, 0), -S2_ENOMEM, "map with an empty cache");
+	BAD(s2_pgt_map(NULL, s2_gpa(0), pg, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map NULL table");
+	BAD(s2_pgt_unmap(&pgt, s2_gpa(1), pg), -S2_EINVAL, "unmap misaligned");
+	BAD(s2_pgt_unmap(&pgt, s2_gpa(0), 0), -S2_EINVAL, "unmap zero size");
+	BAD(s2_pgt_unmap(&pgt, s2_gpa(ia), pg), -S2_ERANGE, "unmap beyond IPA");
+	BAD(s2_pgt_wrprotect(&pgt, s2_gpa(0), pg - 1), -S2_EINVAL, "wrprotect misaligned size");
+	BAD(s2_pgt_wrprotect(&pgt, s2_gpa(ia - pg), 2 * pg), -S2_ERANGE, "wrprotect beyond IPA");
+	BAD(s2_pgt_test_clear_young(&pgt, s2_gpa(0), 0, true, 0), -S2_EINVAL, "young zero size");
+	BAD(s2_pgt_test_clear_young(&pgt, s2_gpa(0), pg, true, 0x40), -S2_EINVAL, "young unknown flag");
+	BAD(s2_pgt_relax_perms(&pgt, s2_gpa(0), 0, 0), -S2_EINVAL, "relax nothing");
+	BAD(s2_pgt_relax_perms(&pgt, s2_gpa(0), S2_PROT_DEVICE, 0), -S2_EINVAL, "relax to device");
+	BAD(s2_pgt_relax_perms(&pgt, s2_gpa(ia), S2_PROT_W, 0), -S2_ERANGE, "relax beyond IPA");
+	BAD(s2_pgt_mkyoung(&pgt, s2_gpa(ia), 0), -S2_ERANGE, "mkyoung beyond IPA");
+	BAD(s2_pgt_split(&pgt, s2_gpa(0), pg, 3 * pg, &mc, 0), -S2_EINVAL, "split to a non-power-of-two");
+	BAD(s2_pgt_split(&pgt, s2_gpa(0), pg, pg, NULL, 0), -S2_EINVAL, "split without cache");
+	BAD(s2_pgt_lookup(&pgt, s2_gpa(ia), &m), -S2_ERANGE, "lookup beyond IPA");
+	BAD(s2_pgt_lookup(&pgt, s2_gpa(0), NULL), -S2_EINVAL, "lookup without output");
+	BAD(s2_pgt_walk(&pgt, 0, pg, NULL, NULL, S2_WALK_LEAF), -S2_EINVAL, "walk without visitor");
+	BAD(s2_memcache_topup(NULL, &mc, 1), -S2_EINVAL, "topup NULL table");
+#undef BAD
+	tap_ok(ok == n, "%s: %u bad-input cases return the documented errno and change nothing",
+	       f->name, n);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* ------------------------------------------------- BBM and TLB counts */
+
+struct bbm_obs {
+	struct s2_pgtable *pgt;
+	uint64_t watch;		/* address whose entry must be invalid at TLBI */
+	unsigned tlbis, valid_at_tlbi, dcache_before_tlbi, tlbi_seen;
+	uint64_t deferred_at_tlbi;
+	struct s2_hosted *h;
+};
+
+static void bbm_observer(void *arg, enum s2_hosted_event ev, uint64_t a, uint64_t size, int level)
+{
+	struct bbm_obs *o = arg;
+	struct s2_mapping m;
+
+	(void)a;
+	(void)size;
+	(void)level;
+	if (ev == S2_EV_DCACHE) {
+		if (!o->tlbi_seen)
+			o->dcache_before_tlbi++;
+		return;
+	}
+	if (ev == S2_EV_ICACHE)
+		return;
+	o->tlbis++;
+	o->tlbi_seen = 1;
+	s2_pgt_lookup(o->pgt, s2_gpa(o->watch), &m);
+	if (m.valid)
+		o->valid_at_tlbi++;
+}
+
+static void test_bbm(const struct tfmt *f)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_mapping m;
+	struct s2_hosted_stats st0, st1;
+	struct bbm_obs o;
+	uint64_t pg, blk;
+
+	tfmt_init(&pgt, h, f, 0);
+	pg = 1ULL << pgt.page_shift;
+	blk = pgt.span[S2_LVL(2)];
+	memset(&o, 0, sizeof(o));
+	o.pgt = &pgt;
+	o.h = h;
+	s2_hosted_set_observer(h, bbm_observer, &o);
+	s2_memcache_topup(&pgt, &mc, 64);
+
+	s2_pgt_map(&pgt, s2_gpa(blk), pg, s2_hpa(pg), S2_PROT_R, 0, &mc, 0);
+	tap_ok(o.tlbis == 0, "%s: invalid -> valid needs no TLB invalidation", f->name);
+	o.watch = blk;
+	s2_pgt_map(&pgt, s2_gpa(blk), pg, s2_hpa(2 * pg), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(blk), &m);
+	tap_ok(o.tlbis == 1 && o.valid_at_tlbi == 0 && m.pa.v == 2 * pg,
+	       "%s: remap to a new output: break, one TLBI while invalid, make", f->name);
+	o.tlbis = 0;
+	s2_pgt_map(&pgt, s2_gpa(blk), blk, s2_hpa(blk), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(blk), &m);
+	tap_ok(o.tlbis == 1 && o.valid_at_tlbi == 0 && m.level == 2,
+	       "%s: table -> block collapse: one TLBI (walk caches) while invalid", f->name);
+	o.tlbis = 0;
+	s2_pgt_split(&pgt, s2_gpa(blk), blk, pg, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(blk), &m);
+	tap_ok(o.tlbis == 1 && o.valid_at_tlbi == 0 && m.level == 3,
+	       "%s: block -> table split: one TLBI while invalid", f->name);
+	o.tlbis = 0;
+	s2_pgt_test_clear_young(&pgt, s2_gpa(blk), blk, true, 0);
+	s2_pgt_mkyoung(&pgt, s2_gpa(blk), 0);
+	tap_ok(o.tlbis == 0, "%s: mkold and mkyoung issue no TLBI", f->name);
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_relax_perms(&pgt, s2_gpa(blk), S2_PROT_W, 0);
+	s2_pgt_relax_perms(&pgt, s2_gpa(blk), S2_PROT_W, 0);
+	s2_hosted_get_stats(h, &st1);
+	tap_ok(st1.tlbi_ipa_local - st0.tlbi_ipa_local == 1 && o.tlbis == 1,
+	       "%s: relax: one local TLBI, none when nothing changed", f->name);
+	o.tlbis = 0;
+	s2_pgt_wrprotect(&pgt, s2_gpa(blk), blk);
+	tap_ok(o.tlbis == 1, "%s: wrprotect of a contiguous range: one TLBI", f->name);
+	o.tlbis = 0;
+	o.valid_at_tlbi = 0;	/* wrprotect and relax keep entries valid */
+	o.watch = blk + 3 * pg;
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_unmap(&pgt, s2_gpa(blk), blk);
+	s2_hosted_get_stats(h, &st1);
+	/* the level-3 table and the level-2 table holding only it */
+	tap_ok(o.tlbis == 1 && o.valid_at_tlbi == 0 &&
+	       st1.deferred - st0.deferred == (pgt.start_level < 2 ? 2u : 1u),
+	       "%s: unmap of a table's span: one TLBI, then the emptied tables' deferred frees (%u, %u, %llu)",
+	       f->name, o.tlbis, o.valid_at_tlbi, (unsigned long long)(st1.deferred - st0.deferred));
+	s2_hosted_set_observer(h, NULL, NULL);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+static void test_cmo_order(void)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_hosted_stats st;
+	struct bbm_obs o;
+
+	init_fmt(&pgt, h, S2_FMT_ARM64, 12, 40, 48, S2_PGT_NO_FWB);
+	s2_memcache_topup(&pgt, &mc, 8);
+	s2_pgt_map(&pgt, s2_gpa(0), 4 * K4, s2_hpa(0x10000), S2_PROT_R | S2_PROT_X, 0, &mc, 0);
+	s2_hosted_get_stats(h, &st);
+	tap_ok(st.dcache_ops == 4 && st.icache_ops == 4,
+	       "non-FWB map: data cleaned to PoC and icache invalidated per page");
+	memset(&o, 0, sizeof(o));
+	o.pgt = &pgt;
+	o.watch = 0;
+	s2_hosted_set_observer(h, bbm_observer, &o);
+	s2_pgt_unmap(&pgt, s2_gpa(0), 4 * K4);
+	s2_hosted_get_stats(h, &st);
+	tap_ok(o.dcache_before_tlbi == 0 && st.dcache_ops == 8,
+	       "non-FWB unmap: clean+invalidate only after the TLBI (I8)");
+	s2_hosted_set_observer(h, NULL, NULL);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* --------------------------------------------------- shared mapping */
+
+static void test_shared_semantics(void)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT, small = S2_MEMCACHE_INIT;
+	struct s2_hosted_stats st;
+
+	init_fmt(&pgt, h, S2_FMT_ARM64, 12, 40, 48, 0);
+	s2_memcache_topup(&pgt, &mc, 8);
+	tap_ok(s2_pgt_map(&pgt, s2_gpa(0), K4, s2_hpa(K4), S2_PROT_R, 0, &mc, S2_WALK_SHARED) == 0 &&
+	       s2_pgt_map(&pgt, s2_gpa(0), K4, s2_hpa(K4), S2_PROT_R, 0, &mc, S2_WALK_SHARED) == 0,
+	       "shared map of an identical existing entry: 0");
+	tap_ok(s2_pgt_map(&pgt, s2_gpa(0), K4, s2_hpa(K4), S2_PROT_R | S2_PROT_W, 0, &mc,
+			  S2_WALK_SHARED) == -S2_EAGAIN,
+	       "shared map with other permissions: -EAGAIN (relax path's job)");
+	s2_memcache_topup(&pgt, &small, 1);
+	s2_hosted_get_stats(h, &st);
+	tap_ok(s2_pgt_map(&pgt, s2_gpa(G1 * 5), K4, s2_hpa(K4), S2_PROT_R, 0, &small, 0) == -S2_ENOMEM &&
+	       small.nr == 1 && pgt.nr_tables == 2,
+	       "map needing two tables with one cached page: -ENOMEM, nothing used");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_memcache_free(&pgt, &small);
+	s2_hosted_free(h);
+}
+
+struct par {
+	struct s2_pgtable *pgt;
+	unsigned long eagain, ok, bad;
+	unsigned seed;
+};
+
+static void *par_fault(void *arg)
+{
+	struct par *p = arg;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	unsigned s = p->seed;
+
+	for (int i = 0; i < 200000; i++) {
+		uint64_t ipa;
+		int ret;
+
+		s = s * 1103515245 + 12345;
+		ipa = ((uint64_t)(s >> 8) % 4096) * K4 + ((uint64_t)(s & 3) << 30);
+		if (s2_memcache_topup(p->pgt, &mc, 3))
+			break;
+		ret = s2_pgt_map(p->pgt, s2_gpa(ipa), K4, s2_hpa(ipa + (1ULL << 40)),
+				 S2_PROT_R, 0, &mc, S2_WALK_SHARED);
+		if (ret == -S2_EAGAIN)
+			p->eagain++;
+		else if (ret)
+			p->bad++;
+		else
+			p->ok++;
+	}
+	s2_memcache_free(p->pgt, &mc);
+	return NULL;
+}
+
+static void test_parallel_faults(void)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct par p[2];
+	pthread_t t[2];
+	struct s2_hosted_stats st;
+	unsigned long wrong = 0;
+	struct refcheck rc;
+
+	init_fmt(&pgt, h, S2_FMT_ARM64, 12, 40, 48, 0);
+	for (int i = 0; i < 2; i++) {
+		p[i] = (struct par){ &pgt, 0, 0, 0, 1234u + (unsigned)i * 77u };
+		pthread_create(&t[i], NULL, par_fault, &p[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (uint64_t g = 0; g < 4; g++)
+		for (uint64_t a = 0; a < 4096; a++) {
+			struct s2_mapping m;
+			uint64_t ipa = (g << 30) + a * K4;
+
+			s2_pgt_lookup(&pgt, s2_gpa(ipa), &m);
+			if (m.valid && m.pa.v != ipa + (1ULL << 40))
+				wrong++;
+		}
+	rc = refcheck(&pgt);
+	s2_hosted_get_stats(h, &st);
+	tap_ok(p[0].bad + p[1].bad == 0 && wrong == 0,
+	       "parallel shared faults: every map succeeded or returned -EAGAIN (%lu), none corrupt",
+	       p[0].eagain + p[1].eagain);
+	tap_ok(rc.bad == 0 && st.pages_live == pgt.nr_tables,
+	       "parallel shared faults: no table page lost or leaked (%lu tables)", pgt.nr_tables);
+	s2_pgt_destroy(&pgt);
+	s2_hosted_free(h);
+}
+
+int main(void)
+{
+	test_geometry();
+	test_arm64_encoding();
+	for (size_t i = 0; i < NR_TEST_FORMATS; i++) {
+		test_ops(&test_formats[i]);
+		test_bad_input(&test_formats[i]);
+		test_bbm(&test_formats[i]);
+	}
+	test_cmo_order();
+	test_shared_semantics();
+	test_parallel_faults();
+	return tap_done();
+}
