@@ -539,29 +539,14 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 
 /* ---------------------------------------------------------------- unmap */
 
-#define S2_FREE_BATCH 32
-
 struct unmap_data {
 	struct s2_gather g;
 	struct refbatch rb;
 	/* an entry was removed from the table being walked at this level;
 	 * a table nothing was removed from cannot have become empty */
 	bool dirty[S2_MAX_LEVELS + 1];
-	unsigned nfree;
-	uint64_t *free_tbl[S2_FREE_BATCH];
-	int free_lvl[S2_FREE_BATCH];
+	bool rcu;		/* inside rcu_read_lock */
 };
-
-/* Hand unlinked tables to the grace-period hook, after their TLBI. */
-static void unmap_free_flush(struct s2_pgtable *pgt, struct unmap_data *d)
-{
-	unsigned i;
-
-	s2_gather_flush(pgt, &d->g);
-	for (i = 0; i < d->nfree; i++)
-		defer_free_table(pgt, d->free_tbl[i], d->free_lvl[i]);
-	d->nfree = 0;
-}
 
 static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 {
@@ -612,11 +597,17 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 		/* Walk caches may hold the table entry: non-leaf invalidation
 		 * before the page can be freed (I3). */
 		gather_add(pgt, &d->g, c->addr, span, -1, false);
-		if (d->nfree == S2_FREE_BATCH)
-			unmap_free_flush(pgt, d);
-		d->free_tbl[d->nfree] = child;
-		d->free_lvl[d->nfree] = c->level + 1;
-		d->nfree++;
+		/*
+		 * Queued before the TLBI, yet safe: from the first table on,
+		 * the walk holds an RCU read section that ends only after the
+		 * gather is flushed, so no grace period started now can end
+		 * while a walk cache may still point at the page.
+		 */
+		if (!d->rcu) {
+			pgt->plat->rcu_read_lock(pgt->ctx);
+			d->rcu = true;
+		}
+		defer_free_table(pgt, child, c->level + 1);
 	}
 	return 0;
 }
@@ -642,10 +633,12 @@ int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	d.rb.n = 0;
 	for (unsigned i = 0; i < S2_MAX_LEVELS + 1; i++)
 		d.dirty[i] = false;
-	d.nfree = 0;
+	d.rcu = false;
 	ret = unmap_walk(pgt, ipa.v, ipa.v + size, &d);
 	ref_flush(pgt, &d.rb);
-	unmap_free_flush(pgt, &d);
+	s2_gather_flush(pgt, &d.g);
+	if (d.rcu)
+		pgt->plat->rcu_read_unlock(pgt->ctx);
 	return ret;
 }
 
@@ -1017,7 +1010,8 @@ static bool plat_ok(const struct s2_platform *p, unsigned flags)
 {
 	if (!p || !p->alloc_page || !p->free_page || !p->alloc_pages_exact ||
 	    !p->free_pages_exact || !p->page_ref_add || !p->defer_free ||
-	    !p->defer_barrier || !p->tlbi_ipa || !p->tlbi_range || !p->tlbi_vm)
+	    !p->defer_barrier || !p->tlbi_ipa || !p->tlbi_range || !p->tlbi_vm ||
+	    !p->rcu_read_lock || !p->rcu_read_unlock)
 		return false;
 	if (!p->linear && (!p->virt_to_phys || !p->phys_to_virt))
 		return false;
