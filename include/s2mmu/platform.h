@@ -92,6 +92,13 @@ struct s2_platform {
 	void (*dcache_clean_inval_poc)(void *ctx, uint64_t pa, uint64_t size);
 	void (*icache_inval_pou)(void *ctx, uint64_t pa, uint64_t size);
 
+	/* Small zeroed objects (VM, memslot arrays, dirty bitmaps); NULL on
+	 * failure.  Never called with the mmu_lock held. */
+	void *(*zalloc)(void *ctx, size_t size);
+	void (*free)(void *ctx, void *p, size_t size);
+	/* Let another thread run (memslot updates wait out invalidations). */
+	void (*yield)(void *ctx);
+
 	/* Reader-writer lock (the VM's mmu_lock) and RCU, used by src/mmu. */
 	void *(*rwlock_new)(void *ctx);
 	void (*rwlock_free)(void *ctx, void *lock);

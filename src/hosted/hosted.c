@@ -8,6 +8,7 @@
  * structure and no lock: the same job struct page does in a kernel.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,32 @@ static void h_icache(void *ctx, uint64_t pa, uint64_t size)
 	STAT_ADD(h, icache_ops, 1);
 }
 
+static void *h_zalloc(void *ctx, size_t size)
+{
+	struct s2_hosted *h = ctx;
+
+	pthread_mutex_lock(&h->lock);
+	if (fail_now(h)) {
+		pthread_mutex_unlock(&h->lock);
+		return NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return calloc(1, size);
+}
+
+static void h_free(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	(void)size;
+	free(p);
+}
+
+static void h_yield(void *ctx)
+{
+	(void)ctx;
+	sched_yield();
+}
+
 /* ---------------------------------------------------------------- locks */
 
 static void *h_rwlock_new(void *ctx)
@@ -411,6 +438,9 @@ static const struct s2_platform hosted_ops = {
 	.tlbi_vm = h_tlbi_vm,
 	.dcache_clean_inval_poc = h_dcache,
 	.icache_inval_pou = h_icache,
+	.zalloc = h_zalloc,
+	.free = h_free,
+	.yield = h_yield,
 	.rwlock_new = h_rwlock_new,
 	.rwlock_free = h_rwlock_free,
 	.read_lock = h_read_lock,
