@@ -87,3 +87,8 @@ clean:
 
 # Spin model of the protocol (docs/model.md)
 -include model/model.mk
+
+# Further targets live in fragments: mk/*.mk (cross build, install, ...)
+# and kernel/kernel.mk (make kernel-test).
+-include $(wildcard mk/*.mk)
+-include kernel/kernel.mk

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The coherence core: a VM's stage-2 tables kept coherent with the host's
+ * page tables, by the protocol of DESIGN.md section 4 and the seeds.
+ *
+ * The core talks to the host through struct s2_host_ops (resolve an HVA to
+ * a frame, the lockless host mapping size, VMA facts for PFNMAP slots) and
+ * is driven by the host's MMU notifiers, which the embedder wires to the
+ * s2_vm_mn_* handlers below.  It registers nothing itself.
+ *
+ * Concurrency (mmu_lock is a reader-writer lock; faults take it for read,
+ * notifier handlers and memslot updates for write):
+ *
+ *   call                         | may run concurrently with
+ *   -----------------------------+------------------------------------------
+ *   s2_vm_fault                  | everything but s2_vm_destroy; with other
+ *                                |  faults in parallel (shared walks)
+ *   s2_vm_mn_* (notifiers)       | everything but s2_vm_destroy; serialised
+ *                                |  among themselves by mmu_lock
+ *   s2_vm_set/delete_memslot     | faults and notifiers; waits while an
+ *                                |  invalidation is between start and end;
+ *                                |  not with another memslot update
+ *   s2_vm_get_dirty_log          | faults and notifiers; not with memslot
+ *                                |  updates of the same slot
+ *   s2_vm_get_stats, _pgtable    | anything
+ *   s2_vm_destroy                | nothing (after the notifier is gone)
+ *
+ * After release (the host's exit_mmap) the table is gone: faults return
+ * -S2_ENOENT and every handler returns without touching it (I4, seeds 000
+ * and 001).
+ */
+#ifndef S2MMU_MMU_H
+#define S2MMU_MMU_H
+
+#include <s2mmu/pgtable.h>
+
+struct s2_vm;
+
+/* What the host says about an address, for the fault path. */
+struct s2_resolved {
+	s2_hpa_t pa;		/* the host frame backing the HVA's page */
+	bool writable;		/* host maps it writable now (COW broken) */
+	bool device;		/* PFNMAP/IO memory: no struct page, no ref */
+	uint64_t cookie;	/* for put() */
+};
+
+/* Facts of the host VMA covering an address (PFNMAP prefault, seed 003). */
+struct s2_vma_info {
+	s2_hva_t start, end;
+	bool pfnmap;
+	bool writable;
+	uint64_t pgoff;		/* vm_pgoff: NOT a physical address in general */
+};
+
+struct s2_host_ops {
+	/*
+	 * Resolve @hva for a guest access, faulting the host page in and
+	 * breaking COW when @write.  Takes a reference on the frame that the
+	 * core drops with put() once the stage-2 entry is installed or the
+	 * fault backs off.  Return: 0, -S2_EFAULT (nothing there, or a write
+	 * the host refuses), -S2_ENOMEM, -S2_EAGAIN.
+	 * Context: may sleep; called without mmu_lock.
+	 */
+	int (*resolve)(void *host, s2_hva_t hva, bool write, struct s2_resolved *r);
+	void (*put)(void *host, const struct s2_resolved *r);
+	/*
+	 * The size of the host mapping of @hva now (4K, 2M, 1G; 0 none), by a
+	 * lockless walk that may race with THP collapse/split.  Seed 002: the
+	 * core consumes it only with mmu_lock held after the retry check.
+	 */
+	uint64_t (*mapping_size)(void *host, s2_hva_t hva);
+	/* VMA facts; optional (NULL: no PFNMAP prefault). */
+	int (*vma_info)(void *host, s2_hva_t hva, struct s2_vma_info *out);
+};
+
+/* s2_vm_cfg.flags */
+#define S2_VM_COUNTER_TRACKING	0x1	/* retry on any in-progress invalidation
+					   (the pre-ranged scheme, a baseline) */
+
+struct s2_vm_cfg {
+	struct s2_pgt_cfg pgt;
+	const struct s2_host_ops *host;
+	void *host_ctx;
+	unsigned flags;
+	unsigned max_slots;		/* 0: 32 */
+};
+
+/* Memslot flags */
+#define S2_MEM_READONLY		0x1
+#define S2_MEM_DIRTY_LOG	0x2
+#define S2_MEM_PREFAULT		0x4	/* map a PFNMAP slot at creation */
+
+/* Access kinds for s2_vm_fault */
+#define S2_ACC_READ	0x1
+#define S2_ACC_WRITE	0x2
+#define S2_ACC_EXEC	0x4
+
+struct s2_fault_info {
+	uint64_t size;		/* bytes mapped by the leaf installed/updated */
+	s2_hpa_t pa;		/* frame the faulting page now maps */
+	unsigned prot;		/* S2_PROT_* of the leaf */
+	int retry_cause;	/* S2_RETRY_* when -S2_EAGAIN */
+};
+
+enum {
+	S2_RETRY_NONE,
+	S2_RETRY_SEQ,		/* the invalidation sequence moved */
+	S2_RETRY_RANGE,		/* an in-progress invalidation covers the HVA */
+	S2_RETRY_RACE,		/* lost a compare-and-exchange to another walker */
+	S2_RETRY_HOST,		/* resolve said -EAGAIN */
+	S2_NR_RETRY,
+};
+
+struct s2_vm_stats {
+	uint64_t faults;		/* calls of s2_vm_fault */
+	uint64_t installs;		/* new leaves */
+	uint64_t relaxes;		/* permission faults on present leaves */
+	uint64_t young_faults;		/* access-flag faults */
+	uint64_t retries[S2_NR_RETRY];
+	uint64_t spurious_retries;	/* retried with no overlapping invalidation */
+	uint64_t blocks;		/* leaves larger than a page installed */
+	uint64_t efault;		/* no slot, or write to a read-only slot */
+	uint64_t after_release;		/* faults or handlers after release */
+	uint64_t invalidations;		/* invalidate_range_start calls */
+	uint64_t zapped_bytes;		/* IPA bytes unmapped by invalidations */
+	uint64_t age_calls;		/* clear_flush_young/clear_young/test_young */
+	uint64_t dirty_pages;		/* bits set in dirty bitmaps */
+	uint64_t harvests;
+	uint64_t memslot_updates;
+	uint64_t releases;
+};
+
+/**
+ * s2_vm_create - a VM with an empty stage-2 table and no memslots.
+ * Return: 0 with *@out set; -S2_EINVAL bad configuration; -S2_ENOMEM.
+ * Context: any.
+ */
+int s2_vm_create(const struct s2_vm_cfg *cfg, struct s2_vm **out);
+
+/**
+ * s2_vm_destroy - the VM's last reference is gone (seed 001's first path):
+ * tear down what release has not, free everything.
+ * Context: the embedder's notifier is unregistered (so no handler runs or
+ * will run) and no fault is in flight.  NULL is ignored.
+ */
+void s2_vm_destroy(struct s2_vm *vm);
+
+/**
+ * s2_vm_set_memslot - create slot @id, or move / change the flags of it:
+ * [@gpa, @gpa+@size) maps [@hva, ...).  A moved slot's old range is zapped
+ * first.  Enabling S2_MEM_DIRTY_LOG write-protects the slot and starts a
+ * clean bitmap.
+ * Return: 0; -S2_EINVAL (misaligned, zero size, unknown flag, @id out of
+ * range, a move combined with a flag change); -S2_ERANGE (beyond the IPA
+ * size); -S2_EEXIST (overlaps another slot); -S2_ENOMEM; -S2_ENOENT (the
+ * VM was released).  On error nothing changed.
+ * Context: sleeps; waits for in-progress invalidations to end (a memslot
+ * never changes between invalidate_range_start and _end).
+ */
+int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size,
+		      s2_hva_t hva, unsigned flags);
+
+/**
+ * s2_vm_delete_memslot - remove slot @id and zap its stage-2 range.
+ * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL bad @id.
+ * Context: as s2_vm_set_memslot.
+ */
+int s2_vm_delete_memslot(struct s2_vm *vm, unsigned id);
+
+/**
+ * s2_vm_fault - handle a stage-2 fault (translation, permission or access
+ * flag) at @gpa for @access (S2_ACC_*).  @mc is the faulting vCPU's page
+ * cache, topped up here before the lock is taken.
+ * Return: 0 mapped (re-run the access); -S2_EAGAIN retry the fault (an
+ * invalidation raced, see info->retry_cause); -S2_EFAULT no memslot or a
+ * write to a read-only slot or host mapping (exit to the VMM);
+ * -S2_ENOENT the VM was released; -S2_ENOMEM.
+ * Context: takes mmu_lock for read; may sleep in resolve().
+ */
+int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
+		struct s2_memcache *mc, struct s2_fault_info *info);
+
+/*
+ * MMU-notifier handlers.  Ranges are host-virtual [start, end).
+ * invalidate_range_start zaps every stage-2 mapping of the range and
+ * invalidates the TLBs before it returns; invalidate_range_end lets
+ * faults on the range proceed again.  Context: take mmu_lock for write.
+ */
+int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t end,
+				    bool blockable);
+void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
+/* exit_mmap: zap everything and free the table; later calls cope. */
+void s2_vm_mn_release(struct s2_vm *vm);
+/* Return: whether any stage-2 leaf of the range was young. */
+bool s2_vm_mn_clear_flush_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
+bool s2_vm_mn_clear_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
+bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
+
+/**
+ * s2_vm_get_dirty_log - harvest slot @id's dirty bitmap into @bitmap (one
+ * bit per page, @words 64-bit words), clear it and write-protect the
+ * harvested pages again; TLBs are invalidated before return, so every
+ * write after return faults and is recorded (I7).
+ * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL not logging or @words
+ * too small.
+ * Context: takes mmu_lock for write.
+ */
+int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t words);
+
+void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out);
+
+/*
+ * The live stage-2 table, for hardware walkers (the machine model, a
+ * real VTTBR): NULL once released.  Context: read it under rcu_read_lock;
+ * table pages it reaches stay readable until a grace period passes.
+ */
+struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm);
+
+/* Translate @gpa to its HVA through the memslots; false if none. */
+bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *slot_flags);
+
+#endif
