@@ -72,7 +72,7 @@ $(BUILD)/tests/%.t: $(BUILD)/obj/tests/%.o $(BUILD)/libs2sim.a $(BUILD)/libs2mmu
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libs2sim.a $(BUILD)/libs2mmu.a $(LDLIBS)
 
 run: all
-	$(BUILD)/s2mmu bench --quick
+	$(BUILD)/s2mmu run
 
 test: all $(TESTS)
 	prove $(TESTS)

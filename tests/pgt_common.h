@@ -20,6 +20,13 @@ static const struct tfmt test_formats[] = {
 	{ "arm64-16k", S2_FMT_ARM64, 14, 40, 0 },
 	{ "arm64-64k", S2_FMT_ARM64, 16, 42, 0 },
 	{ "test", S2_FMT_TEST, 12, 40, 0 },
+	/*
+	 * EPT with A/D enabled: the differential model tracks the access
+	 * flag, which EPT without A/D does not have (pgt_unit.c runs the
+	 * per-format unit tests on that variant too).
+	 */
+	{ "ept4-ad", S2_FMT_EPT, 12, 48, S2_PGT_EPT_AD },
+	{ "ept5-ad", S2_FMT_EPT, 12, 57, S2_PGT_EPT_AD },
 };
 #define NR_TEST_FORMATS (sizeof(test_formats) / sizeof(test_formats[0]))
 

@@ -152,6 +152,232 @@ static void test_arm64_encoding(void)
 	s2_hosted_free(h);
 }
 
+/* ---------------------------------------------------------------- EPT */
+
+/* EPT leaf fields (SDM vol. 3C EPT chapter; formats.md section 2). */
+#define EPT_R		0x1ULL
+#define EPT_W		0x2ULL
+#define EPT_X		0x4ULL
+#define EPT_WB_IPAT	((6ULL << 3) | (1ULL << 6))
+#define EPT_PS		(1ULL << 7)
+#define EPT_A		(1ULL << 8)
+#define EPT_D		(1ULL << 9)
+
+static void test_ept_geometry(void)
+{
+	static const struct { unsigned gs, ia; unsigned flags; int ret, sl; unsigned entries; } g[] = {
+		/* 4-level up to 48 bits, 5-level above; one 4K root always */
+		{ 12, 39, 0, 0, 0, 1 },
+		{ 12, 40, 0, 0, 0, 2 },
+		{ 12, 48, 0, 0, 0, 512 },
+		{ 12, 49, 0, 0, -1, 2 },
+		{ 12, 52, S2_PGT_EPT_AD, 0, -1, 16 },
+		{ 12, 57, 0, 0, -1, 512 },
+		/* illegal */
+		{ 12, 38, 0, -S2_EINVAL, 0, 0 },
+		{ 12, 58, 0, -S2_EINVAL, 0, 0 },
+		{ 14, 48, 0, -S2_EINVAL, 0, 0 },
+		{ 16, 48, 0, -S2_EINVAL, 0, 0 },
+		{ 21, 48, 0, -S2_EINVAL, 0, 0 },
+		/* arm64-only flags have no EPT meaning */
+		{ 12, 48, S2_PGT_NO_FWB, -S2_EINVAL, 0, 0 },
+		{ 12, 48, S2_PGT_HW_AF, -S2_EINVAL, 0, 0 },
+		{ 12, 48, S2_PGT_HW_DBM, -S2_EINVAL, 0, 0 },
+	};
+	struct s2_hosted *h = s2_hosted_new();
+
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+		struct s2_pgtable pgt;
+		int ret = init_fmt(&pgt, h, S2_FMT_EPT, g[i].gs, g[i].ia, 48, g[i].flags);
+
+		if (g[i].ret) {
+			tap_ok(ret == g[i].ret, "EPT granule %u GPA %u flags %#x rejected (%d)",
+			       g[i].gs, g[i].ia, g[i].flags, ret);
+			continue;
+		}
+		tap_ok(ret == 0 && pgt.start_level == g[i].sl && pgt.root_entries == g[i].entries &&
+		       pgt.root_size == K4,
+		       "EPT GPA %u: start level %d (want %d), %u root entries (want %u), 4K root",
+		       g[i].ia, pgt.start_level, g[i].sl, pgt.root_entries, g[i].entries);
+		s2_pgt_destroy(&pgt);
+	}
+	{
+		struct s2_pgtable pgt;
+		bool ok = true;
+
+		/* GPA wider than the output is fine: EPT has no such rule */
+		init_fmt(&pgt, h, S2_FMT_EPT, 12, 57, 40, 0);
+		for (int l = pgt.start_level; l <= S2_LAST_LEVEL; l++) {
+			const struct s2_fmt_level *lv = &pgt.fmt.lv[S2_LVL(l)];
+
+			/* the locked marker must read as not present */
+			if ((lv->locked & lv->valid_mask) || !lv->locked ||
+			    (lv->locked & (lv->sw_mask | lv->tbl_mask)))
+				ok = false;
+		}
+		tap_ok(ok && pgt.fmt.lv[S2_LVL(-1)].valid_mask == 7,
+		       "EPT: locked marker is non-present (bits [2:0] clear) at every level");
+		s2_pgt_destroy(&pgt);
+	}
+	s2_hosted_free(h);
+}
+
+struct tbl_bits {
+	unsigned tables;
+	unsigned bad;
+	int min_level;
+};
+
+static int ept_table_visit(struct s2_walk_ctx *c, unsigned visit)
+{
+	struct tbl_bits *t = c->arg;
+
+	(void)visit;
+	t->tables++;
+	/* RWX, and nothing else below the address: [7:3] are reserved in
+	 * non-leaf entries (misconfiguration if set) */
+	if ((c->old & 0xfff) != 7)
+		t->bad++;
+	if (c->level < t->min_level)
+		t->min_level = c->level;
+	return 0;
+}
+
+/* The entry of the valid leaf translating @ipa, as a CPU would write it. */
+static int leaf_ptep_visit(struct s2_walk_ctx *c, unsigned visit)
+{
+	(void)visit;
+	if (s2_pte_valid(c->pgt, c->old, c->level))
+		*(uint64_t **)c->arg = c->ptep;
+	return 0;
+}
+
+static uint64_t *leaf_ptep(struct s2_pgtable *pgt, uint64_t ipa)
+{
+	uint64_t *p = NULL;
+
+	s2_pgt_walk(pgt, ipa, 1ULL << pgt->page_shift, leaf_ptep_visit, &p, S2_WALK_LEAF);
+	return p;
+}
+
+static void test_ept_encoding(void)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_mapping m;
+	struct tbl_bits tb = { 0, 0, S2_LAST_LEVEL };
+	const uint64_t pa = 0x80000000ULL;
+	uint64_t *ptep;
+
+	init_fmt(&pgt, h, S2_FMT_EPT, 12, 48, 48, 0);
+	s2_memcache_topup(&pgt, &mc, 16);
+	s2_pgt_map(&pgt, s2_gpa(0x1000), K4, s2_hpa(pa), S2_PROT_R | S2_PROT_W, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m);
+	tap_ok(m.level == 3 && m.raw == (pa | EPT_R | EPT_W | EPT_WB_IPAT) &&
+	       m.prot == (S2_PROT_R | S2_PROT_W) && m.young && !m.dirty,
+	       "EPT 4K page RW, WB + ignore-PAT: %#llx", (unsigned long long)m.raw);
+	s2_pgt_map(&pgt, s2_gpa(M2), M2, s2_hpa(pa + M2), S2_PROT_R | S2_PROT_X, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(M2 + 0x7000), &m);
+	tap_ok(m.level == 2 && m.size == M2 &&
+	       m.raw == ((pa + M2) | EPT_R | EPT_X | EPT_WB_IPAT | EPT_PS) &&
+	       m.prot == (S2_PROT_R | S2_PROT_X),
+	       "EPT 2M leaf RX in the PDE, bit 7 set: %#llx", (unsigned long long)m.raw);
+	s2_pgt_map(&pgt, s2_gpa(G1), G1, s2_hpa(G1 * 3), S2_PROT_RWX, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(G1 + 0x5000), &m);
+	tap_ok(m.level == 1 && m.size == G1 && m.pa.v == G1 * 3 &&
+	       m.raw == ((G1 * 3) | EPT_R | EPT_W | EPT_X | EPT_WB_IPAT | EPT_PS),
+	       "EPT 1G leaf RWX in the PDPTE: %#llx", (unsigned long long)m.raw);
+	s2_pgt_map(&pgt, s2_gpa(0x3000), K4, s2_hpa(0xfee00000ULL), S2_PROT_R | S2_PROT_W |
+		   S2_PROT_DEVICE, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0x3000), &m);
+	tap_ok(m.raw == (0xfee00000ULL | EPT_R | EPT_W) &&
+	       m.prot == (S2_PROT_R | S2_PROT_W | S2_PROT_DEVICE),
+	       "EPT device page: memory type UC (0), PAT honoured: %#llx",
+	       (unsigned long long)m.raw);
+	s2_pgt_wrprotect(&pgt, s2_gpa(0x1000), K4);
+	s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m);
+	tap_ok(m.raw == (pa | EPT_R | EPT_WB_IPAT), "EPT wrprotect clears bit 1 only");
+	s2_pgt_relax_perms(&pgt, s2_gpa(0x1000), S2_PROT_X, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m);
+	tap_ok(m.raw == (pa | EPT_R | EPT_X | EPT_WB_IPAT) && m.prot == (S2_PROT_R | S2_PROT_X),
+	       "EPT execute is direct polarity: relax sets bit 2");
+	s2_pgt_walk(&pgt, 0, 1ULL << 48, ept_table_visit, &tb, S2_WALK_TABLE_PRE);
+	tap_ok(tb.tables == 3 && tb.bad == 0 && tb.min_level == 0,
+	       "EPT 4-level: PML4E, PDPTE and PDE pointers are RWX with [7:3] clear (%u tables)",
+	       tb.tables);
+	/* without A/D the format has no access flag: young while valid */
+	tap_ok(s2_pgt_test_clear_young(&pgt, s2_gpa(M2), M2, true, 0) == 1 &&
+	       !s2_pgt_lookup(&pgt, s2_gpa(M2), &m) && m.young &&
+	       m.raw == ((pa + M2) | EPT_R | EPT_X | EPT_WB_IPAT | EPT_PS),
+	       "EPT without A/D: test-and-clear young reports young, changes nothing");
+	tap_ok(s2_pgt_mkyoung(&pgt, s2_gpa(M2), S2_WALK_SHARED) == 0 &&
+	       !s2_pgt_lookup(&pgt, s2_gpa(M2), &m) && !(m.raw & (EPT_A | EPT_D)) &&
+	       s2_pgt_mkyoung(&pgt, s2_gpa(5 * M2), 0) == -S2_ENOENT &&
+	       s2_pgt_test_clear_young(&pgt, s2_gpa(5 * M2), M2, false, 0) == 0,
+	       "EPT without A/D: mkyoung succeeds on a leaf, sets no bit; nothing mapped is old");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+
+	/* A/D enabled (EPTP[6]) */
+	init_fmt(&pgt, h, S2_FMT_EPT, 12, 48, 48, S2_PGT_EPT_AD);
+	s2_memcache_topup(&pgt, &mc, 16);
+	s2_pgt_map(&pgt, s2_gpa(0x1000), K4, s2_hpa(pa), S2_PROT_R | S2_PROT_W, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m);
+	tap_ok(m.raw == (pa | EPT_R | EPT_W | EPT_WB_IPAT | EPT_A) && m.young && !m.dirty,
+	       "EPT A/D: a new leaf is accessed (bit 8), not dirty: %#llx",
+	       (unsigned long long)m.raw);
+	/* what the CPU does on a write through the leaf: set D */
+	ptep = leaf_ptep(&pgt, 0x1000);
+	__atomic_fetch_or(ptep, EPT_D, __ATOMIC_RELAXED);
+	s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m);
+	tap_ok(m.dirty && m.young, "EPT A/D: dirty bit 9 is reported by lookup");
+	tap_ok(s2_pgt_test_clear_young(&pgt, s2_gpa(0x1000), K4, true, S2_WALK_SHARED) == 1 &&
+	       !s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m) && !m.young && m.dirty &&
+	       m.raw == (pa | EPT_R | EPT_W | EPT_WB_IPAT | EPT_D) &&
+	       s2_pgt_test_clear_young(&pgt, s2_gpa(0x1000), K4, false, 0) == 0,
+	       "EPT A/D: mkold clears bit 8 and keeps the dirty bit");
+	tap_ok(s2_pgt_mkyoung(&pgt, s2_gpa(0x1000), 0) == 0 &&
+	       !s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m) && (m.raw & EPT_A),
+	       "EPT A/D: mkyoung sets bit 8");
+	s2_pgt_map(&pgt, s2_gpa(M2), M2, s2_hpa(pa + M2), S2_PROT_R | S2_PROT_W, 0, &mc, 0);
+	ptep = leaf_ptep(&pgt, M2);
+	__atomic_fetch_or(ptep, EPT_D, __ATOMIC_RELAXED);
+	s2_pgt_split(&pgt, s2_gpa(M2), M2, K4, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(M2 + 0x3000), &m);
+	tap_ok(m.level == 3 &&
+	       m.raw == ((pa + M2 + 0x3000) | EPT_R | EPT_W | EPT_WB_IPAT | EPT_A | EPT_D),
+	       "EPT A/D: split carries accessed and dirty into every 4K entry, bit 7 clear: %#llx",
+	       (unsigned long long)m.raw);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+
+	/* 5-level: a GPA above 2^48 goes through the PML5 */
+	init_fmt(&pgt, h, S2_FMT_EPT, 12, 57, 48, 0);
+	s2_memcache_topup(&pgt, &mc, 16);
+	tb = (struct tbl_bits){ 0, 0, S2_LAST_LEVEL };
+	s2_pgt_map(&pgt, s2_gpa((1ULL << 56) + G1 + 0x2000), K4, s2_hpa(pa), S2_PROT_R, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa((1ULL << 56) + G1 + 0x2000), &m);
+	s2_pgt_walk(&pgt, 0, 1ULL << 57, ept_table_visit, &tb, S2_WALK_TABLE_PRE);
+	tap_ok(m.valid && m.level == 3 && m.raw == (pa | EPT_R | EPT_WB_IPAT) &&
+	       pgt.nr_tables == 4 && (pgt.root[256] & 0xfff) == 7 &&
+	       tb.tables == 4 && tb.bad == 0 && tb.min_level == -1,
+	       "EPT 5-level: PML5 entry 256 -> PML4 -> PDPT -> PD -> PT, pointers RWX");
+	s2_pgt_unmap(&pgt, s2_gpa(1ULL << 56), G1 * 2);
+	pgt.plat->defer_barrier(pgt.ctx);
+	tap_ok(pgt.nr_tables == 0 && pgt.root[256] == 0,
+	       "EPT 5-level: unmap frees the four tables below the PML5");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* EPT without A/D through the per-format tests of the engine. */
+static const struct tfmt ept_no_ad[] = {
+	{ "ept4", S2_FMT_EPT, 12, 48, 0 },
+	{ "ept5", S2_FMT_EPT, 12, 57, 0 },
+};
+
 /* ---------------------------------------------------- every op, format */
 
 static void test_ops(const struct tfmt *f)
@@ -188,9 +414,15 @@ static void test_ops(const struct tfmt *f)
 	s2_pgt_lookup(&pgt, s2_gpa(6 * blk), &m);
 	tap_ok(!ret && m.level == 3, "%s: output not congruent: pages", f->name);
 
-	tap_ok(s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), blk, true, 0) == 1 &&
-	       s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), blk, false, 0) == 0,
-	       "%s: test-and-clear young: young once, then old", f->name);
+	if (pgt.fmt.lv[S2_LVL(2)].af)
+		tap_ok(s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), blk, true, 0) == 1 &&
+		       s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), blk, false, 0) == 0,
+		       "%s: test-and-clear young: young once, then old", f->name);
+	else	/* no access flag: a valid leaf is always young (format.h) */
+		tap_ok(s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), blk, true, 0) == 1 &&
+		       s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), blk, false, 0) == 1 &&
+		       s2_pgt_test_clear_young(&pgt, s2_gpa(blk + pg), pg, true, 0) == 0,
+		       "%s: no access flag: young while valid, mkold a no-op", f->name);
 	tap_ok(s2_pgt_mkyoung(&pgt, s2_gpa(2 * blk + pg), 0) == 0 &&
 	       s2_pgt_test_clear_young(&pgt, s2_gpa(2 * blk), pg, false, S2_WALK_SHARED) == 1,
 	       "%s: mkyoung makes the block young again", f->name);
@@ -396,9 +628,10 @@ static void test_bbm(const struct tfmt *f)
 	s2_hosted_get_stats(h, &st0);
 	s2_pgt_unmap(&pgt, s2_gpa(blk), blk);
 	s2_hosted_get_stats(h, &st1);
-	/* the level-3 table and the level-2 table holding only it */
+	/* the level-3 table and every table above it holding only it, up
+	 * to (not including) the root */
 	tap_ok(o.tlbis == 1 && o.valid_at_tlbi == 0 &&
-	       st1.deferred - st0.deferred == (pgt.start_level < 2 ? 2u : 1u),
+	       st1.deferred - st0.deferred == (unsigned)(S2_LAST_LEVEL - pgt.start_level),
 	       "%s: unmap of a table's span: one TLBI, then the emptied tables' deferred frees (%u, %u, %llu)",
 	       f->name, o.tlbis, o.valid_at_tlbi, (unsigned long long)(st1.deferred - st0.deferred));
 	s2_hosted_set_observer(h, NULL, NULL);
@@ -537,10 +770,17 @@ int main(void)
 {
 	test_geometry();
 	test_arm64_encoding();
+	test_ept_geometry();
+	test_ept_encoding();
 	for (size_t i = 0; i < NR_TEST_FORMATS; i++) {
 		test_ops(&test_formats[i]);
 		test_bad_input(&test_formats[i]);
 		test_bbm(&test_formats[i]);
+	}
+	for (size_t i = 0; i < S2_ARRAY_SIZE(ept_no_ad); i++) {
+		test_ops(&ept_no_ad[i]);
+		test_bad_input(&ept_no_ad[i]);
+		test_bbm(&ept_no_ad[i]);
 	}
 	test_cmo_order();
 	test_shared_semantics();

@@ -27,7 +27,9 @@ struct s2_fmt_level {
 	uint8_t sw_pos;		/* software bits start here */
 	bool block_ok;		/* a leaf may live at this level (not last) */
 	uint64_t r, w, x_on, x_off;	/* permissions; X may be inverted (XN) */
-	uint64_t af;		/* access flag (0: format has none) */
+	/* Access flag; 0: the format has none, and then every valid leaf
+	 * reads as young and mkold / mkyoung change nothing. */
+	uint64_t af;
 	uint64_t dbm;		/* hardware may set W (arm64 DBM), or 0 */
 	uint64_t dirty;		/* EPT D bit, or 0 */
 	uint64_t attr_mask, attr_normal, attr_device;	/* memory type etc. */

@@ -108,6 +108,7 @@ enum {
 	S2_RETRY_RANGE,		/* an in-progress invalidation covers the HVA */
 	S2_RETRY_RACE,		/* lost a compare-and-exchange to another walker */
 	S2_RETRY_HOST,		/* resolve said -EAGAIN */
+	S2_RETRY_MEMSLOT,	/* the memslots changed during the fault */
 	S2_NR_RETRY,
 };
 

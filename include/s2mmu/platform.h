@@ -109,6 +109,16 @@ struct s2_platform {
 	void (*rcu_read_lock)(void *ctx);
 	void (*rcu_read_unlock)(void *ctx);
 	void (*synchronize_rcu)(void *ctx);
+
+	/*
+	 * Check builds only (-DS2_CHECK, include/s2mmu/check.h); leave NULL
+	 * otherwise.  check_bug: is catalogue bug @id switched on;
+	 * check_preempt: the scheduler may switch threads here;
+	 * check_violation: the library saw invariant @inv broken.
+	 */
+	bool (*check_bug)(void *ctx, int id);
+	void (*check_preempt)(void *ctx, const char *site);
+	void (*check_violation)(void *ctx, int inv, const char *what);
 };
 
 #endif

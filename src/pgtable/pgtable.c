@@ -699,7 +699,19 @@ static s2_always_inline int young_visit(struct s2_walk_ctx *c, unsigned visit, b
 	uint64_t new;
 
 	(void)visit;
-	if (!lv_leaf(lv, c->old) || !(c->old & lv->af))
+	if (!lv_leaf(lv, c->old))
+		return 0;
+	/*
+	 * A format without an access flag (EPT with A/D disabled) cannot
+	 * age: every valid leaf counts as young and there is nothing to
+	 * clear, as KVM's is_accessed_spte() answers for such entries.
+	 * Claiming "old" instead would let reclaim evict pages in use.
+	 */
+	if (!lv->af) {
+		d->young = true;
+		return 0;
+	}
+	if (!(c->old & lv->af))
 		return 0;
 	d->young = true;
 	if (d->mkold)
@@ -930,7 +942,7 @@ void s2_pte_decode(const struct s2_pgtable *pgt, uint64_t pte, int level,
 	out->valid = true;
 	out->pa = s2_hpa(lv_oa(pgt, lv, pte));
 	out->prot = lv_prot(lv, pte);
-	out->young = lv->af && (pte & lv->af);
+	out->young = !lv->af || (pte & lv->af);	/* no flag: young (young_visit) */
 	out->dirty = (lv->dirty && (pte & lv->dirty)) ||
 		     (lv->dbm && (pte & lv->dbm) && (pte & lv->w));
 	out->sw = (unsigned)((pte & lv->sw_mask) >> lv->sw_pos);

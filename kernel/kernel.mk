@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# `make kernel-test`: run s2mmu as the secondary MMU of a process inside a
+# real Linux kernel and check it against the kernel's own page tables.
+#
+#   Debian 12 stock kernel (apt-get download, dpkg -x; nothing installed)
+#   -> out-of-tree module built against its headers with gcc-12
+#   -> static test program + busybox initramfs
+#   -> qemu-system-x86_64 with software emulation (no /dev/kvm needed)
+#   -> pass only on the test's PASS marker, a notifier release, and a
+#      console log free of kernel BUG / WARNING / Oops / KASAN reports.
+#
+# Included by the top Makefile, or standalone:
+#   make -f kernel/kernel.mk kernel-test
+# Everything is built under $(BUILD)/kernel; the downloaded .debs are kept
+# in $(BUILD)/kernel/cache and reused (KERNEL_CACHE= to share one).
+# docs/kernel.md describes the pipeline and its timings.
+
+BUILD ?= build
+# Where this fragment lives, so that it works whatever the current
+# directory's Makefile is (the top one, or none with -f).
+S2K_SRC      := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+S2K_TOP      := $(abspath $(S2K_SRC)/..)
+S2K_OUT      := $(BUILD)/kernel
+KERNEL_CACHE ?= $(S2K_OUT)/cache
+S2K_ROOT     := $(S2K_OUT)/root
+S2K_MOD      := $(S2K_OUT)/mod
+S2K_INITRD   := $(S2K_OUT)/initramfs
+KERNEL_CC    ?= gcc-12
+KERNEL_TEST_TIMEOUT ?= 300
+KERNEL_TEST_MEM ?= 1536
+KERNEL_TEST_SMP ?= 2
+# Extra kernel command line (e.g. KERNEL_TEST_APPEND=s2test.quick=1).
+KERNEL_TEST_APPEND ?=
+
+S2K_MOD_SRCS := $(wildcard $(S2K_SRC)/*.c $(S2K_SRC)/*.h) $(S2K_SRC)/Kbuild \
+		$(wildcard $(S2K_TOP)/include/s2mmu/*.h)
+
+.PHONY: kernel-test kernel-module kernel-fetch kernel-deps kernel-clean
+
+# Host packages the pipeline runs.  Installed when we are root, otherwise
+# we stop with the exact command (same policy as the top Makefile's deps).
+S2K_PKGS := qemu-system-x86 busybox-static cpio gcc-12 libc6-dev libelf1 libssl3
+kernel-deps: $(S2K_OUT)/.deps
+$(S2K_OUT)/.deps:
+	@mkdir -p $(S2K_OUT)
+	@missing=""; \
+	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
+	{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || missing="$$missing busybox-static"; \
+	command -v cpio >/dev/null || missing="$$missing cpio"; \
+	command -v gcc-12 >/dev/null || missing="$$missing gcc-12"; \
+	for p in libc6-dev libelf1 libssl3; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "kernel: installing:$$missing"; \
+	    { apt-cache show gcc-12 >/dev/null 2>&1 || apt-get update -qq; } && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
+	  else \
+	    echo "kernel: missing Debian packages; run: sudo apt-get install -y --no-install-recommends$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+	@touch $@
+
+# Kernel image + headers.  The version comes from apt-cache (or from the
+# cache), see kernel/scripts/fetch-kernel.sh.
+kernel-fetch: $(S2K_ROOT)/version
+$(S2K_ROOT)/version: $(S2K_SRC)/scripts/fetch-kernel.sh | $(S2K_OUT)/.deps
+	$(S2K_SRC)/scripts/fetch-kernel.sh $(KERNEL_CACHE) $(S2K_ROOT)
+
+# Kbuild writes its objects next to the sources (M=), so build a copy.
+kernel-module: $(S2K_MOD)/s2mmu.ko
+$(S2K_MOD)/s2mmu.ko: $(S2K_MOD_SRCS) $(S2K_ROOT)/version
+	@mkdir -p $(S2K_MOD)
+	cp $(S2K_SRC)/*.c $(S2K_SRC)/*.h $(S2K_SRC)/Kbuild $(S2K_MOD)/
+	$(MAKE) -s -C $(S2K_ROOT)/usr/src/headers M=$(abspath $(S2K_MOD)) \
+		CC=$(KERNEL_CC) S2MMU_INCLUDE=$(S2K_TOP)/include modules
+
+# The test runs as init's child in the guest: static, no libc in there.
+$(S2K_OUT)/s2test: $(S2K_SRC)/test/s2test.c $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
+	@mkdir -p $(S2K_OUT)
+	$(KERNEL_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread \
+		-I$(S2K_SRC) -o $@ $< -lpthread
+
+# Uncompressed newc archive: packing and unpacking gzip would cost more
+# boot time under emulation than the few MB it saves.
+$(S2K_OUT)/initramfs.cpio: $(S2K_SRC)/scripts/init $(S2K_MOD)/s2mmu.ko $(S2K_OUT)/s2test
+	rm -rf $(S2K_INITRD)
+	mkdir -p $(S2K_INITRD)/bin $(S2K_INITRD)/lib/modules $(S2K_INITRD)/proc \
+		$(S2K_INITRD)/sys $(S2K_INITRD)/dev $(S2K_INITRD)/tmp
+	cp /bin/busybox $(S2K_INITRD)/bin/busybox
+	cp $(S2K_SRC)/scripts/init $(S2K_INITRD)/init
+	chmod 755 $(S2K_INITRD)/init
+	cp $(S2K_MOD)/s2mmu.ko $(S2K_OUT)/s2test $(S2K_INITRD)/
+	# zram swap for the reclaim phase, when the image ships the modules
+	-cp $$(find $(S2K_ROOT)/lib/modules -name zsmalloc.ko -o -name zram.ko) \
+		$(S2K_INITRD)/lib/modules/ 2>/dev/null
+	cd $(S2K_INITRD) && find . | cpio -o -H newc --quiet > $(abspath $@).tmp
+	mv $@.tmp $@
+
+# Always boots: the result is the test run, not a file.
+kernel-test: $(S2K_OUT)/initramfs.cpio $(S2K_ROOT)/version
+	@echo "kernel: booting $$(cat $(S2K_ROOT)/version) under qemu (TCG, $(KERNEL_TEST_SMP) vCPUs, $(KERNEL_TEST_MEM)M)"
+	@rm -f $(S2K_OUT)/console.log
+	@start=$$(date +%s); \
+	timeout --foreground -k 5 $(KERNEL_TEST_TIMEOUT) qemu-system-x86_64 \
+		-accel tcg,thread=multi -cpu max -smp $(KERNEL_TEST_SMP) -m $(KERNEL_TEST_MEM) \
+		-nographic -no-reboot -nodefaults -serial stdio \
+		-kernel $(S2K_ROOT)/boot/vmlinuz -initrd $(S2K_OUT)/initramfs.cpio \
+		-append "console=ttyS0 panic=-1 mitigations=off $(KERNEL_TEST_APPEND)" \
+		< /dev/null 2>&1 | tee $(S2K_OUT)/console.log; \
+	echo "kernel: qemu ran $$(( $$(date +%s) - start ))s"
+	@$(S2K_SRC)/scripts/check-log.sh $(S2K_OUT)/console.log
+
+kernel-clean:
+	rm -rf $(S2K_MOD) $(S2K_INITRD) $(S2K_ROOT) $(S2K_OUT)/s2test \
+		$(S2K_OUT)/initramfs.cpio $(S2K_OUT)/console.log $(S2K_OUT)/.deps

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ioctl interface of /dev/s2mmu, shared by the module and the user-space
+ * test (kernel/test/s2test.c).  One open file is one VM whose "host" is
+ * the address space of the process that opened it; memslots map guest-
+ * physical ranges onto ranges of that process, exactly as KVM's
+ * KVM_SET_USER_MEMORY_REGION does.
+ *
+ * Every structure uses fixed-size fields with explicit padding so that the
+ * layout is the same for the module and for any user-space ABI.
+ */
+#ifndef S2MMU_KMOD_UAPI_H
+#define S2MMU_KMOD_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define S2K_MAX_SLOTS	16
+#define S2K_MAX_VCPUS	16
+#define S2K_NR_VIOL	8	/* violations reported in detail */
+
+/* s2k_slot.flags */
+#define S2K_SLOT_READONLY	0x1
+
+struct s2k_slot {
+	__u32 id;		/* 0..S2K_MAX_SLOTS-1 */
+	__u32 flags;
+	__u64 gpa;		/* page aligned */
+	__u64 hva;		/* page aligned, in the opener's address space */
+	__u64 size;		/* page aligned, non-zero */
+};
+
+/* s2k_access.flags */
+#define S2K_ACC_WRITE	0x1
+
+struct s2k_access {
+	__u64 gpa;		/* 8-byte aligned */
+	__u64 value;		/* in for writes, out for reads */
+	__u32 vcpu;		/* selects the software TLB, < S2K_MAX_VCPUS */
+	__u32 flags;
+	__u32 faults;		/* out: stage-2 faults taken by this access */
+	__u32 retries;		/* out: faults backed off (sequence protocol) */
+};
+
+/* Event kinds, in the order the counters are reported. */
+enum s2k_event {
+	S2K_EV_INV_START,
+	S2K_EV_INV_END,
+	S2K_EV_RELEASE,
+	S2K_EV_CLEAR_FLUSH_YOUNG,
+	S2K_EV_CLEAR_YOUNG,
+	S2K_EV_TEST_YOUNG,
+	S2K_EV_CHANGE_PTE,
+	S2K_EV_NR
+};
+
+/* invalidate_range_start broken down by enum mmu_notifier_event. */
+#define S2K_NR_REASONS	8
+
+enum s2k_stat {
+	S2K_ST_ACCESS,		/* guest accesses completed */
+	S2K_ST_TLB_HIT,
+	S2K_ST_WALK_HIT,	/* TLB miss, stage-2 entry present */
+	S2K_ST_FAULT,		/* stage-2 faults (no entry, or no write perm) */
+	S2K_ST_RETRY_SEQ,	/* fault backed off: sequence moved */
+	S2K_ST_RETRY_RANGE,	/* fault backed off: invalidation in progress */
+	S2K_ST_MAP,		/* entries installed */
+	S2K_ST_ZAP,		/* entries removed by notifiers / slot deletes */
+	S2K_ST_TLB_FLUSH,	/* TLB invalidations (range or all) */
+	S2K_ST_HOST_EFAULT,	/* host could not provide the frame */
+	S2K_ST_YOUNG,		/* young entries reported to aging */
+	S2K_ST_NR
+};
+
+struct s2k_stats {
+	__u64 ev[S2K_EV_NR];
+	__u64 inv_reason[S2K_NR_REASONS];
+	__u64 stat[S2K_ST_NR];
+	__u64 entries;		/* valid stage-2 entries now */
+	__u32 released;		/* notifier release has run */
+	__u32 pad;
+};
+
+struct s2k_violation {
+	__u64 gpa;
+	__u64 hva;
+	__u64 s2_pfn;
+	__u64 host_pfn;		/* ~0 when the host maps nothing there */
+	__u32 s2_writable;
+	__u32 host_writable;
+	__u32 kind;		/* S2K_VIOL_* */
+	__u32 last_event;	/* enum s2k_event of the last notifier call */
+	__u64 last_start, last_end;	/* its range (hva) */
+};
+
+#define S2K_VIOL_FRAME		1	/* stage 2 maps another frame than the host */
+#define S2K_VIOL_PERM		2	/* stage 2 writable, host (or slot) not */
+#define S2K_VIOL_TLB		3	/* TLB holds a translation stage 2 lacks */
+
+struct s2k_verify {
+	__u64 gpa;		/* in: range to verify; size 0 = everything */
+	__u64 size;
+	__u64 checked;		/* out: entries compared */
+	__u64 violations;	/* out */
+	__u64 raced;		/* out: entries skipped, invalidation kept racing */
+	__u64 tlb_checked;	/* out */
+	struct s2k_violation v[S2K_NR_VIOL];
+};
+
+#define S2K_IOC_MAGIC	0xB2
+#define S2K_SLOT_ADD	_IOW(S2K_IOC_MAGIC, 1, struct s2k_slot)
+#define S2K_SLOT_DEL	_IOW(S2K_IOC_MAGIC, 2, struct s2k_slot)
+#define S2K_ACCESS	_IOWR(S2K_IOC_MAGIC, 3, struct s2k_access)
+#define S2K_STATS	_IOR(S2K_IOC_MAGIC, 4, struct s2k_stats)
+#define S2K_VERIFY	_IOWR(S2K_IOC_MAGIC, 5, struct s2k_verify)
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* Coherence-core internals shared by the files of src/mmu. */
+#ifndef S2_MMU_INTERNAL_H
+#define S2_MMU_INTERNAL_H
+
+#include <s2mmu/mmu.h>
+#include <s2mmu/check.h>
+
+/* A slot being deleted or moved: invalidations still translate its HVAs,
+ * faults may no longer map it (KVM_MEMSLOT_INVALID). */
+#define S2_SLOT_INVALID	0x100
+
+struct s2_memslot {
+	uint64_t gpa, size, hva;
+	unsigned flags;
+	unsigned id;
+	uint64_t *dirty;	/* one bit per page while logging */
+};
+
+/* An immutable array, replaced whole and freed after a grace period. */
+struct s2_memslots {
+	unsigned nr;
+	struct s2_memslot slot[];
+};
+
+struct s2_vm {
+	struct s2_pgtable pgt_storage;
+	struct s2_pgtable *pgt;		/* NULL after release; under mmu_lock */
+	void *mmu_lock;
+	void *slots_lock;		/* serialises memslot updates, harvests */
+	struct s2_memslots *slots;	/* RCU */
+	/*
+	 * Bumped under mmu_lock (write) with every new slot array.  A fault
+	 * samples it with its slot and checks it again under mmu_lock before
+	 * installing, so a fault never installs through a slot that has since
+	 * been invalidated, moved or had its flags changed, without holding a
+	 * read section across resolve() (which may sleep).
+	 */
+	uint64_t slots_gen;
+	/*
+	 * Invalidation tracking (seed 000).  seq moves at every
+	 * invalidate_range_end; in_progress counts starts not yet ended and
+	 * [range_start, range_end) is the union of their HVA ranges.  All
+	 * written under mmu_lock held for write, read under it for read.
+	 */
+	uint64_t seq;
+	long in_progress;
+	uint64_t range_start, range_end;
+	long mn_active;			/* starts not yet ended, atomic */
+	const struct s2_platform *plat;
+	void *ctx;
+	const struct s2_host_ops *host;
+	void *host_ctx;
+	unsigned flags;
+	unsigned max_slots;
+	unsigned page_shift;
+	unsigned ia_bits;
+	struct s2_vm_stats st;
+};
+
+#define VM_STAT(vm, f)		s2_fetch_add(&(vm)->st.f, 1)
+#define VM_STAT_ADD(vm, f, n)	s2_fetch_add(&(vm)->st.f, (n))
+
+static inline struct s2_memslots *slots_deref(struct s2_vm *vm)
+{
+	return s2_load_acquire(&vm->slots);
+}
+
+/* The slot containing @gpa, or NULL.  Context: RCU or slots_lock. */
+static inline const struct s2_memslot *slot_find(const struct s2_memslots *ms, uint64_t gpa)
+{
+	unsigned i;
+
+	for (i = 0; i < ms->nr; i++) {
+		const struct s2_memslot *s = &ms->slot[i];
+
+		if (gpa >= s->gpa && gpa - s->gpa < s->size)
+			return s;
+	}
+	return NULL;
+}
+
+int s2_mc_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n);
+void s2_mc_drain(struct s2_vm *vm, struct s2_memcache *mc);
+void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end);
+void s2_vm_teardown(struct s2_vm *vm);
+
+#endif

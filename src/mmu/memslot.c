@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Memslots: GPA ranges backed by HVA ranges.  The array is immutable and
+ * replaced whole (RCU); a slot being deleted or moved first becomes
+ * INVALID (faults refuse it, invalidations still translate it), is zapped
+ * once every fault that saw it valid is done, and only then goes.
+ */
+#include "internal.h"
+
+static size_t slots_bytes(unsigned nr)
+{
+	return sizeof(struct s2_memslots) + nr * sizeof(struct s2_memslot);
+}
+
+static size_t bitmap_bytes(const struct s2_vm *vm, uint64_t size)
+{
+	return (size_t)(((size >> vm->page_shift) + 63) / 64 * 8);
+}
+
+/*
+ * Publish @next, then free the previous array once no reader can still
+ * see it.  Faults that looked up a slot before this will find slots_gen
+ * moved when they take mmu_lock, and retry.  "No memslot change between an
+ * invalidation's start and end" ("Block memslot updates across
+ * range_start() and range_end()"): the swap happens under mmu_lock with
+ * no invalidation in progress, so every start/end pair sees one array.
+ */
+static void slots_publish(struct s2_vm *vm, struct s2_memslots *next)
+{
+	const struct s2_platform *p = vm->plat;
+	struct s2_memslots *prev;
+
+	for (;;) {
+		p->write_lock(vm->mmu_lock);
+		if (!s2_load(&vm->mn_active) ||
+		    S2_BUG(p, vm->ctx, memslot_update_mid_invalidation))
+			break;
+		p->write_unlock(vm->mmu_lock);
+		p->yield(vm->ctx);
+	}
+	prev = vm->slots;
+	s2_store_release(&vm->slots, next);
+	s2_store(&vm->slots_gen, vm->slots_gen + 1);
+	p->write_unlock(vm->mmu_lock);
+	S2_PREEMPT(p, vm->ctx, "memslot: new array published");
+	p->synchronize_rcu(vm->ctx);
+	p->free(vm->ctx, prev, slots_bytes(prev->nr));
+}
+
+static struct s2_memslots *slots_copy(struct s2_vm *vm, const struct s2_memslots *ms,
+				      unsigned extra)
+{
+	struct s2_memslots *n = vm->plat->zalloc(vm->ctx, slots_bytes(ms->nr + extra));
+	unsigned i;
+
+	if (!n)
+		return NULL;
+	n->nr = ms->nr;
+	for (i = 0; i < ms->nr; i++)
+		n->slot[i] = ms->slot[i];
+	return n;
+}
+
+static int slot_index(const struct s2_memslots *ms, unsigned id)
+{
+	unsigned i;
+
+	for (i = 0; i < ms->nr; i++)
+		if (ms->slot[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+static void zap_gpa(struct s2_vm *vm, uint64_t gpa, uint64_t size)
+{
+	vm->plat->write_lock(vm->mmu_lock);
+	if (vm->pgt)
+		s2_pgt_unmap(vm->pgt, s2_gpa(gpa), size);
+	vm->plat->write_unlock(vm->mmu_lock);
+}
+
+/*
+ * Phase one of a delete or move: mark slot @idx INVALID and zap it once
+ * no fault that saw it valid can still be installing.
+ * Context: slots_lock held.
+ */
+static int slot_invalidate(struct s2_vm *vm, int idx)
+{
+	struct s2_memslots *n = slots_copy(vm, slots_deref(vm), 0);
+	struct s2_memslot old;
+
+	if (!n)
+		return -S2_ENOMEM;
+	old = n->slot[idx];
+	n->slot[idx].flags |= S2_SLOT_INVALID;
+	if (S2_BUG(vm->plat, vm->ctx, map_deleting_slot)) {
+		/* zapped before faults that saw the slot valid are done:
+		 * one of them installs into the range after the zap */
+		zap_gpa(vm, old.gpa, old.size);
+		slots_publish(vm, n);
+		return 0;
+	}
+	slots_publish(vm, n);
+	if (!S2_BUG(vm->plat, vm->ctx, memslot_delete_no_zap))
+		zap_gpa(vm, old.gpa, old.size);
+	return 0;
+}
+
+static int check_args(struct s2_vm *vm, unsigned id, uint64_t gpa, uint64_t size,
+		      uint64_t hva, unsigned flags)
+{
+	uint64_t mask = (1ULL << vm->page_shift) - 1;
+
+	if (id >= vm->max_slots || !size || ((gpa | size | hva) & mask) ||
+	    (flags & ~(S2_MEM_READONLY | S2_MEM_DIRTY_LOG | S2_MEM_PREFAULT)) ||
+	    gpa + size < gpa || hva + size < hva)
+		return -S2_EINVAL;
+	if ((flags & S2_MEM_READONLY) && (flags & S2_MEM_DIRTY_LOG))
+		return -S2_EINVAL;	/* nothing to log */
+	if (gpa + size > (1ULL << vm->ia_bits))
+		return -S2_ERANGE;
+	return 0;
+}
+
+/*
+ * Seed 003: a PFNMAP slot may be mapped up front.  The physical address
+ * comes from following each page's host entry; vm_pgoff is a physical
+ * frame only for a flat remap_pfn_range and must not be used as one.
+ */
+static void prefault_pfnmap(struct s2_vm *vm, const struct s2_memslot *s)
+{
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_vma_info vi;
+	uint64_t off, page = 1ULL << vm->page_shift;
+
+	if (!vm->host->vma_info)
+		return;
+	for (off = 0; off < s->size; off += page) {
+		struct s2_resolved r;
+		unsigned prot = S2_PROT_R | S2_PROT_DEVICE;
+		uint64_t hva = s->hva + off;
+
+		if (vm->host->vma_info(vm->host_ctx, s2_hva(hva), &vi) || !vi.pfnmap)
+			continue;
+		if (S2_BUG(vm->plat, vm->ctx, pfnmap_pgoff_prefault)) {
+			r.pa = s2_hpa((vi.pgoff << vm->page_shift) + (hva - vi.start.v));
+			r.writable = vi.writable;
+		} else if (vm->host->resolve(vm->host_ctx, s2_hva(hva), false, &r)) {
+			continue;
+		} else {
+			vm->host->put(vm->host_ctx, &r);
+		}
+		if (r.writable && !(s->flags & S2_MEM_READONLY))
+			prot |= S2_PROT_W;
+		if (s2_mc_topup(vm, &mc, S2_LAST_LEVEL + 1))
+			break;
+		/*
+		 * Mapped under mmu_lock like a fault, but with no sequence to
+		 * check: a concurrent invalidation could slip between resolve
+		 * and here.  Prefault is an optimisation, so only pages whose
+		 * slot is quiet are mapped; the rest fault in normally.
+		 */
+		vm->plat->write_lock(vm->mmu_lock);
+		if (vm->pgt && !vm->in_progress)
+			s2_pgt_map(vm->pgt, s2_gpa(s->gpa + off), page, r.pa, prot, page, &mc, 0);
+		vm->plat->write_unlock(vm->mmu_lock);
+	}
+	s2_mc_drain(vm, &mc);
+}
+
+int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size,
+		      s2_hva_t hva, unsigned flags)
+{
+	const struct s2_platform *p;
+	struct s2_memslots *ms, *n;
+	struct s2_memslot ns, old = { 0 };
+	uint64_t *bitmap = NULL, *old_bitmap = NULL;
+	bool exists, move, log_on;
+	unsigned i;
+	int idx, ret;
+
+	if (!vm)
+		return -S2_EINVAL;
+	ret = check_args(vm, id, gpa.v, size, hva.v, flags);
+	if (ret)
+		return ret;
+	p = vm->plat;
+	p->write_lock(vm->slots_lock);
+	if (!s2_load_acquire(&vm->pgt)) {
+		ret = -S2_ENOENT;
+		goto out;
+	}
+	ms = slots_deref(vm);
+	idx = slot_index(ms, id);
+	exists = idx >= 0;
+	if (exists)
+		old = ms->slot[idx];
+	move = exists && (old.gpa != gpa.v || old.size != size || old.hva != hva.v);
+	if (move && old.flags != (flags & ~S2_MEM_PREFAULT)) {
+		ret = -S2_EINVAL;
+		goto out;
+	}
+	for (i = 0; i < ms->nr; i++) {
+		const struct s2_memslot *s = &ms->slot[i];
+
+		if ((int)i != idx && gpa.v < s->gpa + s->size && s->gpa < gpa.v + size) {
+			ret = -S2_EEXIST;
+			goto out;
+		}
+	}
+	if (!exists && ms->nr >= vm->max_slots) {
+		ret = -S2_ENOSPC;
+		goto out;
+	}
+	log_on = flags & S2_MEM_DIRTY_LOG;
+	if (log_on && (!exists || move || !old.dirty)) {
+		bitmap = p->zalloc(vm->ctx, bitmap_bytes(vm, size));
+		if (!bitmap) {
+			ret = -S2_ENOMEM;
+			goto out;
+		}
+	}
+	ns = (struct s2_memslot){ gpa.v, size, hva.v, flags & ~S2_MEM_PREFAULT, id,
+				  log_on ? (bitmap ? bitmap : old.dirty) : NULL };
+	if (exists && (move || !log_on))
+		old_bitmap = old.dirty;
+	if (move) {
+		ret = slot_invalidate(vm, idx);
+		if (ret) {
+			p->free(vm->ctx, bitmap, bitmap ? bitmap_bytes(vm, size) : 0);
+			goto out;
+		}
+		ms = slots_deref(vm);
+	}
+	n = slots_copy(vm, ms, exists ? 0 : 1);
+	if (!n) {
+		/* a failed move leaves the slot INVALID: restore it */
+		if (move) {
+			ms->slot[idx].flags = old.flags;
+			p->synchronize_rcu(vm->ctx);
+		}
+		p->free(vm->ctx, bitmap, bitmap ? bitmap_bytes(vm, size) : 0);
+		ret = -S2_ENOMEM;
+		goto out;
+	}
+	if (exists)
+		n->slot[idx] = ns;
+	else
+		n->slot[n->nr++] = ns;
+	slots_publish(vm, n);
+	VM_STAT(vm, memslot_updates);
+	/*
+	 * Logging on: write-protect after the publish, which bumped
+	 * slots_gen, so no fault that saw the slot without logging can
+	 * install a writable entry after this (its write would never be
+	 * reported); the ones that installed before are caught here.
+	 */
+	if (log_on && (!exists || move || !(old.flags & S2_MEM_DIRTY_LOG))) {
+		p->write_lock(vm->mmu_lock);
+		if (vm->pgt)
+			s2_pgt_wrprotect(vm->pgt, gpa, size);
+		p->write_unlock(vm->mmu_lock);
+	}
+	/* Read-only now: the writable entries must go (they are rebuilt by
+	 * faults with the new permissions). */
+	if (exists && !move && (flags & S2_MEM_READONLY) && !(old.flags & S2_MEM_READONLY))
+		zap_gpa(vm, gpa.v, size);
+	if (old_bitmap)
+		p->free(vm->ctx, old_bitmap, bitmap_bytes(vm, old.size));
+	if (flags & S2_MEM_PREFAULT)
+		prefault_pfnmap(vm, &ns);
+	ret = 0;
+out:
+	p->write_unlock(vm->slots_lock);
+	return ret;
+}
+
+int s2_vm_delete_memslot(struct s2_vm *vm, unsigned id)
+{
+	const struct s2_platform *p;
+	struct s2_memslots *ms, *n;
+	struct s2_memslot old;
+	int idx, ret;
+
+	if (!vm || id >= vm->max_slots)
+		return -S2_EINVAL;
+	p = vm->plat;
+	p->write_lock(vm->slots_lock);
+	idx = slot_index(slots_deref(vm), id);
+	if (idx < 0) {
+		ret = -S2_ENOENT;
+		goto out;
+	}
+	ret = slot_invalidate(vm, idx);
+	if (ret)
+		goto out;
+	ms = slots_deref(vm);
+	old = ms->slot[idx];
+	n = slots_copy(vm, ms, 0);
+	if (!n) {
+		/* the slot stays INVALID (unmappable) but present: retryable */
+		ret = -S2_ENOMEM;
+		goto out;
+	}
+	n->slot[idx] = n->slot[--n->nr];
+	slots_publish(vm, n);
+	VM_STAT(vm, memslot_updates);
+	if (old.dirty)
+		p->free(vm->ctx, old.dirty, bitmap_bytes(vm, old.size));
+	ret = 0;
+out:
+	p->write_unlock(vm->slots_lock);
+	return ret;
+}
+
+int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t words)
+{
+	const struct s2_platform *p;
+	struct s2_memslot s;
+	size_t i, need;
+	int idx, ret = 0;
+
+	if (!vm || !bitmap)
+		return -S2_EINVAL;
+	p = vm->plat;
+	p->write_lock(vm->slots_lock);
+	idx = slot_index(slots_deref(vm), id);
+	if (idx < 0) {
+		ret = -S2_ENOENT;
+		goto out;
+	}
+	s = slots_deref(vm)->slot[idx];
+	need = bitmap_bytes(vm, s.size) / 8;
+	if (!(s.flags & S2_MEM_DIRTY_LOG) || !s.dirty || words < need) {
+		ret = -S2_EINVAL;
+		goto out;
+	}
+	VM_STAT(vm, harvests);
+	p->write_lock(vm->mmu_lock);
+	for (i = 0; i < need; i++) {
+		uint64_t mask;
+
+		/*
+		 * Read-and-clear under mmu_lock, then write-protect what was
+		 * dirty; the write faults that set bits take mmu_lock too, so
+		 * a write is either in this harvest (and its page is copied
+		 * by the caller after we return) or faults again afterwards
+		 * and is in the next one (I7).
+		 */
+		if (S2_BUG(p, vm->ctx, dirty_harvest_race))
+			mask = s2_load(&s.dirty[i]);
+		else
+			mask = s2_xchg(&s.dirty[i], 0);
+		bitmap[i] = mask;
+		while (mask && vm->pgt) {
+			unsigned b = (unsigned)__builtin_ctzll(mask);
+			unsigned e = b;
+
+			while (e < 64 && (mask & (1ULL << e)))
+				e++;
+			s2_pgt_wrprotect(vm->pgt,
+					 s2_gpa(s.gpa + (((uint64_t)i * 64 + b) << vm->page_shift)),
+					 (uint64_t)(e - b) << vm->page_shift);
+			mask &= e == 64 ? 0 : ~0ULL << e;
+		}
+	}
+	p->write_unlock(vm->mmu_lock);
+	if (S2_BUG(p, vm->ctx, dirty_harvest_race)) {
+		/* cleared after the lock is gone: a write fault that set a
+		 * bit in between is wiped without being reported */
+		S2_PREEMPT(p, vm->ctx, "harvest: lock dropped before clear");
+		for (i = 0; i < need; i++)
+			s2_store(&s.dirty[i], 0);
+	}
+	for (i = need; i < words; i++)
+		bitmap[i] = 0;
+out:
+	p->write_unlock(vm->slots_lock);
+	return ret;
+}

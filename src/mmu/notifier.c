@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * MMU-notifier handlers: the host tells us it is about to change (start)
+ * or has changed (end) its mapping of an HVA range, or asks about and
+ * clears the access state of one.
+ */
+#include "internal.h"
+
+/*
+ * For every memslot overlapping [start, end), apply @fn to the guest
+ * range that maps it.  Context: mmu_lock held for write; the slot array
+ * cannot change under us (memslot updates wait for mmu_lock and for
+ * in-progress invalidations).
+ */
+static bool for_each_gpa(struct s2_vm *vm, uint64_t start, uint64_t end,
+			 bool (*fn)(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa,
+				    uint64_t size, void *arg),
+			 struct s2_pgtable *pgt, void *arg)
+{
+	struct s2_memslots *ms = slots_deref(vm);
+	uint64_t pmask = (1ULL << vm->page_shift) - 1;
+	bool any = false;
+	unsigned i;
+
+	for (i = 0; i < ms->nr; i++) {
+		const struct s2_memslot *s = &ms->slot[i];
+		uint64_t a = start > s->hva ? start : s->hva;
+		uint64_t b = end < s->hva + s->size ? end : s->hva + s->size;
+
+		if (a >= b)
+			continue;
+		a = (a - s->hva + s->gpa) & ~pmask;
+		b = (b - s->hva + s->gpa + pmask) & ~pmask;
+		any |= fn(vm, pgt, a, b - a, arg);
+	}
+	return any;
+}
+
+static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
+		   void *arg)
+{
+	(void)arg;
+	/* s2_pgt_unmap invalidates the TLBs before returning: the host
+	 * frees the frames once we return (seed 004, I1). */
+	s2_pgt_unmap(pgt, s2_gpa(gpa), size);
+	VM_STAT_ADD(vm, zapped_bytes, size);
+	return false;
+}
+
+void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end)
+{
+	for_each_gpa(vm, start, end, zap_fn, pgt, NULL);
+}
+
+int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t end,
+				    bool blockable)
+{
+	const struct s2_platform *p;
+	struct s2_pgtable *pgt;
+
+	(void)blockable;	/* mmu_lock never sleeps for long: proceed */
+	if (!vm || start.v >= end.v)
+		return -S2_EINVAL;
+	p = vm->plat;
+	/* Counted before the lock: a memslot update waiting for quiet sees
+	 * this invalidation even before it gets mmu_lock. */
+	s2_fetch_add(&vm->mn_active, 1);
+	VM_STAT(vm, invalidations);
+	p->write_lock(vm->mmu_lock);
+	/*
+	 * Publish "in progress" before zapping, so a fault that resolved the
+	 * old frame and takes mmu_lock after us sees it and retries.  The
+	 * range is the union of all in-progress ones: overwriting it would
+	 * let a fault on the first range through while it is still changing.
+	 */
+	if (vm->in_progress++ == 0 || S2_BUG(p, vm->ctx, range_add_overwrite)) {
+		vm->range_start = start.v;
+		vm->range_end = end.v;
+	} else {
+		if (start.v < vm->range_start)
+			vm->range_start = start.v;
+		if (end.v > vm->range_end)
+			vm->range_end = end.v;
+	}
+	pgt = vm->pgt;
+	if (pgt)
+		s2_vm_zap_hva(vm, pgt, start.v, end.v);
+	else
+		VM_STAT(vm, after_release);
+	p->write_unlock(vm->mmu_lock);
+	return 0;
+}
+
+void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t end)
+{
+	const struct s2_platform *p;
+
+	(void)start;
+	(void)end;
+	if (!vm)
+		return;
+	p = vm->plat;
+	p->write_lock(vm->mmu_lock);
+	/*
+	 * The sequence moves before the count drops: a fault that finds no
+	 * invalidation in progress must find the sequence moved if one
+	 * happened since its snapshot (seed 000).
+	 */
+	s2_store_release(&vm->seq, vm->seq + 1);
+	if (vm->in_progress > 0)
+		vm->in_progress--;
+	p->write_unlock(vm->mmu_lock);
+	s2_fetch_add(&vm->mn_active, -1);
+}
+
+struct young_arg {
+	bool mkold;
+	bool flush;
+};
+
+static bool young_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
+		     void *arg)
+{
+	struct young_arg *ya = arg;
+	int y = s2_pgt_test_clear_young(pgt, s2_gpa(gpa), size, ya->mkold, 0);
+
+	/*
+	 * I9: a TLB entry filled while the leaf was young lets the vCPU keep
+	 * accessing without the hardware setting AF again, so "old" is only
+	 * true once that entry is gone.  clear_young skips this, as Linux's
+	 * does (and says so): it may miss accesses.
+	 */
+	if (y > 0 && ya->flush)
+		vm->plat->tlbi_range(vm->ctx, gpa, size, -1);
+	return y > 0;
+}
+
+static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool flush)
+{
+	struct young_arg ya = { mkold, flush };
+	struct s2_pgtable *pgt;
+	bool young = false;
+
+	if (!vm || start >= end)
+		return false;
+	VM_STAT(vm, age_calls);
+	vm->plat->write_lock(vm->mmu_lock);
+	pgt = vm->pgt;
+	/* Aging runs concurrently with release (seed 001). */
+	if (S2_BUG(vm->plat, vm->ctx, release_null_pgt_age))
+		pgt = &vm->pgt_storage;
+	if (pgt)
+		young = for_each_gpa(vm, start, end, young_fn, pgt, &ya);
+	else
+		VM_STAT(vm, after_release);
+	vm->plat->write_unlock(vm->mmu_lock);
+	return young;
+}
+
+bool s2_vm_mn_clear_flush_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end)
+{
+	return age(vm, start.v, end.v, true, true);
+}
+
+bool s2_vm_mn_clear_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end)
+{
+	return age(vm, start.v, end.v, true, false);
+}
+
+bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end)
+{
+	return age(vm, start.v, end.v, false, false);
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* VM lifetime: create, release of the table, destroy; statistics. */
+#include "internal.h"
+
+static void *mc_alloc(struct s2_vm *vm)
+{
+	return vm->plat->alloc_page(vm->ctx, vm->page_shift);
+}
+
+/*
+ * Top up a vCPU's page cache without the table: after release the table
+ * is gone but a fault in flight may still be here (seed 000), and it must
+ * get as far as the NULL check under the lock without touching it.
+ */
+int s2_mc_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n)
+{
+	while (mc->nr < n) {
+		void *p = mc_alloc(vm);
+
+		if (!p)
+			return -S2_ENOMEM;
+		*(void **)p = mc->head;
+		mc->head = p;
+		mc->nr++;
+	}
+	return 0;
+}
+
+void s2_mc_drain(struct s2_vm *vm, struct s2_memcache *mc)
+{
+	while (mc->head) {
+		void *pg = mc->head;
+
+		mc->head = *(void **)pg;
+		mc->nr--;
+		vm->plat->free_page(vm->ctx, pg, vm->page_shift);
+	}
+}
+
+int s2_vm_create(const struct s2_vm_cfg *cfg, struct s2_vm **out)
+{
+	const struct s2_platform *p;
+	struct s2_vm *vm;
+	int ret;
+
+	if (!cfg || !out || !cfg->host || !cfg->host->resolve || !cfg->host->put ||
+	    !cfg->host->mapping_size || (cfg->flags & ~S2_VM_COUNTER_TRACKING) ||
+	    cfg->max_slots > 4096)
+		return -S2_EINVAL;
+	p = cfg->pgt.plat;
+	if (!p || !p->zalloc || !p->free || !p->yield || !p->rwlock_new ||
+	    !p->rwlock_free || !p->read_lock || !p->read_unlock || !p->write_lock ||
+	    !p->write_unlock || !p->rcu_read_lock || !p->rcu_read_unlock ||
+	    !p->synchronize_rcu)
+		return -S2_EINVAL;
+	vm = p->zalloc(cfg->pgt.plat_ctx, sizeof(*vm));
+	if (!vm)
+		return -S2_ENOMEM;
+	vm->plat = p;
+	vm->ctx = cfg->pgt.plat_ctx;
+	vm->host = cfg->host;
+	vm->host_ctx = cfg->host_ctx;
+	vm->flags = cfg->flags;
+	vm->max_slots = cfg->max_slots ? cfg->max_slots : 32;
+	ret = s2_pgt_init(&vm->pgt_storage, &cfg->pgt);
+	if (ret)
+		goto err_vm;
+	vm->pgt = &vm->pgt_storage;
+	vm->page_shift = vm->pgt->page_shift;
+	vm->ia_bits = vm->pgt->ia_bits;
+	ret = -S2_ENOMEM;
+	vm->mmu_lock = p->rwlock_new(vm->ctx);
+	if (!vm->mmu_lock)
+		goto err_pgt;
+	vm->slots_lock = p->rwlock_new(vm->ctx);
+	if (!vm->slots_lock)
+		goto err_lock;
+	vm->slots = p->zalloc(vm->ctx, sizeof(*vm->slots));
+	if (!vm->slots)
+		goto err_slots_lock;
+	*out = vm;
+	return 0;
+err_slots_lock:
+	p->rwlock_free(vm->ctx, vm->slots_lock);
+err_lock:
+	p->rwlock_free(vm->ctx, vm->mmu_lock);
+err_pgt:
+	s2_pgt_destroy(vm->pgt);
+err_vm:
+	p->free(vm->ctx, vm, sizeof(*vm));
+	return ret;
+}
+
+/*
+ * Take the table away and free it.  Ordering: the pointer goes NULL under
+ * the write lock, so no fault or handler that takes the lock afterwards
+ * can reach the table (each checks for NULL, seeds 000/001); the whole-VM
+ * TLBI removes what hardware cached; the grace period waits out hardware
+ * and lockless walkers that loaded the root before it went away; only
+ * then are the pages freed (I3).
+ */
+void s2_vm_teardown(struct s2_vm *vm)
+{
+	struct s2_pgtable *pgt;
+
+	vm->plat->write_lock(vm->mmu_lock);
+	pgt = vm->pgt;
+	s2_store_release(&vm->pgt, NULL);
+	vm->plat->write_unlock(vm->mmu_lock);
+	if (!pgt)
+		return;
+	S2_PREEMPT(vm->plat, vm->ctx, "teardown: table unpublished");
+	vm->plat->tlbi_vm(vm->ctx);
+	vm->plat->synchronize_rcu(vm->ctx);
+	s2_pgt_destroy(pgt);
+}
+
+void s2_vm_mn_release(struct s2_vm *vm)
+{
+	if (!vm)
+		return;
+	VM_STAT(vm, releases);
+	s2_vm_teardown(vm);
+}
+
+void s2_vm_destroy(struct s2_vm *vm)
+{
+	struct s2_memslots *ms;
+	unsigned i;
+
+	if (!vm)
+		return;
+	s2_vm_teardown(vm);
+	ms = vm->slots;
+	for (i = 0; i < ms->nr; i++)
+		if (ms->slot[i].dirty)
+			vm->plat->free(vm->ctx, ms->slot[i].dirty,
+				       ((ms->slot[i].size >> vm->page_shift) + 63) / 64 * 8);
+	vm->plat->free(vm->ctx, ms, sizeof(*ms) + ms->nr * sizeof(ms->slot[0]));
+	vm->plat->rwlock_free(vm->ctx, vm->slots_lock);
+	vm->plat->rwlock_free(vm->ctx, vm->mmu_lock);
+	vm->plat->free(vm->ctx, vm, sizeof(*vm));
+}
+
+void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out)
+{
+	const uint64_t *src = (const uint64_t *)&vm->st;
+	uint64_t *dst = (uint64_t *)out;
+	size_t i;
+
+	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = s2_load(&src[i]);
+}
+
+struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm)
+{
+	return s2_load_acquire(&vm->pgt);
+}
+
+bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *slot_flags)
+{
+	const struct s2_memslot *s;
+	bool found = false;
+
+	vm->plat->rcu_read_lock(vm->ctx);
+	s = slot_find(slots_deref(vm), gpa.v);
+	if (s) {
+		if (hva)
+			*hva = s2_hva(s->hva + (gpa.v - s->gpa));
+		if (slot_flags)
+			*slot_flags = s->flags & ~S2_SLOT_INVALID;
+		found = true;
+	}
+	vm->plat->rcu_read_unlock(vm->ctx);
+	return found;
+}

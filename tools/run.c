@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* `s2mmu run`: the machine model under host churn, checked by the oracle. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/machine/machine.h"
+#include "tools/run.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: s2mmu run [options]\n"
+		"\n"
+		"Runs vCPU threads (TLB, walk cache, hardware walk of the live stage-2\n"
+		"table) against a host whose memory churns under them, checks every\n"
+		"completed access for invariants I1 I2 I5 I6 I7 I8 I9, turns dirty\n"
+		"logging on slot 1 from 30%% to 70%% of the run, then exits the process\n"
+		"(exit_mmap) while the vCPUs still run and destroys the VM.\n"
+		"Exit status: 0 no violation, 1 violations, 2 bad usage or setup failure.\n"
+		"\n"
+		"options:\n"
+		"  --vcpus N          vCPU threads (1..%d, default 4)\n"
+		"  --guest-size SIZE  guest RAM in two memslots, K/M/G suffix, a multiple\n"
+		"                     of 4M, 4M..64G (default 1G)\n"
+		"  --seconds S        run time before exit_mmap (default 10; may be fractional)\n"
+		"  --churn MIX        host operations by weight, NAME=W[,NAME=W...], the\n"
+		"                     kinds not named get 0; 'none' for no churn. Names:\n"
+		"                     munmap dontneed mprotect collapse split migrate\n"
+		"                     reclaim fork ksm age oom, and thp (collapse+split).\n"
+		"                     Default: munmap=8,dontneed=16,mprotect=8,collapse=8,\n"
+		"                     split=8,migrate=16,reclaim=8,fork=4,ksm=4,age=16,oom=1\n"
+		"  --seed N           seed of workloads and churn (default 1)\n"
+		"  --format F         stage-2 format: arm64 (4K granule, default) or test\n"
+		"  --hw-af            hardware-managed access flag (S2_PGT_HW_AF)\n"
+		"  --hw-dbm           hardware-managed dirty state (S2_PGT_HW_DBM)\n"
+		"  --no-fwb           stage 2 not cache-coherent: data-cache model, I8\n"
+		"  --no-thp           4K anonymous memory instead of THP\n"
+		"  --no-pfnmap        no 2M PFNMAP (device) memslot\n"
+		"  --no-dirty-log     skip the dirty-logging phase\n"
+		"  --write-pct P      writes per 100 accesses (default 30)\n"
+		"  --json             print the result as one JSON object on stdout\n"
+		"  --help             this text\n", MACH_MAX_VCPUS);
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return (errno || end == s || *end || *out > max || s[0] == '-') ? -1 : 0;
+}
+
+static const char *const retry_names[S2_NR_RETRY] = { "none", "seq", "range", "race", "host" };
+
+static uint64_t sum_retries(const struct mach_stats *s)
+{
+	uint64_t t = 0;
+	int i;
+
+	for (i = 0; i < S2_NR_RETRY; i++)
+		t += s->v.retries[i];
+	return t;
+}
+
+static void print_json(const struct mach_run_opts *o, const struct mach_stats *s)
+{
+	unsigned i;
+
+	printf("{\"vcpus\":%u,\"guest_size\":%llu,\"seconds\":%.3f,\"seed\":%llu,"
+	       "\"format\":\"%s\",", o->cfg.nr_vcpus, (unsigned long long)o->cfg.guest_size,
+	       s->seconds, (unsigned long long)o->cfg.seed,
+	       o->cfg.format == S2_FMT_TEST ? "test" : "arm64");
+	printf("\"accesses\":%llu,\"reads\":%llu,\"writes\":%llu,",
+	       (unsigned long long)s->v.accesses, (unsigned long long)s->v.reads,
+	       (unsigned long long)s->v.writes);
+	printf("\"faults\":%llu,\"fault_kinds\":{\"translation\":%llu,\"permission\":%llu,"
+	       "\"access_flag\":%llu},\"fault_results\":{\"mapped\":%llu,\"efault\":%llu,"
+	       "\"enoent\":%llu,\"enomem\":%llu,\"abandoned\":%llu},",
+	       (unsigned long long)s->v.faults, (unsigned long long)s->v.trans_faults,
+	       (unsigned long long)s->v.perm_faults, (unsigned long long)s->v.af_faults,
+	       (unsigned long long)s->v.fault_ok, (unsigned long long)s->v.efault,
+	       (unsigned long long)s->v.enoent, (unsigned long long)s->v.enomem,
+	       (unsigned long long)s->v.abandoned);
+	printf("\"retries\":%llu,\"retries_by_cause\":{", (unsigned long long)sum_retries(s));
+	for (i = 1; i < S2_NR_RETRY; i++)
+		printf("%s\"%s\":%llu", i > 1 ? "," : "", retry_names[i],
+		       (unsigned long long)s->v.retries[i]);
+	printf("},\"invalidations\":%llu,\"invalidation_ends\":%llu,\"releases\":%llu,"
+	       "\"young\":{\"clear_flush_young\":%llu,\"clear_young\":%llu,\"test_young\":%llu},",
+	       (unsigned long long)s->inval_starts, (unsigned long long)s->inval_ends,
+	       (unsigned long long)s->releases, (unsigned long long)s->cfy,
+	       (unsigned long long)s->cy, (unsigned long long)s->ty);
+	printf("\"tlbi_ops\":%llu,\"tlbi\":{\"ipa\":%llu,\"range\":%llu,\"vm\":%llu,"
+	       "\"dcache\":%llu,\"icache\":%llu},\"tlb\":{\"hits\":%llu,\"misses\":%llu,"
+	       "\"walks\":%llu,\"walk_cache_hits\":%llu,\"entries_dropped\":%llu,"
+	       "\"walk_entries_dropped\":%llu,\"hw_af_sets\":%llu,\"hw_dbm_sets\":%llu},",
+	       (unsigned long long)(s->tlbi_ipa + s->tlbi_range + s->tlbi_vm),
+	       (unsigned long long)s->tlbi_ipa, (unsigned long long)s->tlbi_range,
+	       (unsigned long long)s->tlbi_vm, (unsigned long long)s->dcache,
+	       (unsigned long long)s->icache, (unsigned long long)s->v.tlb_hits,
+	       (unsigned long long)s->v.tlb_misses, (unsigned long long)s->v.walks,
+	       (unsigned long long)s->v.walk_cache_hits,
+	       (unsigned long long)s->tlb_entries_dropped,
+	       (unsigned long long)s->walk_entries_dropped,
+	       (unsigned long long)s->v.hw_af_sets, (unsigned long long)s->v.hw_dbm_sets);
+	printf("\"host_ops\":{");
+	for (i = 0; i < MH_NR; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", mach_hop_name((enum mach_hop)i),
+		       (unsigned long long)s->host_ok[i]);
+	printf("},\"host_ops_refused\":{");
+	for (i = 0; i < MH_NR; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", mach_hop_name((enum mach_hop)i),
+		       (unsigned long long)s->host_fail[i]);
+	printf("},\"dirty_log\":{\"harvests\":%llu,\"pages\":%llu},\"memslot_updates\":%llu,",
+	       (unsigned long long)s->harvests, (unsigned long long)s->harvested_pages,
+	       (unsigned long long)s->memslot_updates);
+	printf("\"core\":{\"faults\":%llu,\"installs\":%llu,\"relaxes\":%llu,"
+	       "\"young_faults\":%llu,\"blocks\":%llu,\"spurious_retries\":%llu,"
+	       "\"after_release\":%llu,\"zapped_bytes\":%llu,\"dirty_pages\":%llu},",
+	       (unsigned long long)s->core.faults, (unsigned long long)s->core.installs,
+	       (unsigned long long)s->core.relaxes, (unsigned long long)s->core.young_faults,
+	       (unsigned long long)s->core.blocks, (unsigned long long)s->core.spurious_retries,
+	       (unsigned long long)s->core.after_release,
+	       (unsigned long long)s->core.zapped_bytes, (unsigned long long)s->core.dirty_pages);
+	printf("\"i6_checks\":%llu,\"violations\":%llu,\"violations_by_invariant\":{",
+	       (unsigned long long)s->v.i6_checks, (unsigned long long)s->violations_total);
+	for (i = 0; i < MI_NR; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", mach_inv_name((enum mach_inv)i),
+		       (unsigned long long)s->violations[i]);
+	printf("},\"first_violations\":[");
+	for (i = 0; i < s->nr_texts; i++) {
+		const char *c;
+
+		printf("%s\"", i ? "," : "");
+		for (c = s->texts[i]; *c; c++)
+			if (*c == '"' || *c == '\\')
+				printf("\\%c", *c);
+			else
+				putchar(*c);
+		putchar('"');
+	}
+	printf("]}\n");
+}
+
+static void row(const char *name, uint64_t v)
+{
+	printf("  %-28s %14llu\n", name, (unsigned long long)v);
+}
+
+static void print_table(const struct mach_run_opts *o, const struct mach_stats *s)
+{
+	char buf[64];
+	unsigned i;
+
+	printf("s2mmu run: %u vCPUs, %llu MiB guest, %s, %.1f s, seed %llu\n",
+	       o->cfg.nr_vcpus, (unsigned long long)(o->cfg.guest_size >> 20),
+	       o->cfg.format == S2_FMT_TEST ? "test format" : "arm64 4K",
+	       s->seconds, (unsigned long long)o->cfg.seed);
+	printf("guest\n");
+	row("accesses", s->v.accesses);
+	row("  reads", s->v.reads);
+	row("  writes", s->v.writes);
+	row("faults", s->v.faults);
+	row("  translation", s->v.trans_faults);
+	row("  permission", s->v.perm_faults);
+	row("  access flag", s->v.af_faults);
+	row("  mapped", s->v.fault_ok);
+	row("  efault (no slot/host)", s->v.efault);
+	row("  enoent (after release)", s->v.enoent);
+	row("retries", sum_retries(s));
+	for (i = 1; i < S2_NR_RETRY; i++) {
+		snprintf(buf, sizeof(buf), "  %s", retry_names[i]);
+		row(buf, s->v.retries[i]);
+	}
+	printf("coherence\n");
+	row("invalidate_range_start", s->inval_starts);
+	row("invalidate_range_end", s->inval_ends);
+	row("clear_flush_young", s->cfy);
+	row("clear_young", s->cy);
+	row("test_young", s->ty);
+	row("release", s->releases);
+	row("dirty-log harvests", s->harvests);
+	printf("TLB\n");
+	row("TLBI ops", s->tlbi_ipa + s->tlbi_range + s->tlbi_vm);
+	row("  by IPA", s->tlbi_ipa);
+	row("  by range", s->tlbi_range);
+	row("  whole VM", s->tlbi_vm);
+	row("dcache clean+inval", s->dcache);
+	row("TLB hits", s->v.tlb_hits);
+	row("TLB misses (walks)", s->v.tlb_misses);
+	row("walk-cache hits", s->v.walk_cache_hits);
+	row("TLB entries dropped", s->tlb_entries_dropped);
+	printf("host operations (done / refused)\n");
+	for (i = 0; i < MH_NR; i++)
+		printf("  %-28s %14llu %8llu\n", mach_hop_name((enum mach_hop)i),
+		       (unsigned long long)s->host_ok[i], (unsigned long long)s->host_fail[i]);
+	printf("violations\n");
+	for (i = 0; i < MI_NR; i++)
+		row(mach_inv_name((enum mach_inv)i), s->violations[i]);
+	row("total", s->violations_total);
+	for (i = 0; i < s->nr_texts; i++)
+		printf("  ! %s\n", s->texts[i]);
+}
+
+int s2_run_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vcpus", required_argument, NULL, 'v' },
+		{ "guest-size", required_argument, NULL, 'g' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "churn", required_argument, NULL, 'c' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "hw-af", no_argument, NULL, 'A' },
+		{ "hw-dbm", no_argument, NULL, 'D' },
+		{ "no-fwb", no_argument, NULL, 'F' },
+		{ "no-thp", no_argument, NULL, 'T' },
+		{ "no-pfnmap", no_argument, NULL, 'P' },
+		{ "no-dirty-log", no_argument, NULL, 'L' },
+		{ "write-pct", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mach_run_opts o;
+	struct mach_stats s;
+	unsigned long long u;
+	bool json = false;
+	char err[128], *end;
+	int c, ret, li = 0;
+
+	mach_run_defaults(&o);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
+		switch (c) {
+		case 'v':
+			if (parse_uint(optarg, MACH_MAX_VCPUS, &u) || !u)
+				goto bad_val;
+			o.cfg.nr_vcpus = (unsigned)u;
+			break;
+		case 'g':
+			if (parse_size(optarg, &o.cfg.guest_size) ||
+			    o.cfg.guest_size < (4ULL << 20) || o.cfg.guest_size > (64ULL << 30) ||
+			    (o.cfg.guest_size & ((4ULL << 20) - 1)))
+				goto bad_val;
+			break;
+		case 's':
+			errno = 0;
+			o.seconds = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o.seconds > 0) || o.seconds > 86400)
+				goto bad_val;
+			break;
+		case 'c':
+			if (mach_parse_churn(optarg, o.churn_w, err, sizeof(err))) {
+				fprintf(stderr, "s2mmu run: --churn: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'S':
+			if (parse_uint(optarg, ~0ULL, &u))
+				goto bad_val;
+			o.cfg.seed = u;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "arm64"))
+				o.cfg.format = S2_FMT_ARM64;
+			else if (!strcmp(optarg, "test"))
+				o.cfg.format = S2_FMT_TEST;
+			else
+				goto bad_val;
+			break;
+		case 'A': o.cfg.pgt_flags |= S2_PGT_HW_AF; break;
+		case 'D': o.cfg.pgt_flags |= S2_PGT_HW_DBM; break;
+		case 'F': o.cfg.pgt_flags |= S2_PGT_NO_FWB; break;
+		case 'T': o.cfg.thp = false; break;
+		case 'P': o.cfg.pfnmap_slot = false; break;
+		case 'L': o.dirty_phase = false; break;
+		case 'w':
+			if (parse_uint(optarg, 100, &u))
+				goto bad_val;
+			o.cfg.write_pct = (unsigned)u;
+			break;
+		case 'j': json = true; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			if (optopt)
+				fprintf(stderr, "s2mmu run: bad option '-%c' or missing value\n", optopt);
+			else
+				fprintf(stderr, "s2mmu run: unknown option '%s'\n", argv[optind - 1]);
+			fprintf(stderr, "try 's2mmu run --help'\n");
+			return 2;
+		}
+		continue;
+bad_val:
+		fprintf(stderr, "s2mmu run: bad value '%s' for --%s (see s2mmu run --help)\n",
+			optarg, opts[li].name);
+		return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "s2mmu run: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	o.progress = !json && isatty(2);
+	ret = mach_run(&o, &s);
+	if (ret) {
+		fprintf(stderr, "s2mmu run: setup failed (%d)\n", ret);
+		return 2;
+	}
+	if (json)
+		print_json(&o, &s);
+	else
+		print_table(&o, &s);
+	return s.violations_total ? 1 : 0;
+}
