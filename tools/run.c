@@ -78,7 +78,10 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 	return (errno || end == s || *end || *out > max || s[0] == '-') ? -1 : 0;
 }
 
-static const char *const retry_names[S2_NR_RETRY] = { "none", "seq", "range", "race", "host" };
+static const char *const retry_names[S2_NR_RETRY] = {
+	[S2_RETRY_NONE] = "none", [S2_RETRY_SEQ] = "seq", [S2_RETRY_RANGE] = "range",
+	[S2_RETRY_RACE] = "race", [S2_RETRY_HOST] = "host", [S2_RETRY_MEMSLOT] = "memslot",
+};
 
 static uint64_t sum_retries(const struct mach_stats *s)
 {
