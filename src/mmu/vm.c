@@ -110,6 +110,13 @@ void s2_vm_teardown(struct s2_vm *vm)
 	if (!pgt)
 		return;
 	S2_PREEMPT(vm->plat, vm->ctx, "teardown: table unpublished");
+	/*
+	 * Without FWB the guest's data may still sit in caches: unmap it all
+	 * the normal way (TLBI, then clean+invalidate to PoC) before the host
+	 * frees the frames, or a later write-back lands on reused memory (I8).
+	 */
+	if (pgt->flags & S2_PGT_NO_FWB)
+		s2_pgt_unmap(pgt, s2_gpa(0), 1ULL << pgt->ia_bits);
 	vm->plat->tlbi_vm(vm->ctx);
 	vm->plat->synchronize_rcu(vm->ctx);
 	s2_pgt_destroy(pgt);

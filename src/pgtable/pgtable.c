@@ -361,6 +361,9 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 			return -S2_EAGAIN;
 		}
 		pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+		/* The rest of the block is unmapped from here on: its data
+		 * must reach PoC like any other unmap's (I8). */
+		cmo_unmapped(pgt, lv, fin, pgt_span(pgt, c->level));
 		tables_add(pgt, 1);
 		s2_store_release(c->ptep, lv_mk_table(pgt, lv, child));
 		return 0;
