@@ -2,6 +2,27 @@
 #ifndef S2_BENCH_H
 #define S2_BENCH_H
 
+#include <stdint.h>
+
 int s2_bench_main(int argc, char **argv);
+
+/* Coherence-core figures (bench_core.c). */
+struct s2_core_results {
+	double fault_1t_per_s, fault_2t_per_s;
+	double spurious_pct_ranged, spurious_pct_counter;
+	unsigned long inval_rounds_ranged, inval_rounds_counter;
+	double eager_s, lazy_s;			/* enable logging + write all */
+	double eager_enable_s, lazy_enable_s;	/* of which the enable */
+	uint64_t eager_faults, lazy_faults;
+};
+
+/* The invalidating thread of the spurious-retry figure: microseconds of
+ * host work between start and end, and of quiet between invalidations. */
+#define S2_BENCH_INVAL_WORK_US	5.0
+#define S2_BENCH_INVAL_GAP_US	20.0
+
+void s2_bench_fault_scaling(uint64_t slot_bytes, int reps, struct s2_core_results *r);
+void s2_bench_spurious(unsigned long nfaults, struct s2_core_results *r);
+void s2_bench_split(uint64_t slot_bytes, int reps, struct s2_core_results *r);
 
 #endif

@@ -182,20 +182,162 @@ static const struct fig *find(const struct bench *b, const char *name)
 	return NULL;
 }
 
+/*
+ * Fast unmap against the per-leaf unmap (the reference) of @gsize fully
+ * mapped with 4K pages, one range call each, exclusive; with @flags
+ * S2_PGT_NO_FWB too, where the per-leaf unmap must invalidate each leaf
+ * before cleaning it.  The deferred frees run outside the timing, as they
+ * run outside the caller's lock.
+ */
+static void bench_unmap_cmp(struct bench *b, uint64_t gsize, unsigned flags, double *map_s)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgt_cfg cfg = {
+		.format = S2_FMT_ARM64, .granule_shift = 12, .ia_bits = 40, .oa_bits = 48,
+		.flags = flags, .plat = s2_hosted_platform(), .plat_ctx = h,
+	};
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	const uint64_t pa0 = 1ULL << 40, pages = gsize / 4096;
+	const char *fk = flags & S2_PGT_NO_FWB ? "_nofwb" : "";
+	char nm[64];
+	double t0;
+	int ret, pass;
+
+	if (!h || s2_pgt_init(&pgt, &cfg))
+		die("init", -1);
+	/* the fast unmap three times: microseconds, so one wake-up of the
+	 * RCU callback thread on this core would otherwise be the figure */
+	for (pass = 0; pass < 4; pass++) {
+		if ((ret = s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(0), gsize))))
+			die("topup", ret);
+		t0 = now_s();
+		if ((ret = s2_pgt_map(&pgt, s2_gpa(0), gsize, s2_hpa(pa0), S2_PROT_R | S2_PROT_W,
+				      4096, &mc, 0)))
+			die("map range", ret);
+		if (map_s && (*map_s == 0 || now_s() - t0 < *map_s))
+			*map_s = now_s() - t0;
+		snprintf(nm, sizeof(nm), "%s_4k%s_%llug", pass ? "fast_unmap" : "unmap_leaf", fk,
+			 (unsigned long long)(gsize >> 30));
+		TIMED(b, h, nm, pages, {
+			ret = pass ? s2_pgt_unmap_fast(&pgt, s2_gpa(0), gsize, NULL)
+				   : s2_pgt_unmap(&pgt, s2_gpa(0), gsize);
+			if (ret)
+				die("unmap", ret);
+		});
+		pgt.plat->defer_barrier(pgt.ctx);
+	}
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* Time versus guest size for the plots (docs/performance.md). */
+static void bench_sizes(struct bench *b)
+{
+	printf("# guest_mib map_range_ms unmap_leaf_ms fast_unmap_ms   (4K pages, best of %d)\n",
+	       b->reps);
+	for (uint64_t gs = 128ULL << 20; gs <= 16ULL << 30; gs *= 2) {
+		double map_s = 0;
+		char nm[2][64];
+		const struct fig *f[2];
+
+		for (int r = 0; r < b->reps; r++)
+			bench_unmap_cmp(b, gs, 0, &map_s);
+		snprintf(nm[0], sizeof(nm[0]), "unmap_leaf_4k_%llug", (unsigned long long)(gs >> 30));
+		snprintf(nm[1], sizeof(nm[1]), "fast_unmap_4k_%llug", (unsigned long long)(gs >> 30));
+		f[0] = find(b, nm[0]);
+		f[1] = find(b, nm[1]);
+		printf("%llu %.4f %.4f %.4f\n", (unsigned long long)(gs >> 20), map_s * 1e3,
+		       f[0]->ns_per_page * (double)f[0]->pages * 1e-6,
+		       f[1]->ns_per_page * (double)f[1]->pages * 1e-6);
+		/* sizes below 1 GiB share the "0g" name: start afresh */
+		b->nfigs = 0;
+	}
+}
+
+/*
+ * Issue 6's figures, each next to its baseline from the same run: a
+ * name, a value and its unit, printed as JSON fields and as a table.
+ */
+struct derived {
+	char name[64];
+	double v;
+	const char *unit;
+	int prec;
+};
+
+static unsigned derive(const struct bench *b, const struct s2_core_results *c,
+		       struct derived *d)
+{
+	static const char *const sz[] = { "1g", "16g", "nofwb_1g" };
+	unsigned n = 0;
+
+#define PUT(nm_, v_, unit_, prec_)						\
+	do {									\
+		snprintf(d[n].name, sizeof(d[n].name), "%s", nm_);		\
+		d[n].v = (v_);							\
+		d[n].unit = unit_;						\
+		d[n].prec = prec_;						\
+		n++;								\
+	} while (0)
+	for (unsigned i = 0; i < 3; i++) {
+		char a[64], f[64], nm[64];
+		const struct fig *leaf, *fast;
+
+		snprintf(a, sizeof(a), "unmap_leaf_4k%s%s", i == 2 ? "_nofwb_" : "_",
+			 i == 2 ? "1g" : sz[i]);
+		snprintf(f, sizeof(f), "fast_unmap_4k%s%s", i == 2 ? "_nofwb_" : "_",
+			 i == 2 ? "1g" : sz[i]);
+		leaf = find(b, a);
+		fast = find(b, f);
+		if (!leaf || !fast)
+			continue;
+		snprintf(nm, sizeof(nm), "unmap_leaf_ms_%s", sz[i]);
+		PUT(nm, leaf->ns_per_page * (double)leaf->pages * 1e-6, "ms", 3);
+		snprintf(nm, sizeof(nm), "fast_unmap_ms_%s", sz[i]);
+		PUT(nm, fast->ns_per_page * (double)fast->pages * 1e-6, "ms", 4);
+		snprintf(nm, sizeof(nm), "fast_unmap_speedup_%s", sz[i]);
+		PUT(nm, leaf->ns_per_page / fast->ns_per_page, "x", 0);
+		snprintf(nm, sizeof(nm), "unmap_leaf_tlbi_ops_%s", sz[i]);
+		PUT(nm, (double)leaf->tlbi, "ops", 0);
+		snprintf(nm, sizeof(nm), "fast_unmap_tlbi_ops_%s", sz[i]);
+		PUT(nm, (double)fast->tlbi, "ops", 0);
+	}
+	PUT("fault_1t_per_s", c->fault_1t_per_s, "faults/s", 0);
+	PUT("fault_2t_per_s", c->fault_2t_per_s, "faults/s", 0);
+	PUT("fault_scaling_2t", c->fault_2t_per_s / c->fault_1t_per_s, "x", 2);
+	PUT("spurious_retry_pct_ranged", c->spurious_pct_ranged, "%", 3);
+	PUT("spurious_retry_pct_counter", c->spurious_pct_counter, "%", 2);
+	PUT("split_eager_s", c->eager_s, "s", 4);
+	PUT("split_eager_enable_s", c->eager_enable_s, "s", 4);
+	PUT("split_eager_faults", (double)c->eager_faults, "faults", 0);
+	PUT("split_lazy_s", c->lazy_s, "s", 4);
+	PUT("split_lazy_faults", (double)c->lazy_faults, "faults", 0);
+	PUT("split_eager_speedup", c->lazy_s / c->eager_s, "x", 2);
+#undef PUT
+	return n;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: s2mmu bench [--quick] [--json] [--reps N]\n"
+		"usage: s2mmu bench [--quick] [--json] [--reps N] [--sizes]\n"
 		"\n"
 		"Measures the page-table engine on this machine, one thread, arm64\n"
 		"stage 2 with a 4K granule and a 40-bit IPA: map / unmap / mkold /\n"
 		"wrprotect / relax / split over 1 GiB and 8 GiB of guest space, with\n"
 		"4K pages and 2M blocks, one call per page and one call per range.\n"
 		"TLB and cache operations are counted by the hosted platform.\n"
+		"Then fast unmap against per-leaf unmap of 1 GiB and 16 GiB of 4K\n"
+		"pages, and the coherence core: fault-in with 1 and 2 threads,\n"
+		"spurious retries (ranged vs counter tracking), eager vs lazy split.\n"
 		"\n"
-		"  --quick    1 GiB only, one repetition\n"
+		"  --quick    1 GiB engine passes, smaller core runs, one repetition\n"
 		"  --json     one JSON object with a field per figure\n"
-		"  --reps N   repetitions per figure, best kept (default 3)\n");
+		"  --reps N   repetitions per figure, best kept (default 3)\n"
+		"  --sizes    time of map / unmap / fast unmap per guest size\n"
+		"             (128 MiB .. 16 GiB, 4K pages), columns for gnuplot\n");
 }
 
 int s2_bench_main(int argc, char **argv)
@@ -204,22 +346,27 @@ int s2_bench_main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "reps", required_argument, NULL, 'r' },
+		{ "sizes", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench *b = calloc(1, sizeof(*b));
-	bool quick = false;
+	bool quick = false, sizes = false;
+	struct s2_core_results core;
+	struct derived d[32];
+	unsigned nd;
 	int c, r;
 	struct rusage ru;
 	char host[256] = "unknown";
 
 	b->reps = 3;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qjr:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qjr:sh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q': quick = true; b->reps = 1; break;
 		case 'j': b->json = true; break;
 		case 'r': b->reps = atoi(optarg); if (b->reps < 1) b->reps = 1; break;
+		case 's': sizes = true; break;
 		case 'h': usage(stdout); free(b); return 0;
 		default: usage(stderr); free(b); return 2;
 		}
@@ -247,6 +394,11 @@ int s2_bench_main(int argc, char **argv)
 		if (f)
 			fclose(f);
 	}
+	if (sizes) {
+		bench_sizes(b);
+		free(b);
+		return 0;
+	}
 	for (r = 0; r < b->reps; r++) {
 		if (!b->json && isatty(2))
 			fprintf(stderr, "\rbench: repetition %d/%d ", r + 1, b->reps);
@@ -256,10 +408,19 @@ int s2_bench_main(int argc, char **argv)
 			bench_pass(b, 8ULL << 30, 4096);
 			bench_pass(b, 8ULL << 30, 2ULL << 20);
 		}
+		bench_unmap_cmp(b, 1ULL << 30, 0, NULL);
+		bench_unmap_cmp(b, 16ULL << 30, 0, NULL);
+		bench_unmap_cmp(b, 1ULL << 30, S2_PGT_NO_FWB, NULL);
 	}
+	if (!b->json && isatty(2))
+		fprintf(stderr, "\rbench: coherence core          ");
+	s2_bench_fault_scaling(quick ? 128ULL << 20 : 1ULL << 30, b->reps, &core);
+	s2_bench_spurious(quick ? 100000 : 1000000, &core);
+	s2_bench_split(quick ? 256ULL << 20 : 1ULL << 30, b->reps, &core);
 	if (!b->json && isatty(2))
 		fprintf(stderr, "\r%40s\r", "");
 	getrusage(RUSAGE_SELF, &ru);
+	nd = derive(b, &core, d);
 
 	if (b->json) {
 		static const struct { const char *json, *fig; } alias[] = {
@@ -297,6 +458,8 @@ int s2_bench_main(int argc, char **argv)
 			       f->name, f->mpps, f->name, f->ns_per_page, f->name,
 			       (unsigned long long)f->tlbi, f->name, (unsigned long long)f->cmo);
 		}
+		for (unsigned i = 0; i < nd; i++)
+			printf(",\"%s\":%.*f", d[i].name, d[i].prec, d[i].v);
 		printf(",\"page_table_bytes_max\":%llu,\"peak_rss_bytes\":%llu}\n",
 		       (unsigned long long)pt_bytes_max, (unsigned long long)ru.ru_maxrss * 1024);
 	} else {
@@ -312,6 +475,9 @@ int s2_bench_main(int argc, char **argv)
 			       f->ns_per_page, (unsigned long long)f->tlbi,
 			       (unsigned long long)f->cmo);
 		}
+		printf("\n%-28s %16s\n", "figure (issue 6)", "value");
+		for (unsigned i = 0; i < nd; i++)
+			printf("%-28s %16.*f %s\n", d[i].name, d[i].prec, d[i].v, d[i].unit);
 		printf("\npage-table bytes (largest guest, 4K pages): %llu\n",
 		       (unsigned long long)pt_bytes_max);
 		printf("peak RSS: %llu KiB\n", (unsigned long long)ru.ru_maxrss);

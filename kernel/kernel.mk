@@ -33,8 +33,11 @@ KERNEL_TEST_SMP ?= 2
 # Extra kernel command line (e.g. KERNEL_TEST_APPEND=s2test.quick=1).
 KERNEL_TEST_APPEND ?=
 
+# The library's core, built into the module unmodified (not src/hosted).
+S2K_LIB_DIRS := format pgtable mmu
 S2K_MOD_SRCS := $(wildcard $(S2K_SRC)/*.c $(S2K_SRC)/*.h) $(S2K_SRC)/Kbuild \
-		$(wildcard $(S2K_TOP)/include/s2mmu/*.h)
+		$(wildcard $(S2K_TOP)/include/s2mmu/*.h) \
+		$(foreach d,$(S2K_LIB_DIRS),$(wildcard $(S2K_TOP)/src/$(d)/*.[ch]))
 
 .PHONY: kernel-test kernel-module kernel-fetch kernel-deps kernel-clean
 
@@ -75,6 +78,10 @@ kernel-module: $(S2K_MOD)/s2mmu.ko
 $(S2K_MOD)/s2mmu.ko: $(S2K_MOD_SRCS) $(S2K_ROOT)/version
 	@mkdir -p $(S2K_MOD)
 	cp $(S2K_SRC)/*.c $(S2K_SRC)/*.h $(S2K_SRC)/Kbuild $(S2K_MOD)/
+	@# A file removed from src/ must not linger in the copy.
+	rm -rf $(S2K_MOD)/lib
+	for d in $(S2K_LIB_DIRS); do mkdir -p $(S2K_MOD)/lib/$$d && \
+		cp $(S2K_TOP)/src/$$d/*.[ch] $(S2K_MOD)/lib/$$d/ || exit 1; done
 	$(MAKE) -s -C $(S2K_ROOT)/usr/src/headers M=$(abspath $(S2K_MOD)) \
 		CC=$(KERNEL_CC) S2MMU_INCLUDE=$(S2K_TOP)/include modules
 

@@ -2,12 +2,19 @@
 /*
  * The library's platform hooks (include/s2mmu/platform.h) implemented with
  * Linux primitives, so the same core sources that run hosted and at EL2
- * run inside this module.  Until the core lands only the TLB hooks are
- * called (by the stage-2 stand-in, s2_shim.c); the rest is compiled in so
- * that it keeps building against the kernel headers and the library's
- * header as both change.
+ * run inside this module.  The ctx argument of every hook is the
+ * module's struct s2k_vm (the TLB hooks need it; the rest ignore it).
+ *
+ * Sleeping rules the core relies on: alloc_page, zalloc, the sleeping
+ * lock, synchronize_rcu, defer_barrier and yield may sleep and are never
+ * called by the core with mmu_lock held; everything it calls under
+ * mmu_lock (page_ref_add, defer_free, the TLB hooks, rcu_read_lock) only
+ * spins or does nothing that blocks.
  */
 #include <linux/gfp.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/sched.h>
 #include <linux/mm.h>
 #include <linux/page_ref.h>
 #include <linux/rcupdate.h>
@@ -66,11 +73,14 @@ static void s2k_free_page(void *ctx, void *va, unsigned int page_shift)
 	kmem_cache_free(s2k_meta_cache, (void *)page_private(page));
 	set_page_private(page, 0);
 	/*
-	 * The engine drops its last reference through page_ref_add before
-	 * freeing; the buddy allocator expects to drop the final one itself.
+	 * The page's count is the engine's table count (1 + valid entries),
+	 * not an ownership count: an empty table may have dropped it to 0,
+	 * and a subtree freed whole (fast unmap, destroy) still counts its
+	 * entries.  Nobody else holds references to a table page, so reset
+	 * it to the single reference the buddy allocator drops itself;
+	 * otherwise __free_pages would only decrement and leak the page.
 	 */
-	if (page_ref_count(page) == 0)
-		set_page_count(page, 1);
+	set_page_count(page, 1);
 	__free_pages(page, s2k_order(page_shift));
 }
 
@@ -122,15 +132,48 @@ static void s2k_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn,
 	call_rcu(&meta->rcu, s2k_deferred_cb);
 }
 
+/*
+ * Bytes one leaf at @level covers in the module's format (EPT, 4K
+ * granule: 9 bits per level, last level 3), or 0 when @level is -1: a
+ * table entry was removed, or the level is unknown, and then the span is
+ * not known either.
+ */
+static u64 s2k_level_span(int level)
+{
+	if (level < 0 || level > 3)
+		return 0;
+	return 1ULL << (PAGE_SHIFT + 9 * (3 - level));
+}
+
 static void s2k_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned int flags)
 {
-	/* Our TLB holds 4K translations only, so the level does not widen
-	 * the range; S2_TLBI_LOCAL is treated as global (always safe). */
-	s2k_tlb_invalidate(ctx, ipa & PAGE_MASK, PAGE_SIZE);
+	u64 span = s2k_level_span(level);
+
+	/*
+	 * The software TLB caches 4K pieces of leaves, so a 2M block lives
+	 * in up to 512 entries: invalidate the leaf's whole span.  Without
+	 * a level (a table entry went), everything under it may be cached:
+	 * drop the VM's TLB (64 entries per vCPU, cheaper than guessing).
+	 * S2_TLBI_LOCAL is treated as global, which is always safe.
+	 */
+	if (!span)
+		s2k_tlb_invalidate(ctx, 0, 0);
+	else
+		s2k_tlb_invalidate(ctx, ipa & ~(span - 1), span);
 }
 
 static void s2k_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
 {
+	u64 span = s2k_level_span(level);
+
+	/* Round out to whole leaves of the hinted level, for the same
+	 * reason as above; the engine already covers what it removed. */
+	if (span && size) {
+		u64 end = ALIGN(ipa + size, span);
+
+		ipa &= ~(span - 1);
+		size = end - ipa;
+	}
 	s2k_tlb_invalidate(ctx, ipa, size ? size : 1);
 }
 
@@ -149,16 +192,40 @@ static void s2k_icache_inval_pou(void *ctx, uint64_t pa, uint64_t size)
 }
 
 /*
- * mmu_lock: faults take it shared, notifiers exclusive.  A spinning
- * rwlock, not an rw_semaphore, because clear_flush_young and change_pte
- * are called with the host's page-table spinlock held and must not sleep.
+ * Locks.  The core has two: mmu_lock (rwlock_new) and the memslot lock
+ * (sleeplock_new).  mmu_lock must spin, because the notifiers that take
+ * it for write run in atomic context (clear_flush_young and change_pte
+ * under the host's page-table spinlock, invalidate_range_start from the
+ * OOM reaper with blockable false), and the core never sleeps under it.
+ * The memslot lock is held across zalloc and synchronize_rcu, so it must
+ * sleep.  The lock hooks get only the lock, so each object carries its
+ * kind; one predictable branch per acquisition.
  */
+struct s2k_lock {
+	bool sleeps;
+	union {
+		rwlock_t rw;			/* mmu_lock */
+		struct rw_semaphore sem;	/* memslot lock */
+	};
+};
+
 static void *s2k_rwlock_new(void *ctx)
 {
-	rwlock_t *l = kmalloc(sizeof(*l), GFP_KERNEL);
+	struct s2k_lock *l = kzalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
 
 	if (l)
-		rwlock_init(l);
+		rwlock_init(&l->rw);
+	return l;
+}
+
+static void *s2k_sleeplock_new(void *ctx)
+{
+	struct s2k_lock *l = kzalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
+
+	if (l) {
+		l->sleeps = true;
+		init_rwsem(&l->sem);
+	}
 	return l;
 }
 
@@ -169,22 +236,67 @@ static void s2k_rwlock_free(void *ctx, void *lock)
 
 static void s2k_read_lock(void *lock)
 {
-	read_lock(lock);
+	struct s2k_lock *l = lock;
+
+	if (l->sleeps)
+		down_read(&l->sem);
+	else
+		read_lock(&l->rw);
 }
 
 static void s2k_read_unlock(void *lock)
 {
-	read_unlock(lock);
+	struct s2k_lock *l = lock;
+
+	if (l->sleeps)
+		up_read(&l->sem);
+	else
+		read_unlock(&l->rw);
 }
 
 static void s2k_write_lock(void *lock)
 {
-	write_lock(lock);
+	struct s2k_lock *l = lock;
+
+	if (l->sleeps)
+		down_write(&l->sem);
+	else
+		write_lock(&l->rw);
 }
 
 static void s2k_write_unlock(void *lock)
 {
-	write_unlock(lock);
+	struct s2k_lock *l = lock;
+
+	if (l->sleeps)
+		up_write(&l->sem);
+	else
+		write_unlock(&l->rw);
+}
+
+/* Wait for every call_rcu of defer_free so far: the core calls this
+ * before a table's owner (its struct s2_pgtable) goes away. */
+static void s2k_defer_barrier(void *ctx)
+{
+	rcu_barrier();
+}
+
+/* VM, memslot arrays, dirty bitmaps: a bitmap of a large slot may be
+ * bigger than kmalloc likes, so fall back to vmalloc. */
+static void *s2k_zalloc(void *ctx, size_t size)
+{
+	return kvzalloc(size, GFP_KERNEL_ACCOUNT);
+}
+
+static void s2k_free(void *ctx, void *p, size_t size)
+{
+	kvfree(p);
+}
+
+/* Memslot updates wait here for in-progress invalidations to end. */
+static void s2k_yield(void *ctx)
+{
+	cond_resched();
 }
 
 static void s2k_rcu_read_lock(void *ctx)
@@ -212,6 +324,7 @@ struct s2_platform s2k_platform = {
 	.phys_to_virt		= s2k_phys_to_virt,
 	.linear			= true,
 	.defer_free		= s2k_defer_free,
+	.defer_barrier		= s2k_defer_barrier,
 	.tlbi_ipa		= s2k_tlbi_ipa,
 	.tlbi_range		= s2k_tlbi_range,
 	.tlbi_vm		= s2k_tlbi_vm,
@@ -219,6 +332,7 @@ struct s2_platform s2k_platform = {
 	.icache_inval_pou	= s2k_icache_inval_pou,
 	.rwlock_new		= s2k_rwlock_new,
 	.rwlock_free		= s2k_rwlock_free,
+	.sleeplock_new		= s2k_sleeplock_new,
 	.read_lock		= s2k_read_lock,
 	.read_unlock		= s2k_read_unlock,
 	.write_lock		= s2k_write_lock,
@@ -226,6 +340,11 @@ struct s2_platform s2k_platform = {
 	.rcu_read_lock		= s2k_rcu_read_lock,
 	.rcu_read_unlock	= s2k_rcu_read_unlock,
 	.synchronize_rcu	= s2k_synchronize_rcu,
+	.zalloc			= s2k_zalloc,
+	.free			= s2k_free,
+	.yield			= s2k_yield,
+	/* check_bug / check_preempt / check_violation stay NULL: this is
+	 * not a check build (include/s2mmu/check.h). */
 };
 
 int s2k_platform_init(void)

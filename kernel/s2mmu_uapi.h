@@ -21,6 +21,7 @@
 
 /* s2k_slot.flags */
 #define S2K_SLOT_READONLY	0x1
+#define S2K_SLOT_DIRTY_LOG	0x2	/* log writes from the start */
 
 struct s2k_slot {
 	__u32 id;		/* 0..S2K_MAX_SLOTS-1 */
@@ -57,18 +58,34 @@ enum s2k_event {
 /* invalidate_range_start broken down by enum mmu_notifier_event. */
 #define S2K_NR_REASONS	8
 
+/*
+ * Module counters, then the library's own (struct s2_vm_stats of
+ * include/s2mmu/mmu.h) copied in by S2K_STATS.
+ */
 enum s2k_stat {
 	S2K_ST_ACCESS,		/* guest accesses completed */
 	S2K_ST_TLB_HIT,
-	S2K_ST_WALK_HIT,	/* TLB miss, stage-2 entry present */
-	S2K_ST_FAULT,		/* stage-2 faults (no entry, or no write perm) */
+	S2K_ST_WALK_HIT,	/* TLB miss, stage-2 leaf present and usable */
+	S2K_ST_FAULT,		/* s2_vm_fault calls (no leaf, no W, AF clear) */
 	S2K_ST_RETRY_SEQ,	/* fault backed off: sequence moved */
 	S2K_ST_RETRY_RANGE,	/* fault backed off: invalidation in progress */
-	S2K_ST_MAP,		/* entries installed */
-	S2K_ST_ZAP,		/* entries removed by notifiers / slot deletes */
-	S2K_ST_TLB_FLUSH,	/* TLB invalidations (range or all) */
+	S2K_ST_MAP,		/* leaves installed (core: installs) */
+	S2K_ST_ZAP,		/* pages unmapped by invalidations (core) */
+	S2K_ST_TLB_FLUSH,	/* software-TLB invalidations (TLB hooks) */
 	S2K_ST_HOST_EFAULT,	/* host could not provide the frame */
-	S2K_ST_YOUNG,		/* young entries reported to aging */
+	S2K_ST_YOUNG,		/* young answers given to the aging notifiers */
+	S2K_ST_RETRY_RACE,	/* fault lost a cmpxchg to another vCPU */
+	S2K_ST_RETRY_MEMSLOT,	/* memslots changed during the fault */
+	S2K_ST_RELAX,		/* permission faults on a present leaf */
+	S2K_ST_YOUNG_FAULT,	/* access-flag faults */
+	S2K_ST_BLOCKS,		/* 2M/1G leaves installed */
+	S2K_ST_SPURIOUS,	/* retries with no overlapping invalidation */
+	S2K_ST_AFTER_RELEASE,	/* faults / handlers that found the table gone */
+	S2K_ST_DIRTY_PAGES,	/* dirty-log bits set */
+	S2K_ST_HARVESTS,	/* dirty-log harvests */
+	S2K_ST_AGE_CALLS,	/* young handler calls (notifiers + S2K_AGE) */
+	S2K_ST_SLOT_UPDATES,	/* memslot create/move/flag/delete */
+	S2K_ST_TABLES,		/* live stage-2 table pages now (root excluded) */
 	S2K_ST_NR
 };
 
@@ -76,7 +93,9 @@ struct s2k_stats {
 	__u64 ev[S2K_EV_NR];
 	__u64 inv_reason[S2K_NR_REASONS];
 	__u64 stat[S2K_ST_NR];
-	__u64 entries;		/* valid stage-2 entries now */
+	__u64 entries;		/* valid stage-2 leaves now (4K pages covered in
+				   entries_pages) */
+	__u64 entries_pages;
 	__u32 released;		/* notifier release has run */
 	__u32 pad;
 };
@@ -107,11 +126,37 @@ struct s2k_verify {
 	struct s2k_violation v[S2K_NR_VIOL];
 };
 
+/* S2K_DIRTY_LOG: turn logging of slot @id on (@enable 1) or off;
+ * S2K_GET_DIRTY: harvest it into @bitmap (one bit per page of the slot,
+ * @words 64-bit words) and write-protect the harvested pages again. */
+struct s2k_dirty {
+	__u32 id;
+	__u32 enable;
+	__u64 bitmap;		/* user pointer to __u64[words] */
+	__u64 words;
+	__u64 set;		/* out: bits set in the harvest */
+};
+
+/* S2K_AGE: run the library's young handler over the hva range that
+ * [gpa, gpa+size) maps, as the host's aging notifiers would. */
+#define S2K_AGE_TEST		0	/* test_young */
+#define S2K_AGE_CLEAR		1	/* clear_young (no TLB flush) */
+#define S2K_AGE_CLEAR_FLUSH	2	/* clear_flush_young */
+struct s2k_age {
+	__u64 gpa;
+	__u64 size;
+	__u32 kind;
+	__u32 young;		/* out: any leaf was young */
+};
+
 #define S2K_IOC_MAGIC	0xB2
 #define S2K_SLOT_ADD	_IOW(S2K_IOC_MAGIC, 1, struct s2k_slot)
 #define S2K_SLOT_DEL	_IOW(S2K_IOC_MAGIC, 2, struct s2k_slot)
 #define S2K_ACCESS	_IOWR(S2K_IOC_MAGIC, 3, struct s2k_access)
 #define S2K_STATS	_IOR(S2K_IOC_MAGIC, 4, struct s2k_stats)
 #define S2K_VERIFY	_IOWR(S2K_IOC_MAGIC, 5, struct s2k_verify)
+#define S2K_DIRTY_LOG	_IOW(S2K_IOC_MAGIC, 6, struct s2k_dirty)
+#define S2K_GET_DIRTY	_IOWR(S2K_IOC_MAGIC, 7, struct s2k_dirty)
+#define S2K_AGE		_IOWR(S2K_IOC_MAGIC, 8, struct s2k_age)
 
 #endif

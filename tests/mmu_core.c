@@ -424,6 +424,79 @@ static void test_dirty_log(void)
 	}
 }
 
+/* S2_VM_EAGER_SPLIT: logging on splits blocks up front, keeping outputs. */
+static void test_eager_split(void)
+{
+	struct fake_host fh;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_vm *vm = mkvm(&fh, S2_VM_EAGER_SPLIT);
+	struct s2_vm_stats st0, st1;
+	struct s2_mapping m;
+	uint64_t bm[16];
+	bool ok = true;
+
+	fh.map_size = M2;
+	s2_vm_set_memslot(vm, 0, s2_gpa(0), 2 * M2, s2_hva(HVA0), 0);
+	s2_vm_fault(vm, s2_gpa(0), S2_ACC_WRITE, &mc, NULL);
+	s2_vm_fault(vm, s2_gpa(M2), S2_ACC_READ, &mc, NULL);
+	s2_vm_set_memslot(vm, 0, s2_gpa(0), 2 * M2, s2_hva(HVA0), S2_MEM_DIRTY_LOG);
+	for (uint64_t a = 0; a < 2 * M2; a += PG) {
+		mapped(vm, a, &m);
+		ok = ok && m.valid && m.size == PG && !(m.prot & S2_PROT_W) &&
+		     m.pa.v == fh.pa[a / PG];
+	}
+	tap_ok(ok, "eager split: every page of both blocks present, read-only, same frame");
+	s2_vm_get_stats(vm, &st0);
+	s2_vm_fault(vm, s2_gpa(3 * PG), S2_ACC_WRITE, &mc, NULL);
+	s2_vm_get_stats(vm, &st1);
+	mapped(vm, 3 * PG, &m);
+	tap_ok((m.prot & S2_PROT_W) && st1.relaxes - st0.relaxes == 1 && mapped(vm, 4 * PG, NULL),
+	       "eager split: a logged write is a permission relax, the neighbours stay");
+	tap_ok(s2_vm_get_dirty_log(vm, 0, bm, 16) == 0 && bm[0] == (1ULL << 3),
+	       "eager split: the write is reported");
+	s2_vm_destroy(vm);
+	while (mc.head) {
+		void *pg = mc.head;
+
+		mc.head = *(void **)pg;
+		s2_hosted_platform()->free_page(H, pg, 12);
+	}
+}
+
+/* A large invalidation takes the fast unmap: everything gone, few TLBIs. */
+static void test_invalidate_fast(void)
+{
+	struct fake_host fh;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_vm *vm = mkvm(&fh, 0);
+	struct s2_hosted_stats st0, st1;
+	bool gone = true;
+
+	s2_vm_set_memslot(vm, 0, s2_gpa(0), 4 * M2, s2_hva(HVA0), 0);
+	for (uint64_t a = 0; a < 4 * M2; a += PG)
+		s2_vm_fault(vm, s2_gpa(a), S2_ACC_READ, &mc, NULL);
+	s2_hosted_get_stats(H, &st0);
+	s2_vm_mn_invalidate_range_start(vm, s2_hva(HVA0 + PG), s2_hva(HVA0 + 4 * M2), true);
+	s2_hosted_get_stats(H, &st1);
+	for (uint64_t a = PG; a < 4 * M2; a += PG)
+		gone = gone && !mapped(vm, a, NULL);
+	tap_ok(gone && mapped(vm, 0, NULL),
+	       "invalidate of 8 MiB less a page: exactly that range unmapped");
+	tap_ok(st1.tlbi_ipa + st1.tlbi_range + st1.tlbi_vm -
+	       (st0.tlbi_ipa + st0.tlbi_range + st0.tlbi_vm) == 1 &&
+	       st1.deferred - st0.deferred == 3,
+	       "... one TLBI, three whole tables detached (%llu deferred)",
+	       (unsigned long long)(st1.deferred - st0.deferred));
+	s2_vm_mn_invalidate_range_end(vm, s2_hva(HVA0 + PG), s2_hva(HVA0 + 4 * M2));
+	s2_vm_destroy(vm);
+	while (mc.head) {
+		void *pg = mc.head;
+
+		mc.head = *(void **)pg;
+		s2_hosted_platform()->free_page(H, pg, 12);
+	}
+}
+
 int main(void)
 {
 	struct s2_hosted_stats st;
@@ -436,6 +509,8 @@ int main(void)
 	test_release();
 	test_age();
 	test_dirty_log();
+	test_eager_split();
+	test_invalidate_fast();
 	s2_hosted_get_stats(H, &st);
 	tap_ok(st.pages_live == 0, "no table page leaked across all VMs (%llu live)",
 	       (unsigned long long)st.pages_live);

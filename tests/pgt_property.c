@@ -279,10 +279,21 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 			if (ret)
 				errors++;
 			model_map(&m, ipa, size, pa, prot, cap ? cap : ~0ULL, shared, ret);
-		} else if (kind < 55) {
+		} else if (kind < 49) {
 			ret = s2_pgt_unmap(&pgt, s2_gpa(ipa), size);
 			if (ret)
 				errors++;
+			for_groups(&m, ipa, size, g_unmap, NULL);
+		} else if (kind < 55) {
+			/* fast unmap: same contract as unmap; half the time the
+			 * detached subtrees are finished by the caller after */
+			struct s2_detached det = { 0 };
+			bool own = rnd() & 1;
+
+			ret = s2_pgt_unmap_fast(&pgt, s2_gpa(ipa), size, own ? &det : NULL);
+			if (ret)
+				errors++;
+			s2_pgt_unmap_fast_finish(&pgt, &det);
 			for_groups(&m, ipa, size, g_unmap, NULL);
 		} else if (kind < 65) {
 			ret = s2_pgt_wrprotect(&pgt, s2_gpa(ipa), size);

@@ -548,6 +548,7 @@ struct bbm_obs {
 	uint64_t watch;		/* address whose entry must be invalid at TLBI */
 	unsigned tlbis, valid_at_tlbi, dcache_before_tlbi, tlbi_seen;
 	uint64_t deferred_at_tlbi;
+	uint64_t dcache_bytes;
 	struct s2_hosted *h;
 };
 
@@ -560,6 +561,7 @@ static void bbm_observer(void *arg, enum s2_hosted_event ev, uint64_t a, uint64_
 	(void)size;
 	(void)level;
 	if (ev == S2_EV_DCACHE) {
+		o->dcache_bytes += size;
 		if (!o->tlbi_seen)
 			o->dcache_before_tlbi++;
 		return;
@@ -663,6 +665,155 @@ static void test_cmo_order(void)
 	tap_ok(o.dcache_before_tlbi == 0 && st.dcache_ops == 8,
 	       "non-FWB unmap: clean+invalidate only after the TLBI (I8)");
 	s2_hosted_set_observer(h, NULL, NULL);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* ----------------------------------------------------------- fast unmap */
+
+static uint64_t tlbi_ops_(const struct s2_hosted_stats *s)
+{
+	return s->tlbi_ipa + s->tlbi_range + s->tlbi_vm;
+}
+
+static bool range_empty(struct s2_pgtable *pgt, uint64_t a, uint64_t e, uint64_t step)
+{
+	struct s2_mapping m;
+
+	for (; a < e; a += step) {
+		s2_pgt_lookup(pgt, s2_gpa(a), &m);
+		if (m.valid)
+			return false;
+	}
+	return true;
+}
+
+static void test_fast_unmap(const struct tfmt *f)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_hosted_stats st0, st1;
+	struct s2_detached det = { 0 };
+	struct s2_mapping m;
+	struct refcheck rc;
+	uint64_t pg, blk, a, e;
+	unsigned n;
+	bool ok;
+
+	tfmt_init(&pgt, h, f, 0);
+	pg = 1ULL << pgt.page_shift;
+	blk = pgt.span[S2_LVL(2)];
+	s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(0), 10 * blk));
+	s2_pgt_map(&pgt, s2_gpa(0), 10 * blk, s2_hpa(1ULL << 40), S2_PROT_R | S2_PROT_W, pg,
+		   &mc, 0);
+	/* unaligned both ends: leaves at the edges, eight whole tables between */
+	a = blk - 2 * pg;
+	e = 9 * blk + 3 * pg;
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_unmap_fast(&pgt, s2_gpa(a), e - a, NULL);
+	s2_hosted_get_stats(h, &st1);
+	ok = range_empty(&pgt, a, e, pg);
+	s2_pgt_lookup(&pgt, s2_gpa(a - pg), &m);
+	ok = ok && m.valid;
+	s2_pgt_lookup(&pgt, s2_gpa(e), &m);
+	ok = ok && m.valid;
+	tap_ok(ok, "%s: fast unmap removes exactly the range", f->name);
+	tap_ok(st1.tlbi_range - st0.tlbi_range == 1 && st1.tlbi_ipa == st0.tlbi_ipa &&
+	       st1.tlbi_vm == st0.tlbi_vm && st1.tlbi_range_bytes - st0.tlbi_range_bytes == e - a,
+	       "%s: fast unmap of %llu pages: one range TLBI over the range", f->name,
+	       (unsigned long long)((e - a) / pg));
+	tap_ok(st1.deferred - st0.deferred == 8,
+	       "%s: eight whole tables detached, each one deferred free (%llu)", f->name,
+	       (unsigned long long)(st1.deferred - st0.deferred));
+
+	/* the caller finishes: nothing queued until it does, TLBI already done */
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_unmap_fast(&pgt, s2_gpa(0), blk - 2 * pg, &det);
+	s2_pgt_unmap_fast(&pgt, s2_gpa(9 * blk), blk, &det);
+	s2_hosted_get_stats(h, &st1);
+	/* the two tables, then the parents they emptied, unlinked on the way up */
+	n = det.nr;
+	tap_ok(n >= 2 && st1.deferred == st0.deferred &&
+	       tlbi_ops_(&st1) - tlbi_ops_(&st0) == 2 && range_empty(&pgt, 0, 10 * blk, pg),
+	       "%s: with a caller's list: detached, invalidated, not yet queued (%u)",
+	       f->name, n);
+	s2_pgt_unmap_fast_finish(&pgt, &det);
+	s2_hosted_get_stats(h, &st0);
+	tap_ok(det.nr == 0 && st0.deferred - st1.deferred == n,
+	       "%s: finish queues them for the grace period", f->name);
+	rc = refcheck(&pgt);
+	pgt.plat->defer_barrier(pgt.ctx);
+	s2_hosted_get_stats(h, &st0);
+	tap_ok(rc.bad == 0 && st0.pages_live == pgt.nr_tables + mc.nr,
+	       "%s: after fast unmaps every table is accounted for (%lu tables)", f->name,
+	       pgt.nr_tables);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* 16 GiB in 16 subtrees: whole-VM past the threshold, else two range ops */
+static void test_fast_unmap_tlbi_policy(void)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_hosted_stats st0, st1;
+	uint64_t g;
+	int pass;
+
+	init_fmt(&pgt, h, S2_FMT_ARM64, 12, 40, 48, 0);
+	for (pass = 0; pass < 2; pass++) {
+		s2_memcache_topup(&pgt, &mc, 64);
+		for (g = 0; g < 16; g++)
+			s2_pgt_map(&pgt, s2_gpa(g << 30), K4, s2_hpa(g << 30), S2_PROT_R, 0, &mc, 0);
+		if (pass)
+			pgt.tlbi_vm_threshold = ~0ULL;
+		s2_hosted_get_stats(h, &st0);
+		s2_pgt_unmap_fast(&pgt, s2_gpa(0), 16ULL << 30, NULL);
+		s2_hosted_get_stats(h, &st1);
+		if (!pass)
+			tap_ok(st1.tlbi_vm - st0.tlbi_vm == 1 && tlbi_ops_(&st1) - tlbi_ops_(&st0) == 1 &&
+			       st1.deferred - st0.deferred == 16,
+			       "fast unmap of 16 GiB: 16 subtrees, one whole-VM TLBI");
+		else
+			tap_ok(st1.tlbi_range - st0.tlbi_range == 2 &&
+			       tlbi_ops_(&st1) - tlbi_ops_(&st0) == 2 &&
+			       st1.tlbi_range_bytes - st0.tlbi_range_bytes == 16ULL << 30,
+			       "range TLBI split at 2^21 pages per operation (formats.md 1.8)");
+	}
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* Non-FWB: no clean+invalidate before the one TLBI, edges and subtrees. */
+static void test_fast_unmap_cmo(void)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_hosted_stats st0, st1;
+	struct bbm_obs o;
+	uint64_t n = 512 + 512 + 100;	/* two whole tables and 100 edge pages */
+
+	init_fmt(&pgt, h, S2_FMT_ARM64, 12, 40, 48, S2_PGT_NO_FWB);
+	s2_memcache_topup(&pgt, &mc, 16);
+	s2_pgt_map(&pgt, s2_gpa(M2 - 50 * K4), n * K4, s2_hpa(0x10000000), S2_PROT_R, K4, &mc, 0);
+	memset(&o, 0, sizeof(o));
+	o.pgt = &pgt;
+	o.watch = M2;
+	s2_hosted_get_stats(h, &st0);
+	s2_hosted_set_observer(h, bbm_observer, &o);
+	s2_pgt_unmap_fast(&pgt, s2_gpa(M2 - 50 * K4), n * K4, NULL);
+	s2_hosted_set_observer(h, NULL, NULL);
+	s2_hosted_get_stats(h, &st1);
+	tap_ok(o.dcache_before_tlbi == 0 && o.valid_at_tlbi == 0 && o.tlbis == 1 &&
+	       o.dcache_bytes == n * K4,
+	       "non-FWB fast unmap: every page cleaned, none before its TLBI (%u TLBIs, %llu CMOs)",
+	       o.tlbis, (unsigned long long)(st1.dcache_ops - st0.dcache_ops));
 	s2_pgt_destroy(&pgt);
 	s2_memcache_free(&pgt, &mc);
 	s2_hosted_free(h);
@@ -782,7 +933,13 @@ int main(void)
 		test_bad_input(&ept_no_ad[i]);
 		test_bbm(&ept_no_ad[i]);
 	}
+	for (size_t i = 0; i < NR_TEST_FORMATS; i++)
+		test_fast_unmap(&test_formats[i]);
+	for (size_t i = 0; i < S2_ARRAY_SIZE(ept_no_ad); i++)
+		test_fast_unmap(&ept_no_ad[i]);
 	test_cmo_order();
+	test_fast_unmap_tlbi_policy();
+	test_fast_unmap_cmo();
 	test_shared_semantics();
 	test_parallel_faults();
 	return tap_done();

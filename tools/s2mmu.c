@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "tools/check.h"
 #include "tools/run.h"
 
 static void usage(FILE *f)
@@ -13,6 +14,7 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  bench   measure the page-table engine (s2mmu bench --help)\n"
+		"  check   controlled interleavings + oracle + bug catalogue (s2mmu check --help)\n"
 		"  run     vCPUs under host churn, checked by the oracle (s2mmu run --help)\n"
 		"\n"
 		"`s2mmu <command> --help` describes each command's options.\n");
@@ -30,6 +32,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "bench"))
 		return s2_bench_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return s2_check_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return s2_run_main(argc - 1, argv + 1);
 	fprintf(stderr, "s2mmu: unknown command '%s'\n", argv[1]);

@@ -20,9 +20,11 @@
 
 #define s2_likely(x)	__builtin_expect(!!(x), 1)
 #define s2_unlikely(x)	__builtin_expect(!!(x), 0)
-#define s2_always_inline inline __attribute__((always_inline))
-#define s2_noinline	__attribute__((noinline))
-#define s2_unused	__attribute__((unused))
+/* Reserved (__x__) attribute spellings: the kernel #defines the plain
+ * names (noinline, ...) as macros, which would break the bare forms. */
+#define s2_always_inline inline __attribute__((__always_inline__))
+#define s2_noinline	__attribute__((__noinline__))
+#define s2_unused	__attribute__((__unused__))
 
 #define s2_load(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
 #define s2_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)

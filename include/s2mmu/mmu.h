@@ -76,6 +76,10 @@ struct s2_host_ops {
 /* s2_vm_cfg.flags */
 #define S2_VM_COUNTER_TRACKING	0x1	/* retry on any in-progress invalidation
 					   (the pre-ranged scheme, a baseline) */
+#define S2_VM_EAGER_SPLIT	0x2	/* enabling dirty logging splits the
+					   slot's blocks to pages up front, in
+					   chunks that drop mmu_lock, instead of
+					   lazily on each write fault */
 
 struct s2_vm_cfg {
 	struct s2_pgt_cfg pgt;

@@ -18,6 +18,8 @@
  *   s2_pgt_lookup          | yes       | anything (lockless read, inside RCU)
  *   s2_pgt_test_clear_young| yes       | same as map when SHARED
  *   s2_pgt_unmap           | no        | hardware walkers only
+ *   s2_pgt_unmap_fast      | no        | hardware walkers only
+ *   s2_pgt_unmap_fast_finish| -        | anything (no lock: owns its pages)
  *   s2_pgt_wrprotect       | no        | hardware walkers only
  *   s2_pgt_split           | yes       | same as map when SHARED
  *   s2_pgt_destroy         | no        | nothing at all
@@ -88,6 +90,10 @@ struct s2_pgtable {
 	uint64_t span[S2_MAX_LEVELS + 1];	/* bytes covered by one entry */
 	unsigned shift[S2_MAX_LEVELS + 1];
 	unsigned long nr_tables;	/* live table pages, root excluded */
+	/* A TLB-gather run this long or longer is invalidated with one
+	 * whole-VM operation instead of ranges (set by init; tests lower or
+	 * raise it to exercise either side). */
+	uint64_t tlbi_vm_threshold;
 };
 
 /*
@@ -170,6 +176,49 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
  * Return: 0, -S2_EINVAL, -S2_ERANGE.  Context: EXCLUSIVE.
  */
 int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size);
+
+/*
+ * Subtrees a fast unmap has disconnected and invalidated but not yet
+ * cleaned (non-FWB) or handed to the deferred-free hook.  Bounded: a
+ * fast unmap that detaches more finishes the older ones itself.
+ */
+#define S2_DETACHED_MAX	64
+struct s2_detached {
+	unsigned nr;
+	signed char level[S2_DETACHED_MAX];	/* level of the table page */
+	void *table[S2_DETACHED_MAX];
+};
+
+/**
+ * s2_pgt_unmap_fast - remove every mapping in [@ipa, @ipa+@size) as
+ * s2_pgt_unmap does (same result, blocks partly in the range go whole),
+ * but disconnect each table whose whole span lies inside the range with
+ * one break of its parent entry instead of visiting its leaves.  The TLB
+ * is invalidated once for the operation (by range, split at the
+ * architectural maximum per operation, or whole-VM past
+ * pgt->tlbi_vm_threshold) before return.  Leaves at the edges are removed
+ * one by one; on a non-FWB platform their data is cleaned to PoC after
+ * that invalidation, before return.
+ * With @det NULL the detached subtrees are also cleaned (non-FWB) and
+ * queued for freeing after a grace period before return.  With @det, they
+ * are left in @det: unreachable by any walker, software or hardware, and
+ * owned by the caller, who must pass @det to s2_pgt_unmap_fast_finish
+ * (typically after dropping mmu_lock) before the memory they mapped is
+ * reused (non-FWB: before returning from an MMU notifier) and before
+ * s2_pgt_destroy.  @det must start with nr = 0.
+ * Return: 0, -S2_EINVAL, -S2_ERANGE.  Context: EXCLUSIVE.
+ */
+int s2_pgt_unmap_fast(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+		      struct s2_detached *det);
+
+/**
+ * s2_pgt_unmap_fast_finish - clean (non-FWB) the data the subtrees in @det
+ * mapped to PoC, then queue each subtree for freeing after a grace period;
+ * empties @det.  NULL arguments are ignored.
+ * Context: any, no lock needed: the subtrees are private to the caller.
+ * Not concurrently with s2_pgt_destroy of @pgt.
+ */
+void s2_pgt_unmap_fast_finish(struct s2_pgtable *pgt, struct s2_detached *det);
 
 /**
  * s2_pgt_wrprotect - clear write permission of every leaf in the range,

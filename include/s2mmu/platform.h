@@ -102,6 +102,16 @@ struct s2_platform {
 	/* Reader-writer lock (the VM's mmu_lock) and RCU, used by src/mmu. */
 	void *(*rwlock_new)(void *ctx);
 	void (*rwlock_free)(void *ctx, void *lock);
+	/*
+	 * Optional (NULL: rwlock_new).  The lock that serialises memslot
+	 * updates is held for write across calls that sleep (zalloc,
+	 * synchronize_rcu, yield), so it cannot be a spinning lock; mmu_lock
+	 * never is (notifiers may run in atomic context).  A platform whose
+	 * rwlock_new spins returns a sleeping lock here, taken with
+	 * write_lock / write_unlock and freed with rwlock_free, so it must
+	 * tell its two kinds apart from the lock object alone.
+	 */
+	void *(*sleeplock_new)(void *ctx);
 	void (*read_lock)(void *lock);
 	void (*read_unlock)(void *lock);
 	void (*write_lock)(void *lock);

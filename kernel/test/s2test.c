@@ -66,6 +66,10 @@
 #define KSM_PAGES	128
 #define KSM_GPA		0xc0000000UL		/* slot 2 */
 #define CLOSE_GPA	0x100000000UL
+#define DIRTY_PAGES	256
+#define DIRTY_GPA	0x140000000UL		/* slot 4 */
+#define AGE_PAGES	64
+#define AGE_GPA		0x180000000UL		/* slot 5 */
 
 static const unsigned word_off[NWORDS] = { 0, 1024, 2056, PAGE - 8 };
 
@@ -190,7 +194,10 @@ static const char *reason_name[S2K_NR_REASONS] = {
 	"RELEASE", "MIGRATE", "EXCLUSIVE" };
 static const char *st_name[S2K_ST_NR] = {
 	"accesses", "tlb_hits", "walk_hits", "faults", "retry_seq",
-	"retry_in_progress", "maps", "zaps", "tlb_flushes", "host_efault", "young" };
+	"retry_in_progress", "maps", "zapped_pages", "tlb_flushes", "host_efault", "young",
+	"retry_race", "retry_memslot", "relaxes", "young_faults", "blocks",
+	"spurious_retries", "after_release", "dirty_pages", "harvests", "age_calls",
+	"memslot_updates", "tables" };
 
 static void print_stats(const char *tag, const struct s2k_stats *st)
 {
@@ -205,7 +212,8 @@ static void print_stats(const char *tag, const struct s2k_stats *st)
 	printf("\nS2TEST: stats %s:", tag);
 	for (i = 0; i < S2K_ST_NR; i++)
 		printf(" %s=%llu", st_name[i], (unsigned long long)st->stat[i]);
-	printf(" entries=%llu\n", (unsigned long long)st->entries);
+	printf(" entries=%llu entries_pages=%llu\n", (unsigned long long)st->entries,
+	       (unsigned long long)st->entries_pages);
 	fflush(stdout);
 }
 
@@ -928,6 +936,210 @@ static void *progress(void *arg)
 	return NULL;
 }
 
+/* ---- dirty logging ---------------------------------------------------------- */
+
+static char *dirty_mem;
+static atomic_ulong dirty_pending[DIRTY_PAGES / 64];	/* written, not yet checked */
+static atomic_ulong dirty_writes;
+
+static void dirty_toggle(bool on)
+{
+	struct s2k_dirty d = { .id = 4, .enable = on };
+
+	if (ioctl(dev, S2K_DIRTY_LOG, &d))
+		FAIL("dirty log %s: %s", on ? "on" : "off", strerror(errno));
+}
+
+static uint64_t dirty_harvest(uint64_t *bm)
+{
+	struct s2k_dirty d = { .id = 4, .bitmap = (uintptr_t)bm, .words = DIRTY_PAGES / 64 };
+
+	if (ioctl(dev, S2K_GET_DIRTY, &d))
+		FAIL("dirty harvest: %s", strerror(errno));
+	return d.set;
+}
+
+static void dirty_write(unsigned vcpu, unsigned p, uint64_t v)
+{
+	if (dev_rw(dev, vcpu, DIRTY_GPA + p * PAGE + 8 * (p % 8), true, &v))
+		FAIL("dirty: guest write page %u", p);
+}
+
+static void *dirty_writer(void *arg)
+{
+	uint64_t seed = (uintptr_t)arg + 7;
+
+	while (!atomic_load(&stop)) {
+		unsigned p = rnd(&seed) % DIRTY_PAGES;
+
+		dirty_write(14, p, 0xd1000000 + p);
+		/* Recorded after the write completed: the harvest that
+		 * starts after this (or the one before) must report it. */
+		atomic_fetch_or(&dirty_pending[p / 64], 1UL << (p % 64));
+		atomic_fetch_add(&dirty_writes, 1);
+	}
+	return NULL;
+}
+
+/*
+ * I7 against the real kernel: with logging on, every completed guest
+ * write is in the next harvest.  Exact when quiet (the bitmap equals the
+ * pages written), and a superset check while a writer races harvests.
+ */
+static void dirty_phase(void)
+{
+	uint64_t bm[DIRTY_PAGES / 64], prev[DIRTY_PAGES / 64], want[DIRTY_PAGES / 64];
+	double t0 = now();
+	unsigned p, i, round, rounds = 40U * scale;
+	uint64_t v, harvested = 0;
+	pthread_t w;
+
+	dirty_mem = mmap(NULL, DIRTY_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	madvise(dirty_mem, DIRTY_PAGES * PAGE, MADV_NOHUGEPAGE);
+	memset(dirty_mem, 0x5a, DIRTY_PAGES * PAGE);
+	slot(dev, S2K_SLOT_ADD, 4, DIRTY_GPA, dirty_mem, DIRTY_PAGES * PAGE);
+	for (p = 0; p < DIRTY_PAGES; p++)		/* map every page writable */
+		dirty_write(13, p, 0x5a5a5a5a5a5a5a5aULL);
+	dirty_toggle(true);
+	if (dirty_harvest(bm))
+		FAIL("dirty: fresh log not clean");
+	verify(dev, "dirty log on", DIRTY_GPA, DIRTY_PAGES * PAGE, false);
+	/* Quiet rounds: exact. */
+	for (round = 0; round < 3; round++) {
+		memset(want, 0, sizeof(want));
+		for (p = round; p < DIRTY_PAGES; p += 3 + round) {
+			dirty_write(13, p, 0xd0000000 + round * 1000 + p);
+			want[p / 64] |= 1ULL << (p % 64);
+		}
+		/* Reads never dirty. */
+		for (p = 0; p < DIRTY_PAGES; p += 5)
+			if (dev_rw(dev, 13, DIRTY_GPA + p * PAGE, false, &v))
+				FAIL("dirty: guest read");
+		dirty_harvest(bm);
+		for (i = 0; i < DIRTY_PAGES / 64; i++)
+			if (bm[i] != want[i])
+				FAIL("dirty: round %u word %u: harvested %#llx, wrote %#llx", round, i,
+				     (unsigned long long)bm[i], (unsigned long long)want[i]);
+		for (p = round; p < DIRTY_PAGES; p += 3 + round)
+			if (*(uint64_t *)(dirty_mem + p * PAGE + 8 * (p % 8)) !=
+			    0xd0000000 + round * 1000 + p)
+				FAIL("dirty: page %u data", p);
+		verify(dev, "dirty quiet", DIRTY_GPA, DIRTY_PAGES * PAGE, true);
+	}
+	/* Racing rounds: no completed write is ever missed. */
+	memset(prev, 0, sizeof(prev));
+	atomic_store(&stop, false);
+	pthread_create(&w, NULL, dirty_writer, NULL);
+	for (round = 0; round < rounds; round++) {
+		uint64_t pend[DIRTY_PAGES / 64];
+
+		usleep(2000);
+		for (i = 0; i < DIRTY_PAGES / 64; i++)
+			pend[i] = atomic_exchange(&dirty_pending[i], 0);
+		harvested += dirty_harvest(bm);
+		for (i = 0; i < DIRTY_PAGES / 64; i++)
+			if (pend[i] & ~(bm[i] | prev[i]))
+				FAIL("dirty: round %u lost writes %#llx in word %u", round,
+				     (unsigned long long)(pend[i] & ~(bm[i] | prev[i])), i);
+		memcpy(prev, bm, sizeof(bm));
+	}
+	atomic_store(&stop, true);
+	pthread_join(w, NULL);
+	verify(dev, "dirty racing", DIRTY_GPA, DIRTY_PAGES * PAGE, false);
+	dirty_toggle(false);
+	slot(dev, S2K_SLOT_DEL, 4, 0, 0, 0);
+	munmap(dirty_mem, DIRTY_PAGES * PAGE);
+	printf("S2TEST: phase %-16s %5.1fs %lu racing writes, %llu pages harvested in %u rounds\n",
+	       "dirty log", now() - t0, atomic_load(&dirty_writes),
+	       (unsigned long long)harvested, rounds);
+}
+
+/* ---- aging ------------------------------------------------------------------ */
+
+static int age(unsigned kind, uint64_t gpa, uint64_t size)
+{
+	struct s2k_age a = { .gpa = gpa, .size = size, .kind = kind };
+
+	if (ioctl(dev, S2K_AGE, &a)) {
+		FAIL("age: %s", strerror(errno));
+		return -1;
+	}
+	return a.young;
+}
+
+/* Aging notifier calls the host made on its own so far (reclaim). */
+static uint64_t host_aging(void)
+{
+	struct s2k_stats st = stats(dev);
+
+	return st.ev[S2K_EV_CLEAR_FLUSH_YOUNG] + st.ev[S2K_EV_CLEAR_YOUNG] +
+	       st.inv_reason[0] + st.inv_reason[1];
+}
+
+/*
+ * One exact round on page @p: an access makes it young; clear_flush_young
+ * makes it old and flushes the TLB, so the next access faults and is
+ * seen (I9); test_young changes nothing.  clear_young does not flush and
+ * may miss a TLB-hit access, as in Linux, so only its return is checked;
+ * it leaves old pages in the TLB, so each page is used in one round only
+ * (a later TLB-hit access to it would rightly not be seen).
+ * Return: false if the host's own aging or an invalidation (reclaim in
+ * this memory cgroup) touched the VM meanwhile, which legitimately
+ * clears the flag or zaps the page: the round is then repeated.
+ */
+static bool age_round(unsigned p)
+{
+	uint64_t before = host_aging(), v, gpa = AGE_GPA + p * PAGE;
+	int y1, y2, y3, y4, y5;
+
+	if (dev_rw(dev, 15, gpa, false, &v) || v != 0x0101010101010101ULL)
+		FAIL("age: read page %u", p);
+	y1 = age(S2K_AGE_TEST, gpa, PAGE);
+	y2 = age(S2K_AGE_CLEAR_FLUSH, gpa, PAGE);
+	y3 = age(S2K_AGE_TEST, gpa, PAGE);
+	if (dev_rw(dev, 15, gpa, false, &v) || v != 0x0101010101010101ULL)
+		FAIL("age: read page %u after clear", p);
+	y4 = age(S2K_AGE_TEST, gpa, PAGE);
+	y5 = age(S2K_AGE_CLEAR, AGE_GPA, AGE_PAGES * PAGE);
+	if (host_aging() != before)
+		return false;
+	if (y1 != 1)
+		FAIL("age: page %u not young after an access", p);
+	if (y2 != 1)
+		FAIL("age: clear_flush_young missed page %u", p);
+	if (y3 != 0)
+		FAIL("age: page %u still young after clear_flush_young", p);
+	if (y4 != 1)
+		FAIL("age: access to page %u after clear_flush_young not seen (I9)", p);
+	if (y5 != 1)
+		FAIL("age: clear_young found nothing young");
+	return true;
+}
+
+static void age_phase(void)
+{
+	char *m = mmap(NULL, AGE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned round, tries, disturbed = 0;
+	double t0 = now();
+
+	madvise(m, AGE_PAGES * PAGE, MADV_NOHUGEPAGE);
+	memset(m, 1, AGE_PAGES * PAGE);
+	slot(dev, S2K_SLOT_ADD, 5, AGE_GPA, m, AGE_PAGES * PAGE);
+	for (round = 0; round < 20U * scale && round < AGE_PAGES; round++) {
+		for (tries = 0; tries < 100 && !age_round(round % AGE_PAGES); tries++)
+			disturbed++;
+		if (tries == 100)
+			FAIL("age: host aging never quiet for 100 tries");
+	}
+	verify(dev, "aging", AGE_GPA, AGE_PAGES * PAGE, false);
+	slot(dev, S2K_SLOT_DEL, 5, 0, 0, 0);
+	munmap(m, AGE_PAGES * PAGE);
+	printf("S2TEST: phase %-16s %5.1fs %u rounds exact (%u repeated: host aging/reclaim meanwhile)\n",
+	       "aging", now() - t0, round, disturbed);
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -994,6 +1206,8 @@ int main(int argc, char **argv)
 		verify(dev, "reclaim", 0, 0, false);
 	}
 	ksm_phase();
+	dirty_phase();
+	age_phase();
 	slot_phase();
 	close_phase();
 	phase("mixed", ops_mixed, 60, true);
@@ -1018,6 +1232,12 @@ int main(int argc, char **argv)
 		FAIL("no change_pte");
 	if (st.stat[S2K_ST_FAULT] < 1000 || st.stat[S2K_ST_TLB_HIT] < 100)
 		FAIL("too few faults / TLB hits");
+	if (st.stat[S2K_ST_BLOCKS] < 1)		/* THP-backed region: 2M leaves */
+		FAIL("no block mappings");
+	if (st.stat[S2K_ST_HARVESTS] < 4 || st.stat[S2K_ST_DIRTY_PAGES] < 100)
+		FAIL("too few dirty-log harvests / pages");
+	if (st.stat[S2K_ST_AGE_CALLS] < 60 || st.stat[S2K_ST_YOUNG_FAULT] < 20)
+		FAIL("too few aging calls / access-flag faults");
 	if (st.released)
 		FAIL("released before exit");
 

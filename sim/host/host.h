@@ -346,6 +346,11 @@ int host_access(struct host_mm *mm, s2_hva_t hva, bool write, uint64_t *val);
  * Context: no lock; may run concurrently with anything, including exit.
  */
 int host_mapping_level(struct host_mm *mm, s2_hva_t hva);
+#ifdef S2_CHECK
+/* Check builds: host_mapping_level re-reads entries (catalogue bug
+ * hostlevel_reread, docs/bugs.md); set by the checker only. */
+extern bool host_bug_hostlevel_reread;
+#endif
 /** host_pt_query() - the raw leaf (or none/swap/migration) entry for @hva
  * and its level (1..3; 0 if no table reaches it).  Context: takes the
  * page-table lock; for tests and dumps. */

@@ -254,6 +254,10 @@ void pt_collect_tables(struct host_table *t, int level, struct gather *g)
  * copy.  Re-reading could see "not huge" on the first read and follow the
  * new huge entry's frame as if it were a table on the second.
  */
+#ifdef S2_CHECK
+bool host_bug_hostlevel_reread;
+#endif
+
 int host_mapping_level(struct host_mm *mm, s2_hva_t hva)
 {
 	int idx = host_srcu_read_lock(&mm->walk_srcu);
@@ -267,6 +271,25 @@ int host_mapping_level(struct host_mm *mm, s2_hva_t hva)
 
 		if (!pte_present(v))
 			break;
+#ifdef S2_CHECK
+		if (host_bug_hostlevel_reread) {
+			/*
+			 * The bug seed 002 documents: each test re-reads the
+			 * entry, so a promotion between the "not large" test
+			 * and the descent walks into the huge page (or a
+			 * cleared entry) as if it were the old table.
+			 */
+			hsync_point("host: level walk re-read");
+			if (l == 1 || (l <= 3 && (hsync_load64(&t->e[pt_index(hva.v, l)]) &
+						  HOST_PTE_PS))) {
+				ret = l;
+				break;
+			}
+			hsync_point("host: level walk re-read");
+			t = pte_table(hsync_load64(&t->e[pt_index(hva.v, l)]));
+			continue;
+		}
+#endif
 		if (l == 1 || (l <= 3 && (v & HOST_PTE_PS))) {
 			ret = l;
 			break;

@@ -93,6 +93,47 @@ static struct shard *my_shard(struct s2_hosted *h)
 
 /* ------------------------------------------------------------------ RCU */
 
+/*
+ * ThreadSanitizer sees no happens-before in liburcu: the library is not
+ * instrumented, the memb flavour orders readers with membarrier(2) rather
+ * than with fences TSan could model, and callbacks travel to the call_rcu
+ * thread through a lock-free queue inside the library.  Without help every
+ * page freed after a grace period is reported as racing with the reads of
+ * the walkers that the grace period waited for.  So, under TSan only, the
+ * hooks state the guarantees RCU gives, as release/acquire pairs:
+ *  - a read section's end releases rcu_gp_sync, and a grace period's end
+ *    (synchronize_rcu returning, a callback starting) acquires it: every
+ *    reader that has finished is ordered before what follows the grace
+ *    period.  These are edges RCU guarantees, plus one it does not
+ *    promise: a reader that *started*
+ *    after call_rcu also gets an edge.  Such a reader cannot have reached
+ *    the unlinked page unless the unlink itself is wrong, which the
+ *    engine's tests and the checker cover.  Nothing else is hidden: our
+ *    own accesses outside read sections stay fully checked.
+ *  - call_rcu publishes the page's metadata to the callback thread (an
+ *    edge through the page's metadata address).
+ *  - a callback's end releases rcu_barrier_sync, and rcu_barrier
+ *    returning acquires it.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define S2_HOSTED_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define S2_HOSTED_TSAN 1
+#endif
+#endif
+
+#ifdef S2_HOSTED_TSAN
+#include <sanitizer/tsan_interface.h>
+#define tsan_release(a)	__tsan_release(a)
+#define tsan_acquire(a)	__tsan_acquire(a)
+#else
+#define tsan_release(a)	((void)(a))
+#define tsan_acquire(a)	((void)(a))
+#endif
+/* Only their addresses matter: TSan's synchronisation objects. */
+static char rcu_gp_sync, rcu_barrier_sync;
+
 static pthread_key_t rcu_key;
 static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
 static __thread bool rcu_online;
@@ -266,10 +307,14 @@ static void *h_phys_to_virt(void *ctx, uint64_t pa)
 static void h_rcu_cb(struct rcu_head *head)
 {
 	struct page_meta *m = caa_container_of(head, struct page_meta, rcu);
-	struct s2_hosted *h = m->h;
+	struct s2_hosted *h;
 
+	tsan_acquire(m);
+	tsan_acquire(&rcu_gp_sync);
+	h = m->h;
 	m->fn(m->owner, m->va, m->level);
 	STAT_ADD(h, deferred_done, 1);
+	tsan_release(&rcu_barrier_sync);
 }
 
 static void h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void *owner)
@@ -284,6 +329,7 @@ static void h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void
 	m->level = level;
 	m->h = h;
 	STAT_ADD(h, deferred, 1);
+	tsan_release(m);
 	urcu_memb_call_rcu(&m->rcu, h_rcu_cb);
 }
 
@@ -292,6 +338,7 @@ static void h_defer_barrier(void *ctx)
 	(void)ctx;
 	s2_hosted_thread_online();
 	urcu_memb_barrier();
+	tsan_acquire(&rcu_barrier_sync);
 }
 
 /* ------------------------------------------------------ TLB and caches */
@@ -412,6 +459,7 @@ static void h_rcu_read_lock(void *ctx)
 static void h_rcu_read_unlock(void *ctx)
 {
 	(void)ctx;
+	tsan_release(&rcu_gp_sync);
 	urcu_memb_read_unlock();
 }
 
@@ -419,6 +467,7 @@ static void h_synchronize_rcu(void *ctx)
 {
 	(void)ctx;
 	urcu_memb_synchronize_rcu();
+	tsan_acquire(&rcu_gp_sync);
 }
 
 static const struct s2_platform hosted_ops = {

@@ -113,6 +113,25 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 	}
 	hva = slot.hva + (gpa - slot.gpa);
 
+	/*
+	 * hostlevel_unlocked (seed 002): the host level read before the
+	 * snapshot, so no retry check covers it; vma_info_after_unlock
+	 * ("Retry fault if vma_lookup() results become invalid"): a size
+	 * derived from the VMA's extent, captured as KVM did under mmap_lock
+	 * before the snapshot, and consumed after the VMA may have changed.
+	 */
+	if (S2_BUG(p, vm->ctx, hostlevel_unlocked))
+		early_host_size = vm->host->mapping_size(vm->host_ctx, s2_hva(hva));
+	if (S2_BUG(p, vm->ctx, vma_info_after_unlock) && vm->host->vma_info) {
+		struct s2_vma_info vi;
+		uint64_t b = hva & ~((2ULL << 20) - 1);
+
+		if (!vm->host->vma_info(vm->host_ctx, s2_hva(hva), &vi) &&
+		    vi.start.v <= b && vi.end.v >= b + (2ULL << 20))
+			early_host_size = 2ULL << 20;
+	}
+	S2_PREEMPT(p, vm->ctx, "fault: host facts read");
+
 	/* Snapshot before resolving: an invalidation that ends after this
 	 * point moves the sequence and our frame may be stale (seed 000). */
 	if (!S2_BUG(p, vm->ctx, seq_snapshot_late))
@@ -130,12 +149,11 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 		}
 		return ret;
 	}
+	S2_PREEMPT(p, vm->ctx, "fault: frame resolved");
+	/* seq_snapshot_late: sampled after the frame lookup, so an
+	 * invalidation that ran in between goes unseen (seed 000) */
 	if (S2_BUG(p, vm->ctx, seq_snapshot_late))
 		seq = s2_load_acquire(&vm->seq);
-	if (S2_BUG(p, vm->ctx, hostlevel_unlocked) ||
-	    S2_BUG(p, vm->ctx, vma_info_after_unlock))
-		early_host_size = vm->host->mapping_size(vm->host_ctx, s2_hva(hva));
-	S2_PREEMPT(p, vm->ctx, "fault: frame resolved");
 
 	/*
 	 * Permissions from the slot and the host at fault time (seed 003:
@@ -155,8 +173,11 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 
 	p->read_lock(vm->mmu_lock);
 	pgt = s2_load(&vm->pgt);
-	if (S2_BUG(p, vm->ctx, release_null_pgt_fault))
-		pgt = &vm->pgt_storage;
+	if (!pgt && S2_BUG(p, vm->ctx, release_null_pgt_fault)) {
+		/* seed 000: KVM's user_mem_abort used mmu->pgt without this
+		 * check; the NULL dereference it would make, made observable */
+		S2_VIOLATION(p, vm->ctx, S2_INV_I4, "fault path used the released (NULL) table");
+	}
 	if (!pgt) {
 		VM_STAT(vm, after_release);
 		ret = -S2_ENOENT;

@@ -82,7 +82,11 @@ static inline const struct s2_memslot *slot_find(const struct s2_memslots *ms, u
 
 int s2_mc_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n);
 void s2_mc_drain(struct s2_vm *vm, struct s2_memcache *mc);
-void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end);
+void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end,
+		   struct s2_detached *det);
+void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
+		     struct s2_detached *det);
+void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_detached *det);
 void s2_vm_teardown(struct s2_vm *vm);
 
 #endif

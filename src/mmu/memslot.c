@@ -73,10 +73,64 @@ static int slot_index(const struct s2_memslots *ms, unsigned id)
 
 static void zap_gpa(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 {
+	struct s2_pgtable *pgt;
+	struct s2_detached det;
+
+	det.nr = 0;
 	vm->plat->write_lock(vm->mmu_lock);
-	if (vm->pgt)
-		s2_pgt_unmap(vm->pgt, s2_gpa(gpa), size);
-	vm->plat->write_unlock(vm->mmu_lock);
+	pgt = vm->pgt;
+	if (pgt)
+		s2_vm_unmap_gpa(pgt, gpa, size, &det);
+	s2_vm_unlock_finish(vm, pgt, &det);
+}
+
+/*
+ * Bytes of a slot split per mmu_lock hold when dirty logging starts with
+ * S2_VM_EAGER_SPLIT: a multiple of every block size up to 1G (4K granule)
+ * and small enough that faults queued on the lock wait microseconds, not
+ * the whole slot (KVM's eager_split_chunk_size plays the same role).
+ */
+#define S2_SPLIT_CHUNK	(64ULL << 20)
+
+/*
+ * Split every block of [gpa, gpa+size) down to pages, chunk by chunk: the
+ * page cache is filled for a chunk outside the lock (allocation may sleep,
+ * the split under the lock must not fail half-way), the chunk split under
+ * mmu_lock for write, and the lock dropped before the next one.  Faults on
+ * the slot meanwhile map pages only (the slot logs already), so nothing
+ * re-creates a block behind us.  Splitting keeps every output and
+ * permission; the write-protect that follows makes the pages fault.
+ * An allocation failure just stops early: the rest splits lazily.
+ */
+static void eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size)
+{
+	const struct s2_platform *p = vm->plat;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	uint64_t a, next, end = gpa + size, page = 1ULL << vm->page_shift;
+
+	for (a = gpa; a < end; a = next) {
+		struct s2_pgtable *pgt = s2_load_acquire(&vm->pgt);
+		unsigned long need;
+
+		next = (a + S2_SPLIT_CHUNK) & ~(S2_SPLIT_CHUNK - 1);
+		if (next > end || next < a)
+			next = end;
+		if (!pgt)
+			break;
+		/* the tables a page-by-page map of the chunk could create
+		 * bound those a split to pages can create */
+		need = s2_pgt_pages_needed(pgt, s2_gpa(a), next - a);
+		if (s2_mc_topup(vm, &mc, need))
+			break;
+		p->write_lock(vm->mmu_lock);
+		pgt = vm->pgt;
+		if (pgt)
+			s2_pgt_split(pgt, s2_gpa(a), next - a, page, &mc, 0);
+		p->write_unlock(vm->mmu_lock);
+		if (!pgt)
+			break;
+	}
+	s2_mc_drain(vm, &mc);
 }
 
 /*
@@ -256,6 +310,8 @@ int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size
 	 * reported); the ones that installed before are caught here.
 	 */
 	if (log_on && (!exists || move || !(old.flags & S2_MEM_DIRTY_LOG))) {
+		if (vm->flags & S2_VM_EAGER_SPLIT)
+			eager_split(vm, gpa.v, size);
 		p->write_lock(vm->mmu_lock);
 		if (vm->pgt)
 			s2_pgt_wrprotect(vm->pgt, gpa, size);

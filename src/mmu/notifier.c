@@ -39,17 +39,74 @@ static bool for_each_gpa(struct s2_vm *vm, uint64_t start, uint64_t end,
 static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
 		   void *arg)
 {
-	(void)arg;
-	/* s2_pgt_unmap invalidates the TLBs before returning: the host
-	 * frees the frames once we return (seed 004, I1). */
-	s2_pgt_unmap(pgt, s2_gpa(gpa), size);
+	/* Both unmaps invalidate the TLBs before returning: the host frees
+	 * the frames once we return (seed 004, I1). */
+	s2_vm_unmap_gpa(pgt, gpa, size, arg);
 	VM_STAT_ADD(vm, zapped_bytes, size);
 	return false;
 }
 
-void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end)
+/*
+ * A range that can hold a whole last-level table goes through the fast
+ * unmap: whole subtrees leave with one break each and one TLBI for the
+ * lot, and their cleaning and freeing is left in @det for the caller to
+ * finish outside mmu_lock.  Smaller ones have nothing to detach.
+ */
+void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
+		     struct s2_detached *det)
 {
-	for_each_gpa(vm, start, end, zap_fn, pgt, NULL);
+	if (size >= pgt->span[S2_LVL(S2_LAST_LEVEL - 1)])
+		s2_pgt_unmap_fast(pgt, s2_gpa(gpa), size, det);
+	else
+		s2_pgt_unmap(pgt, s2_gpa(gpa), size);
+}
+
+void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end,
+		   struct s2_detached *det)
+{
+	for_each_gpa(vm, start, end, zap_fn, pgt, det);
+}
+
+/*
+ * Called with mmu_lock held for write after a zap into @det: enter an RCU
+ * read section before the lock goes, so that a release racing with us
+ * (teardown's synchronize_rcu, then destroy's defer_barrier) waits until
+ * the detached subtrees are queued; then drop the lock, clean and queue
+ * them.  The cleaning still completes before the handler returns, which
+ * is what the host relies on (I8).
+ */
+void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_detached *det)
+{
+	const struct s2_platform *p = vm->plat;
+
+	if (!det->nr) {
+		p->write_unlock(vm->mmu_lock);
+		return;
+	}
+	if (S2_BUG(p, vm->ctx, fast_unmap_ref_uaf)) {
+		/*
+		 * Seed 004 ("Doesn't this run the risk of a potential UAF"):
+		 * a reference taken back on each detached table after it was
+		 * queued for free; here outside the read section, so the
+		 * grace period may already have freed it.
+		 */
+		void *t[S2_DETACHED_MAX];
+		unsigned i, n = det->nr;
+
+		for (i = 0; i < n; i++)
+			t[i] = det->table[i];
+		p->rcu_read_lock(vm->ctx);
+		p->write_unlock(vm->mmu_lock);
+		s2_pgt_unmap_fast_finish(pgt, det);
+		p->rcu_read_unlock(vm->ctx);
+		for (i = 0; i < n; i++)
+			p->page_ref_add(vm->ctx, t[i], 1);
+		return;
+	}
+	p->rcu_read_lock(vm->ctx);
+	p->write_unlock(vm->mmu_lock);
+	s2_pgt_unmap_fast_finish(pgt, det);
+	p->rcu_read_unlock(vm->ctx);
 }
 
 int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t end,
@@ -57,6 +114,7 @@ int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t e
 {
 	const struct s2_platform *p;
 	struct s2_pgtable *pgt;
+	struct s2_detached det;
 
 	(void)blockable;	/* mmu_lock never sleeps for long: proceed */
 	if (!vm || start.v >= end.v)
@@ -83,11 +141,14 @@ int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t e
 			vm->range_end = end.v;
 	}
 	pgt = vm->pgt;
-	if (pgt)
-		s2_vm_zap_hva(vm, pgt, start.v, end.v);
+	det.nr = 0;
+	/* tlbi_after_return (seed 004): the zap and its TLBI left for
+	 * range_end, after the host was told it may free the frames */
+	if (pgt && !S2_BUG(p, vm->ctx, tlbi_after_return))
+		s2_vm_zap_hva(vm, pgt, start.v, end.v, &det);
 	else
 		VM_STAT(vm, after_release);
-	p->write_unlock(vm->mmu_lock);
+	s2_vm_unlock_finish(vm, pgt, &det);
 	return 0;
 }
 
@@ -100,6 +161,17 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
 	if (!vm)
 		return;
 	p = vm->plat;
+	if (S2_BUG(p, vm->ctx, tlbi_after_return)) {
+		struct s2_detached det;
+		struct s2_pgtable *pgt;
+
+		det.nr = 0;
+		p->write_lock(vm->mmu_lock);
+		pgt = vm->pgt;
+		if (pgt)
+			s2_vm_zap_hva(vm, pgt, start.v, end.v, &det);
+		s2_vm_unlock_finish(vm, pgt, &det);
+	}
 	p->write_lock(vm->mmu_lock);
 	/*
 	 * The sequence moves before the count drops: a fault that finds no
@@ -147,8 +219,9 @@ static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool
 	vm->plat->write_lock(vm->mmu_lock);
 	pgt = vm->pgt;
 	/* Aging runs concurrently with release (seed 001). */
-	if (S2_BUG(vm->plat, vm->ctx, release_null_pgt_age))
-		pgt = &vm->pgt_storage;
+	if (!pgt && S2_BUG(vm->plat, vm->ctx, release_null_pgt_age))
+		/* seed 001: stage2_get_pud() walked kvm->arch.pgd, NULL here */
+		S2_VIOLATION(vm->plat, vm->ctx, S2_INV_I4, "aging walked the released (NULL) table");
 	if (pgt)
 		young = for_each_gpa(vm, start, end, young_fn, pgt, &ya);
 	else

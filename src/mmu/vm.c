@@ -44,7 +44,7 @@ int s2_vm_create(const struct s2_vm_cfg *cfg, struct s2_vm **out)
 	int ret;
 
 	if (!cfg || !out || !cfg->host || !cfg->host->resolve || !cfg->host->put ||
-	    !cfg->host->mapping_size || (cfg->flags & ~S2_VM_COUNTER_TRACKING) ||
+	    !cfg->host->mapping_size || (cfg->flags & ~(S2_VM_COUNTER_TRACKING | S2_VM_EAGER_SPLIT)) ||
 	    cfg->max_slots > 4096)
 		return -S2_EINVAL;
 	p = cfg->pgt.plat;
@@ -66,13 +66,21 @@ int s2_vm_create(const struct s2_vm_cfg *cfg, struct s2_vm **out)
 	if (ret)
 		goto err_vm;
 	vm->pgt = &vm->pgt_storage;
+#ifdef S2_CHECK
+	/* Check builds start the sequence just below 2^31, so that a short
+	 * scenario crosses it: code that keeps it in a narrower type fails
+	 * ("Fix an sign-extension bug with mmu_seq that hangs vCPUs"). */
+	vm->seq = 0x7fffffff;
+#endif
 	vm->page_shift = vm->pgt->page_shift;
 	vm->ia_bits = vm->pgt->ia_bits;
 	ret = -S2_ENOMEM;
 	vm->mmu_lock = p->rwlock_new(vm->ctx);
 	if (!vm->mmu_lock)
 		goto err_pgt;
-	vm->slots_lock = p->rwlock_new(vm->ctx);
+	/* Held across sleeping calls (zalloc, synchronize_rcu, yield): a
+	 * platform whose rwlock spins supplies a sleeping lock for it. */
+	vm->slots_lock = p->sleeplock_new ? p->sleeplock_new(vm->ctx) : p->rwlock_new(vm->ctx);
 	if (!vm->slots_lock)
 		goto err_lock;
 	vm->slots = p->zalloc(vm->ctx, sizeof(*vm->slots));
@@ -114,9 +122,11 @@ void s2_vm_teardown(struct s2_vm *vm)
 	 * Without FWB the guest's data may still sit in caches: unmap it all
 	 * the normal way (TLBI, then clean+invalidate to PoC) before the host
 	 * frees the frames, or a later write-back lands on reused memory (I8).
+	 * The fast unmap does it with one whole-VM TLBI rather than one per
+	 * leaf, detaching each root entry's subtree with a single break.
 	 */
 	if (pgt->flags & S2_PGT_NO_FWB)
-		s2_pgt_unmap(pgt, s2_gpa(0), 1ULL << pgt->ia_bits);
+		s2_pgt_unmap_fast(pgt, s2_gpa(0), 1ULL << pgt->ia_bits, NULL);
 	vm->plat->tlbi_vm(vm->ctx);
 	vm->plat->synchronize_rcu(vm->ctx);
 	s2_pgt_destroy(pgt);

@@ -333,8 +333,16 @@ struct s2_gather {
 	unsigned long ops;	/* invalidations issued */
 };
 
-/* Past this many bytes in one run, invalidate the whole VM instead. */
+/* Past this many bytes in one run, invalidate the whole VM instead (the
+ * default of pgt->tlbi_vm_threshold). */
 #define S2_TLBI_VM_THRESHOLD	(1ULL << 33)
+
+/*
+ * FEAT_TLBIRANGE: one range operation covers at most (31+1) * 2^(5*3+1)
+ * = 2^21 granules (NUM = 31, SCALE = 3; formats.md 1.8), so a longer run
+ * is issued as several operations, each counted.
+ */
+#define S2_TLBI_RANGE_MAX_PAGES	(1ULL << 21)
 
 static inline void gather_init(struct s2_gather *g)
 {

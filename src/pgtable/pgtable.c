@@ -4,6 +4,7 @@
  * break-before-make and table-lifetime rules they share.
  */
 #include "internal.h"
+#include <s2mmu/check.h>
 
 /* ---------------------------------------------------------------- checks */
 
@@ -102,6 +103,17 @@ static s2_always_inline int update_leaf(struct s2_walk_ctx *c, bool shared,
 		*newp = new;
 		return 0;
 	}
+	/* the window a hardware access/dirty update can fall into */
+	S2_PREEMPT(c->pgt->plat, c->pgt->ctx, "leaf update: entry read");
+	if (S2_BUG(c->pgt->plat, c->pgt->ctx, lost_hw_dirty)) {
+		/* KVM bug "Use atomic XCHG to write TDP MMU SPTEs with
+		 * volatile bits": a plain store of a value computed from a
+		 * stale read drops what the hardware set meanwhile (I7/I9) */
+		new = (old | set) & ~clear;
+		s2_store(c->ptep, new);
+		*newp = new;
+		return 0;
+	}
 	for (;;) {
 		if (!lv_leaf(lv, old))
 			return -S2_EAGAIN;
@@ -151,11 +163,18 @@ void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g)
 		return;
 	if (size == pgt_span(pgt, g->level < 0 ? S2_LAST_LEVEL : g->level) && g->leaf_only)
 		pgt->plat->tlbi_ipa(pgt->ctx, g->start, g->level, S2_TLBI_LEAF);
-	else if (size >= S2_TLBI_VM_THRESHOLD)
+	else if (size >= pgt->tlbi_vm_threshold)
 		pgt->plat->tlbi_vm(pgt->ctx);
-	else
-		pgt->plat->tlbi_range(pgt->ctx, g->start, size,
-				      g->leaf_only ? g->level : -1);
+	else {
+		uint64_t max = S2_TLBI_RANGE_MAX_PAGES << pgt->page_shift, a, n;
+
+		for (a = g->start; a < g->end; a += n) {
+			n = g->end - a < max ? g->end - a : max;
+			pgt->plat->tlbi_range(pgt->ctx, a, n, g->leaf_only ? g->level : -1);
+			if (a + n < g->end)
+				g->ops++;
+		}
+	}
 	g->ops++;
 	g->start = g->end = 0;
 }
@@ -187,6 +206,11 @@ static void free_subtree_cb(void *owner, void *va, int level)
 
 static void defer_free_table(struct s2_pgtable *pgt, uint64_t *table, int level)
 {
+	if (S2_BUG(pgt->plat, pgt->ctx, free_no_grace)) {
+		/* freed while shared and hardware walkers may still read it */
+		free_subtree_now(pgt, table, level);
+		return;
+	}
 	pgt->plat->defer_free(pgt->ctx, table, level, free_subtree_cb, pgt);
 }
 
@@ -272,11 +296,17 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 	uint64_t pa = d->pa + (c->addr - d->ipa), old;
 	uint64_t *child = lv_child(pgt, lv, c->old);
 
-	if (!break_pte(c, shared, &old))
-		return -S2_EAGAIN;
-	/* A table entry: no level hint, walk caches included (KVM bug
-	 * "Don't defer TLB invalidation when zapping table entries"). */
-	pgt->plat->tlbi_range(pgt->ctx, c->addr, span, -1);
+	if (S2_BUG(pgt->plat, pgt->ctx, collapse_no_bbm)) {
+		/* "Fix handling of merging tables into a block entry": the
+		 * block written over the live table, no break, no TLBI */
+		old = c->old;
+	} else {
+		if (!break_pte(c, shared, &old))
+			return -S2_EAGAIN;
+		/* A table entry: no level hint, walk caches included (KVM bug
+		 * "Don't defer TLB invalidation when zapping table entries"). */
+		pgt->plat->tlbi_range(pgt->ctx, c->addr, span, -1);
+	}
 	if (pgt->flags & S2_PGT_NO_FWB)
 		cmo_subtree(pgt, child, c->level + 1);
 	defer_free_table(pgt, child, c->level + 1);
@@ -299,7 +329,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, struct map_data *d,
 		if (shared && (old & lv->locked))
 			return -S2_EAGAIN;
 		cmo_map(pgt, pa, span, d->prot);
-		if (shared) {
+		if (shared && !S2_BUG(pgt->plat, pgt->ctx, shared_plain_store)) {
 			if (!s2_cmpxchg(c->ptep, &old, new))
 				return -S2_EAGAIN;
 		} else {
@@ -312,8 +342,13 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, struct map_data *d,
 		/* Same output and size: at most a change of attributes. */
 		uint64_t keep = lv->af | lv->sw_mask | lv->dirty;
 
-		if ((old & ~keep) == (new & ~keep))
+		if ((old & ~keep) == (new & ~keep)) {
+			/* "Fix memory leak on stage2 update of a valid PTE":
+			 * a reference taken for an entry that already had one */
+			if (S2_BUG(pgt->plat, pgt->ctx, double_get_leak))
+				ref_entry(pgt, &d->rb, c->ptep, c->level, 1);
 			return 0;
+		}
 		/* KVM policy: a fault never changes permissions through map;
 		 * it retries and the relax path adds what is missing. */
 		if (shared)
@@ -356,11 +391,16 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 		child = mc_take(d->mc);
 		if (!child)
 			return -S2_ENOMEM;
-		if (!break_pte(c, shared, &fin)) {
-			mc_put(d->mc, child);
-			return -S2_EAGAIN;
+		/* split_no_bbm: the table written over the live block */
+		if (S2_BUG(pgt->plat, pgt->ctx, split_no_bbm)) {
+			fin = old;
+		} else {
+			if (!break_pte(c, shared, &fin)) {
+				mc_put(d->mc, child);
+				return -S2_EAGAIN;
+			}
+			pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
 		}
-		pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
 		/* The rest of the block is unmapped from here on: its data
 		 * must reach PoC like any other unmap's (I8). */
 		cmo_unmapped(pgt, lv, fin, pgt_span(pgt, c->level));
@@ -375,7 +415,7 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 		return -S2_ENOMEM;
 	/* Publish with release so a walker that sees the entry sees a zeroed
 	 * table behind it. */
-	if (shared) {
+	if (shared && !S2_BUG(pgt->plat, pgt->ctx, shared_plain_store)) {
 		if (!s2_cmpxchg(c->ptep, &old, lv_mk_table(pgt, lv, child))) {
 			/* Another fault built this table first: keep our page
 			 * for later, no table is lost or leaked. */
@@ -394,6 +434,10 @@ static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, boo
 {
 	struct map_data *d = c->arg;
 	bool fits = map_fits(c, d);
+
+	/* parallel faults interleave between reading and installing */
+	if (shared)
+		S2_PREEMPT(c->pgt->plat, c->pgt->ctx, "map: entry read");
 
 	if (visit == S2_VISIT_PRE)
 		return fits ? map_collapse(c, d, shared) : 0;
@@ -571,7 +615,14 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 		}
 		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
 		d->dirty[S2_LVL(c->level)] = true;
-		if (pgt->flags & S2_PGT_NO_FWB) {
+		if ((pgt->flags & S2_PGT_NO_FWB) &&
+		    S2_BUG(pgt->plat, pgt->ctx, cmo_before_tlbi)) {
+			/* seed 004: cleaned while the TLB still lets the
+			 * guest write, so a later write stays in the cache */
+			cmo_unmapped(pgt, lv, old, span);
+			gather_add(pgt, &d->g, c->addr, span, c->level, true);
+			s2_gather_flush(pgt, &d->g);
+		} else if (pgt->flags & S2_PGT_NO_FWB) {
 			gather_add(pgt, &d->g, c->addr, span, c->level, true);
 			s2_gather_flush(pgt, &d->g);
 			cmo_unmapped(pgt, lv, old, span);
@@ -598,8 +649,12 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
 		d->dirty[S2_LVL(c->level)] = true;
 		/* Walk caches may hold the table entry: non-leaf invalidation
-		 * before the page can be freed (I3). */
-		gather_add(pgt, &d->g, c->addr, span, -1, false);
+		 * before the page can be freed (I3).  defer_table_tlbi: a
+		 * leaf-only one, which leaves the walk caches pointing at it. */
+		if (S2_BUG(pgt->plat, pgt->ctx, defer_table_tlbi))
+			gather_add(pgt, &d->g, c->addr, span, c->level + 1, true);
+		else
+			gather_add(pgt, &d->g, c->addr, span, -1, false);
 		/*
 		 * Queued before the TLBI, yet safe: from the first table on,
 		 * the walk holds an RCU read section that ends only after the
@@ -642,6 +697,184 @@ int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	s2_gather_flush(pgt, &d.g);
 	if (d.rcu)
 		pgt->plat->rcu_read_unlock(pgt->ctx);
+	return ret;
+}
+
+/* ----------------------------------------------------------- fast unmap */
+
+/*
+ * Output runs of leaves removed at the edges of a fast unmap, whose data
+ * still has to be cleaned to PoC once the TLBI is done (non-FWB only).
+ * Bounded: when it fills, the gather is flushed early and the runs
+ * cleaned, one extra TLB operation per S2_FAST_CMO_MAX discontiguous runs.
+ */
+#define S2_FAST_CMO_MAX	32
+
+struct fast_data {
+	struct s2_gather g;
+	struct refbatch rb;
+	bool dirty[S2_MAX_LEVELS + 1];	/* as unmap_data.dirty */
+	uint64_t start;
+	struct s2_detached *det;
+	unsigned ncmo;
+	struct { uint64_t pa, size; } cmo[S2_FAST_CMO_MAX];
+};
+
+/*
+ * After the TLBI: clean the data of every detached subtree (I8), then
+ * hand each to the deferred-free hook, which frees it whole after the
+ * grace period (free_subtree_cb) without anyone walking it under a lock.
+ */
+void s2_pgt_unmap_fast_finish(struct s2_pgtable *pgt, struct s2_detached *det)
+{
+	unsigned i;
+
+	if (!pgt || !det)
+		return;
+	for (i = 0; i < det->nr; i++) {
+		if (pgt->flags & S2_PGT_NO_FWB)
+			cmo_subtree(pgt, det->table[i], det->level[i]);
+		defer_free_table(pgt, det->table[i], det->level[i]);
+	}
+	det->nr = 0;
+}
+
+/* Complete everything queued so far: TLBI first, then the CMOs (I8). */
+static void fast_drain(struct s2_pgtable *pgt, struct fast_data *d)
+{
+	unsigned i;
+
+	s2_gather_flush(pgt, &d->g);
+	for (i = 0; i < d->ncmo; i++)
+		pgt->plat->dcache_clean_inval_poc(pgt->ctx, d->cmo[i].pa, d->cmo[i].size);
+	d->ncmo = 0;
+}
+
+static void fast_detach(struct s2_pgtable *pgt, struct fast_data *d, uint64_t *table,
+			int level)
+{
+	struct s2_detached *det = d->det;
+
+	if (det->nr == S2_DETACHED_MAX) {
+		/* The gather covers every entry broken so far, these
+		 * subtrees' included: after the flush they are unreachable. */
+		fast_drain(pgt, d);
+		s2_pgt_unmap_fast_finish(pgt, det);
+	}
+	det->table[det->nr] = table;
+	det->level[det->nr] = (signed char)level;
+	det->nr++;
+}
+
+static s2_always_inline int fast_visit(struct s2_walk_ctx *c, unsigned visit)
+{
+	struct fast_data *d = c->arg;
+	struct s2_pgtable *pgt = c->pgt;
+	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
+	uint64_t span = pgt_span(pgt, c->level), old;
+
+	if (visit == S2_VISIT_PRE) {
+		/*
+		 * A table wholly inside the range goes with one break: its
+		 * entries stay as they are, unreachable once the TLBI below
+		 * (non-leaf: walk caches too) is done.  A table entry holds
+		 * nothing the hardware updates that we need, so a plain store.
+		 */
+		if (c->addr < d->start || c->addr + span > c->end)
+			return 0;
+		s2_store(c->ptep, 0);
+		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
+		d->dirty[S2_LVL(c->level)] = true;
+		gather_add(pgt, &d->g, c->addr, span, -1, false);
+		fast_detach(pgt, d, lv_child(pgt, lv, c->old), c->level + 1);
+		return 0;
+	}
+	if (visit == S2_VISIT_LEAF) {
+		/* The edges: leaves of tables the range covers only partly. */
+		if (!lv_valid(lv, c->old))
+			return 0;
+		if (pgt_hw_updates(pgt))
+			old = s2_xchg(c->ptep, 0);
+		else {
+			s2_store(c->ptep, 0);
+			old = c->old;
+		}
+		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
+		d->dirty[S2_LVL(c->level)] = true;
+		gather_add(pgt, &d->g, c->addr, span, c->level, true);
+		if ((pgt->flags & S2_PGT_NO_FWB) && !(lv_prot(lv, old) & S2_PROT_DEVICE)) {
+			uint64_t pa = lv_oa(pgt, lv, old);
+
+			/* guest memory is usually contiguous: one run */
+			if (d->ncmo && d->cmo[d->ncmo - 1].pa + d->cmo[d->ncmo - 1].size == pa) {
+				d->cmo[d->ncmo - 1].size += span;
+				return 0;
+			}
+			if (d->ncmo == S2_FAST_CMO_MAX)
+				fast_drain(pgt, d);
+			d->cmo[d->ncmo].pa = pa;
+			d->cmo[d->ncmo].size = span;
+			d->ncmo++;
+		}
+		return 0;
+	}
+	/* POST: a partly covered table left empty is unlinked like unmap's. */
+	{
+		uint64_t *child = lv_child(pgt, lv, c->old);
+		int count;
+
+		if (!d->dirty[S2_LVL(c->level + 1)])
+			return 0;
+		d->dirty[S2_LVL(c->level + 1)] = false;
+		if (d->rb.table == child)
+			count = ref_flush(pgt, &d->rb);
+		else
+			count = ref_add(pgt, child, 0);
+		if (count != 1)
+			return 0;
+		s2_store(c->ptep, 0);
+		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
+		d->dirty[S2_LVL(c->level)] = true;
+		gather_add(pgt, &d->g, c->addr, span, -1, false);
+		fast_detach(pgt, d, child, c->level + 1);
+	}
+	return 0;
+}
+
+static s2_noinline int fast_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
+				 struct fast_data *d)
+{
+	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF | S2_VISIT_PRE | S2_VISIT_POST,
+			      fast_visit, d);
+}
+
+int s2_pgt_unmap_fast(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+		      struct s2_detached *det)
+{
+	struct s2_detached local;
+	struct fast_data d;
+	int ret;
+
+	if (!pgt_live(pgt))
+		return -S2_EINVAL;
+	ret = check_range(pgt, ipa.v, size);
+	if (ret)
+		return ret;
+	local.nr = 0;
+	gather_init(&d.g);
+	d.rb.table = NULL;
+	d.rb.n = 0;
+	for (unsigned i = 0; i < S2_MAX_LEVELS + 1; i++)
+		d.dirty[i] = false;
+	d.start = ipa.v;
+	d.det = det ? det : &local;
+	d.ncmo = 0;
+	ret = fast_walk(pgt, ipa.v, ipa.v + size, &d);
+	ref_flush(pgt, &d.rb);
+	/* One invalidation for the whole operation, before return (seed 004). */
+	fast_drain(pgt, &d);
+	if (!det)
+		s2_pgt_unmap_fast_finish(pgt, &local);
 	return ret;
 }
 
@@ -879,11 +1112,15 @@ static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, b
 	 * of the block, so an access or dirty bit the hardware set up to the
 	 * break is carried into every small entry.
 	 */
-	if (!break_pte(c, shared, &old)) {
-		mc_put(d->mc, child);
-		return -S2_EAGAIN;
+	if (S2_BUG(pgt->plat, pgt->ctx, split_no_bbm)) {
+		old = c->old;	/* the table written over the live block */
+	} else {
+		if (!break_pte(c, shared, &old)) {
+			mc_put(d->mc, child);
+			return -S2_EAGAIN;
+		}
+		pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
 	}
-	pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
 	clv = s2_lv(pgt, c->level + 1);
 	cspan = pgt_span(pgt, c->level + 1);
 	pa = lv_oa(pgt, lv, old);
@@ -1072,6 +1309,7 @@ int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg)
 	pgt->start_level = sl;
 	pgt->root_entries = entries;
 	pgt->flags = c.flags;
+	pgt->tlbi_vm_threshold = S2_TLBI_VM_THRESHOLD;
 	pgt->plat = c.plat;
 	pgt->ctx = c.plat_ctx;
 	for (l = sl; l <= S2_LAST_LEVEL; l++) {

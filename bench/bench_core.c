@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * `s2mmu bench` figures of the coherence core (src/mmu): fault-in
+ * throughput with one and two threads, spurious retries of the ranged
+ * and the single-counter invalidation tracking, and eager against lazy
+ * splitting when dirty logging starts.  The host is a cheap fake (an HVA
+ * maps the frame at a fixed offset, always writable), so the figures are
+ * the core's own cost, not a host page-table walk's.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <s2mmu/mmu.h>
+#include <s2mmu/hosted.h>
+#include "bench.h"
+
+#define HVA0	0x7f0000000000ULL
+#define PA0	(1ULL << 40)
+#define PG	4096ULL
+
+struct fake_host {
+	uint64_t map_size;	/* what the lockless host walk reports */
+};
+
+static int fh_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved *r)
+{
+	(void)host;
+	(void)write;
+	r->pa = s2_hpa(PA0 + ((hva.v - HVA0) & ~(PG - 1)));
+	r->writable = true;
+	r->device = false;
+	r->cookie = 0;
+	return 0;
+}
+
+static void fh_put(void *host, const struct s2_resolved *r)
+{
+	(void)host;
+	(void)r;
+}
+
+static uint64_t fh_size(void *host, s2_hva_t hva)
+{
+	(void)hva;
+	return ((struct fake_host *)host)->map_size;
+}
+
+static const struct s2_host_ops fh_ops = { fh_resolve, fh_put, fh_size, NULL };
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void fail(const char *what, int ret)
+{
+	fprintf(stderr, "s2mmu bench: %s failed: %d\n", what, ret);
+	exit(2);
+}
+
+static struct s2_vm *mkvm(struct s2_hosted *h, struct fake_host *fh, unsigned flags,
+			  uint64_t slot_bytes)
+{
+	struct s2_vm_cfg cfg = {
+		.pgt = { S2_FMT_ARM64, 12, 40, 48, 0, s2_hosted_platform(), h },
+		.host = &fh_ops, .host_ctx = fh, .flags = flags, .max_slots = 4,
+	};
+	struct s2_vm *vm;
+	int ret;
+
+	if ((ret = s2_vm_create(&cfg, &vm)))
+		fail("vm create", ret);
+	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), slot_bytes, s2_hva(HVA0), 0)))
+		fail("memslot", ret);
+	return vm;
+}
+
+static void rmvm(struct s2_vm *vm, struct s2_memcache *mc, unsigned nmc)
+{
+	struct s2_pgtable *pgt = s2_vm_pgtable(vm);
+
+	for (unsigned i = 0; i < nmc; i++)
+		s2_memcache_free(pgt, &mc[i]);
+	s2_vm_destroy(vm);
+}
+
+/* One fault until it sticks; returns the calls it took. */
+static unsigned long fault_page(struct s2_vm *vm, uint64_t gpa, unsigned acc,
+				struct s2_memcache *mc)
+{
+	unsigned long n = 0;
+	int ret;
+
+	do {
+		ret = s2_vm_fault(vm, s2_gpa(gpa), acc, mc, NULL);
+		n++;
+	} while (ret == -S2_EAGAIN);
+	if (ret)
+		fail("fault", ret);
+	return n;
+}
+
+/* ------------------------------------------------------- fault scaling */
+
+struct fault_thread {
+	struct s2_vm *vm;
+	struct s2_memcache mc;
+	uint64_t start, end;
+	pthread_barrier_t *bar;
+	double t0, t1;
+};
+
+static void *fault_worker(void *arg)
+{
+	struct fault_thread *t = arg;
+
+	s2_hosted_thread_online();
+	pthread_barrier_wait(t->bar);
+	t->t0 = now_s();
+	for (uint64_t a = t->start; a < t->end; a += PG)
+		fault_page(t->vm, a, S2_ACC_READ | S2_ACC_WRITE, &t->mc);
+	t->t1 = now_s();
+	s2_hosted_thread_offline();
+	return NULL;
+}
+
+/* Faults per second with @nt threads, each faulting its own part of the slot. */
+static double fault_rate(struct s2_hosted *h, uint64_t slot_bytes, unsigned nt)
+{
+	struct fake_host fh = { PG };
+	struct s2_vm *vm = mkvm(h, &fh, 0, slot_bytes);
+	struct fault_thread t[2];
+	struct s2_memcache mcs[2];
+	pthread_t tid[2];
+	pthread_barrier_t bar;
+	double t0 = 1e30, t1 = 0;
+
+	pthread_barrier_init(&bar, NULL, nt);
+	for (unsigned i = 0; i < nt; i++) {
+		t[i] = (struct fault_thread){ vm, S2_MEMCACHE_INIT, slot_bytes / nt * i,
+					      slot_bytes / nt * (i + 1), &bar, 0, 0 };
+		pthread_create(&tid[i], NULL, fault_worker, &t[i]);
+	}
+	for (unsigned i = 0; i < nt; i++) {
+		pthread_join(tid[i], NULL);
+		if (t[i].t0 < t0)
+			t0 = t[i].t0;
+		if (t[i].t1 > t1)
+			t1 = t[i].t1;
+		mcs[i] = t[i].mc;
+	}
+	pthread_barrier_destroy(&bar);
+	rmvm(vm, mcs, nt);
+	return (double)(slot_bytes / PG) / (t1 - t0);
+}
+
+void s2_bench_fault_scaling(uint64_t slot_bytes, int reps, struct s2_core_results *r)
+{
+	struct s2_hosted *h = s2_hosted_new();
+
+	r->fault_1t_per_s = r->fault_2t_per_s = 0;
+	for (int i = 0; i < reps; i++) {
+		double a = fault_rate(h, slot_bytes, 1), b = fault_rate(h, slot_bytes, 2);
+
+		if (a > r->fault_1t_per_s)
+			r->fault_1t_per_s = a;
+		if (b > r->fault_2t_per_s)
+			r->fault_2t_per_s = b;
+	}
+	s2_hosted_free(h);
+}
+
+/* ---------------------------------------------------- spurious retries */
+
+struct inval_thread {
+	struct s2_vm *vm;
+	uint64_t hva, size;
+	int stop, started;
+	unsigned long rounds;
+};
+
+static void spin_us(double us)
+{
+	double end = now_s() + us * 1e-6;
+
+	while (now_s() < end)
+		;
+}
+
+/*
+ * The host changing its mappings elsewhere, at a steady rate: start,
+ * some microseconds of host work (clearing its PTEs, its own TLB flush),
+ * end, a pause.  The faults never touch this range.
+ */
+static void *inval_worker(void *arg)
+{
+	struct inval_thread *t = arg;
+
+	s2_hosted_thread_online();
+	__atomic_store_n(&t->started, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+		s2_vm_mn_invalidate_range_start(t->vm, s2_hva(t->hva), s2_hva(t->hva + t->size),
+						true);
+		spin_us(S2_BENCH_INVAL_WORK_US);
+		s2_vm_mn_invalidate_range_end(t->vm, s2_hva(t->hva), s2_hva(t->hva + t->size));
+		t->rounds++;
+		spin_us(S2_BENCH_INVAL_GAP_US);
+	}
+	s2_hosted_thread_offline();
+	return NULL;
+}
+
+/* % of faults retried although their address was in no invalidation */
+static double spurious_pct(struct s2_hosted *h, unsigned flags, unsigned long nfaults,
+			   unsigned long *rounds)
+{
+	const uint64_t half = 64ULL << 20;	/* faults below, invalidations above */
+	struct fake_host fh = { PG };
+	struct s2_vm *vm = mkvm(h, &fh, flags, 2 * half);
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct inval_thread it = { vm, HVA0 + half, 2ULL << 20, 0, 0, 0 };
+	struct s2_vm_stats st;
+	pthread_t tid;
+	unsigned long done = 0;
+	uint64_t a = 0;
+
+	pthread_create(&tid, NULL, inval_worker, &it);
+	/* both running before the count starts */
+	while (!__atomic_load_n(&it.started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	while (done < nfaults) {
+		/* first pass installs, later ones are access faults on
+		 * present pages: both take the same retry check */
+		fault_page(vm, a, S2_ACC_READ, &mc);
+		done++;
+		a = (a + PG) % half;
+	}
+	__atomic_store_n(&it.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(tid, NULL);
+	s2_vm_get_stats(vm, &st);
+	*rounds = it.rounds;
+	rmvm(vm, &mc, 1);
+	return 100.0 * (double)st.spurious_retries / (double)st.faults;
+}
+
+void s2_bench_spurious(unsigned long nfaults, struct s2_core_results *r)
+{
+	struct s2_hosted *h = s2_hosted_new();
+
+	r->spurious_pct_ranged = spurious_pct(h, 0, nfaults, &r->inval_rounds_ranged);
+	r->spurious_pct_counter = spurious_pct(h, S2_VM_COUNTER_TRACKING, nfaults,
+					       &r->inval_rounds_counter);
+	s2_hosted_free(h);
+}
+
+/* ----------------------------------------------------- eager vs lazy */
+
+/*
+ * A slot faulted in as 2M blocks, then dirty logging on and every page
+ * written once: the migration pattern.  Lazy: each first write in a block
+ * breaks it under the fault (mmu_lock shared) and the rest of the block
+ * faults back page by page.  Eager: the enable splits everything first,
+ * in chunks, and the writes are permission faults on present pages.
+ */
+static void split_run(struct s2_hosted *h, uint64_t slot_bytes, bool eager, double *secs,
+		      double *enable_secs, uint64_t *faults)
+{
+	struct fake_host fh = { 2ULL << 20 };
+	struct s2_vm *vm = mkvm(h, &fh, eager ? S2_VM_EAGER_SPLIT : 0, slot_bytes);
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_vm_stats s0, s1;
+	double t0, t1;
+	int ret;
+
+	for (uint64_t a = 0; a < slot_bytes; a += 2ULL << 20)
+		fault_page(vm, a, S2_ACC_READ, &mc);
+	s2_vm_get_stats(vm, &s0);
+	t0 = now_s();
+	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), slot_bytes, s2_hva(HVA0),
+				     S2_MEM_DIRTY_LOG)))
+		fail("dirty log on", ret);
+	t1 = now_s();
+	for (uint64_t a = 0; a < slot_bytes; a += PG)
+		fault_page(vm, a, S2_ACC_WRITE, &mc);
+	*secs = now_s() - t0;
+	*enable_secs = t1 - t0;
+	s2_vm_get_stats(vm, &s1);
+	*faults = s1.faults - s0.faults;
+	rmvm(vm, &mc, 1);
+}
+
+void s2_bench_split(uint64_t slot_bytes, int reps, struct s2_core_results *r)
+{
+	struct s2_hosted *h = s2_hosted_new();
+
+	r->eager_s = r->lazy_s = 1e30;
+	for (int i = 0; i < reps; i++) {
+		double s, e;
+		uint64_t f;
+
+		split_run(h, slot_bytes, true, &s, &e, &f);
+		if (s < r->eager_s) {
+			r->eager_s = s;
+			r->eager_enable_s = e;
+			r->eager_faults = f;
+		}
+		split_run(h, slot_bytes, false, &s, &e, &f);
+		if (s < r->lazy_s) {
+			r->lazy_s = s;
+			r->lazy_enable_s = e;
+			r->lazy_faults = f;
+		}
+	}
+	s2_hosted_free(h);
+}

@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * s2mmu-check: the checker's driver (`s2mmu check` execs it).  Schedules
+ * run in a forked worker that shares its bookkeeping with us through an
+ * anonymous shared mapping, so a schedule that crashes the library (a
+ * NULL table after release, a freed table page touched: I3/I4) is a
+ * reported violation with its schedule, not a dead checker.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check/scenarios.h"
+
+static const char *const bug_names[S2_NR_BUGS] = {
+#define BN(n) #n,
+	S2_BUG_LIST(BN)
+#undef BN
+};
+
+struct job {
+	unsigned scen;
+	int bug;			/* enum s2_bug_id + 1; 0 = correct code */
+	enum ck_strategy strategy;
+	uint64_t seed, first, count;
+	unsigned pct_depth, pct_steps, preempt_bound;
+	/* out */
+	uint64_t done;
+	bool violated, exhausted, started;
+	int inv;
+	char msg[256];
+	struct ck_sched_io io;
+};
+
+static struct job *J;
+
+static void on_violation(int inv, const char *msg)
+{
+	J->violated = true;
+	J->inv = inv;
+	snprintf(J->msg, sizeof(J->msg), "%s", msg);
+	_exit(0);
+}
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+	uint64_t z = a * 0x9e3779b97f4a7c15ULL + b + 0x632be59bd9b4e019ULL;
+
+	z = (z ^ (z >> 31)) * 0xbf58476d1ce4e5b9ULL;
+	return z ^ (z >> 29);
+}
+
+/* DFS: the next prefix after the schedule whose decisions are in io. */
+static bool dfs_next(struct ck_sched_io *io, unsigned bound)
+{
+	for (int k = (int)io->nr_nodes - 1; k >= 0; k--) {
+		struct ck_dfs_node *nd = &io->nodes[k];
+		unsigned pre = 0;
+
+		if (nd->idx + 1 >= nd->n)
+			continue;
+		for (int j = 0; j < k; j++)
+			if (io->nodes[j].idx && io->nodes[j].preempt_default)
+				pre++;
+		if (nd->preempt_default && pre + 1 > bound)
+			continue;
+		for (int j = 0; j < k; j++)
+			io->prefix[j] = io->nodes[j].alt[io->nodes[j].idx];
+		io->prefix[k] = nd->alt[nd->idx + 1];
+		io->nr_prefix = (unsigned)k + 1;
+		return true;
+	}
+	return false;
+}
+
+static void run_schedule(const struct scenario *s)
+{
+	w_create(&s->cfg);
+	if (s->setup)
+		s->setup();
+	ck_begin(&J->io);
+	for (unsigned t = 0; t < SC_MAX_THREADS && s->thread[t]; t++)
+		ck_spawn(s->tname[t], s->thread[t], NULL);
+	ck_run();
+	w_destroy(s->expect_empty);
+}
+
+static void worker(void)
+{
+	const struct scenario *s = &scenarios[J->scen];
+
+	ck_violation_hook = on_violation;
+	ck_inject = J->bug;
+	w_process_init();
+	for (uint64_t i = J->first + J->done; i < J->first + J->count; i++) {
+		struct ck_sched_io *io = &J->io;
+
+		io->strategy = J->strategy;
+		io->seed = mix(J->seed, i);
+		io->pct_depth = J->pct_depth;
+		io->pct_steps = J->pct_steps;
+		if (J->strategy == CK_DFS) {
+			if (J->started && !dfs_next(io, J->preempt_bound)) {
+				J->exhausted = true;
+				break;
+			}
+			if (!J->started)
+				io->nr_prefix = 0;
+		} else if (J->strategy != CK_REPLAY) {
+			io->nr_prefix = 0;
+		}
+		J->started = true;
+		run_schedule(s);
+		if (io->steps > J->pct_steps)
+			J->pct_steps = io->steps;
+		J->done = i + 1 - J->first;
+	}
+	_exit(0);
+}
+
+/* Run the job in a worker, restarting after each crash-free exit until
+ * it is done, violated or exhausted. */
+static void run_job(void)
+{
+	for (;;) {
+		pid_t pid;
+		int st;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			perror("fork");
+			exit(2);
+		}
+		if (!pid)
+			worker();
+		waitpid(pid, &st, 0);
+		if (J->violated || J->exhausted || J->done >= J->count)
+			return;
+		if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st))) {
+			J->violated = true;
+			J->inv = 0;
+			snprintf(J->msg, sizeof(J->msg), "checker crashed (status %#x)", st);
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------------- tokens */
+
+static void encode(const uint8_t *c, unsigned n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (unsigned i = 0; i < n && o + 12 < len;) {
+		unsigned r = 1;
+
+		while (i + r < n && c[i + r] == c[i])
+			r++;
+		out[o++] = c[i] == 0xff ? 'z' : (char)('a' + c[i]);
+		if (r > 1)
+			o += (size_t)snprintf(out + o, len - o, "%u", r);
+		i += r;
+	}
+	out[o] = 0;
+}
+
+static unsigned decode(const char *s, uint8_t *c)
+{
+	unsigned n = 0;
+
+	while (*s && n < CK_MAX_CHOICES) {
+		uint8_t v = *s == 'z' ? 0xff : (uint8_t)(*s - 'a');
+		unsigned r = 1;
+
+		s++;
+		if (*s >= '0' && *s <= '9')
+			r = (unsigned)strtoul(s, (char **)&s, 10);
+		while (r-- && n < CK_MAX_CHOICES)
+			c[n++] = v;
+	}
+	return n;
+}
+
+static int bug_id(const char *name)
+{
+	for (int i = 0; i < S2_NR_BUGS; i++)
+		if (!strcmp(bug_names[i], name))
+			return i;
+	return -1;
+}
+
+static void token_of(char *out, size_t len)
+{
+	char ch[CK_MAX_CHOICES * 2];
+
+	encode(J->io.choices, J->io.nr_choices, ch, sizeof(ch));
+	int n = snprintf(out, len, "%s:%s:", scenarios[J->scen].name,
+			 J->bug ? bug_names[J->bug - 1] : "-");
+
+	if (n > 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, "%.*s", (int)(len - (size_t)n - 1),
+			 ch[0] ? ch : "a");
+}
+
+/* One schedule given by @c: does it fail with invariant @inv? */
+static bool replay_fails(const uint8_t *c, unsigned n, int inv)
+{
+	J->strategy = CK_REPLAY;
+	memcpy(J->io.prefix, c, n);
+	J->io.nr_prefix = n;
+	J->first = 0;
+	J->count = 1;
+	J->done = 0;
+	J->violated = J->exhausted = J->started = false;
+	run_job();
+	return J->violated && J->inv == inv;
+}
+
+/*
+ * Shrink a failing schedule: the shortest prefix that still fails (the
+ * rest runs by the default "keep the current thread"), then every choice
+ * that is not needed replaced by the default, re-recording the schedule
+ * after each success.  Leaves the shrunk failing run in J.
+ */
+static void shrink(void)
+{
+	uint8_t c[CK_MAX_CHOICES];
+	unsigned n = J->io.nr_choices, lo = 0, hi, budget = 300;
+	int inv = J->inv;
+
+	memcpy(c, J->io.choices, n);
+	hi = n;
+	while (lo < hi && budget--) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (replay_fails(c, mid, inv))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	n = hi;
+	for (unsigned i = 0; i < n && budget; i++, budget--) {
+		uint8_t save = c[i];
+
+		if (save == 0xff)
+			continue;
+		c[i] = 0xff;
+		if (!replay_fails(c, n, inv))
+			c[i] = save;
+	}
+	if (!replay_fails(c, n, inv)) {
+		/* cannot happen for a deterministic program; keep the original */
+		replay_fails(c, n, inv);
+	}
+}
+
+/* ----------------------------------------------------------- timeline */
+
+static void timeline(FILE *f)
+{
+	const struct ck_sched_io *io = &J->io;
+	unsigned nt = io->nr_threads, w = 36, shown = 0;
+	const char *prev = NULL;
+	int prevt = -1;
+
+	fprintf(f, "\n");
+	for (unsigned t = 0; t < nt; t++)
+		fprintf(f, "%-*s", (int)w, io->thread_name[t]);
+	fprintf(f, "\n");
+	for (unsigned t = 0; t < nt; t++)
+		fprintf(f, "%-*s", (int)w, "----------------------------------");
+	fprintf(f, "\n");
+	for (unsigned i = 0; i < io->nr_events; i++) {
+		const struct ck_event *e = &io->ev[i];
+
+		if (e->tid >= nt)
+			continue;
+		if (prev && prevt == e->tid && !strcmp(prev, e->text))
+			continue;	/* a spin: shown once */
+		prev = e->text;
+		prevt = e->tid;
+		fprintf(f, "%*s%.*s\n", (int)(w * e->tid), "", (int)w - 1, e->text);
+		shown++;
+	}
+	fprintf(f, "%s\n>>> violated I%d: %s\n", io->ev_dropped ?
+		"(start of the trace dropped)" : "", J->inv, J->msg);
+}
+
+static void html_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '&')
+			fputs("&amp;", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* A self-contained sequence diagram: one lifeline per thread, one box per
+ * event, a dashed arrow wherever the scheduler passed the baton. */
+static void write_html(const char *path, const char *token)
+{
+	const struct ck_sched_io *io = &J->io;
+	unsigned nt = io->nr_threads, colw = 300, rowh = 22, n = 0;
+	unsigned rows[CK_MAX_EVENTS];
+	FILE *f = fopen(path, "w");
+	int prevt = -1;
+	unsigned h;
+
+	if (!f) {
+		perror(path);
+		return;
+	}
+	for (unsigned i = 0; i < io->nr_events; i++)
+		if (io->ev[i].tid < nt && !(n && io->ev[rows[n - 1]].tid == io->ev[i].tid &&
+					     !strcmp(io->ev[rows[n - 1]].text, io->ev[i].text)))
+			rows[n++] = i;
+	h = 80 + (n + 3) * rowh;
+	fprintf(f, "<!DOCTYPE html>\n<!-- SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause -->\n"
+		"<html><head><meta charset=\"utf-8\"><title>s2mmu check counterexample</title>"
+		"<style>body{font-family:sans-serif;margin:16px}text{font-family:monospace;font-size:11px}"
+		".v{fill:#b00;font-size:13px;font-weight:bold}</style></head><body>\n"
+		"<h2>s2mmu check: counterexample</h2><p>scenario <b>%s</b>, bug <b>%s</b>, "
+		"%u scheduling points, %u preemptions</p><p>replay: <code>s2mmu check --replay '",
+		scenarios[J->scen].name, J->bug ? bug_names[J->bug - 1] : "(none)",
+		io->steps, io->nr_preempt);
+	html_escape(f, token);
+	fprintf(f, "'</code></p>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" "
+		"height=\"%u\">\n", nt * colw + 20, h);
+	for (unsigned t = 0; t < nt; t++) {
+		unsigned x = 10 + t * colw + colw / 2;
+
+		fprintf(f, "<rect x=\"%u\" y=\"10\" width=\"%u\" height=\"26\" fill=\"#dde\" "
+			"stroke=\"#447\"/><text x=\"%u\" y=\"28\" text-anchor=\"middle\">",
+			10 + t * colw + 10, colw - 20, x);
+		html_escape(f, io->thread_name[t]);
+		fprintf(f, "</text><line x1=\"%u\" y1=\"36\" x2=\"%u\" y2=\"%u\" stroke=\"#aaa\" "
+			"stroke-dasharray=\"4 3\"/>\n", x, x, h - 40);
+	}
+	for (unsigned r = 0; r < n; r++) {
+		const struct ck_event *e = &io->ev[rows[r]];
+		unsigned x = 10 + e->tid * colw + 14, y = 50 + r * rowh;
+
+		if (prevt >= 0 && prevt != e->tid)
+			fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"#e80\" "
+				"stroke-dasharray=\"3 2\"/>\n", 10 + (unsigned)prevt * colw + colw / 2,
+				y - rowh + 8, 10 + e->tid * colw + colw / 2, y + 2);
+		fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" rx=\"3\" "
+			"fill=\"#fff\" stroke=\"#668\"/><text x=\"%u\" y=\"%u\">", x, y - 2,
+			colw - 28, rowh - 6, x + 4, y + 11);
+		html_escape(f, e->text);
+		fprintf(f, "</text>\n");
+		prevt = e->tid;
+	}
+	fprintf(f, "<text class=\"v\" x=\"10\" y=\"%u\">violated I%d: ", 50 + (n + 1) * rowh,
+		J->inv);
+	html_escape(f, J->msg);
+	fprintf(f, "</text>\n</svg></body></html>\n");
+	fclose(f);
+}
+
+/* ---------------------------------------------------------------- CLI */
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: s2mmu check [options]\n"
+"  Drive the real library through controlled interleavings of small\n"
+"  scenarios and check invariants I1-I10 at every step (docs/bugs.md).\n"
+"  With no options: every scenario on the correct code, then every\n"
+"  catalogue bug injected into its scenario; exit 0 only if the correct\n"
+"  code has no violation and every findable bug is found.\n"
+"options:\n"
+"  --seed N              seed of the random and PCT strategies (1)\n"
+"  --strategy S          random | pct | dfs (default: random, then pct)\n"
+"  --budget N[s]         schedules per scenario or bug, or seconds with s\n"
+"                        (default 8000 schedules, 10s per bug)\n"
+"  --scenario NAME       only this scenario (correct code unless --inject)\n"
+"  --inject NAME         only this catalogue bug (in its scenario, or --scenario)\n"
+"  --replay TOKEN        run the schedule of a token and show its timeline\n"
+"  --html FILE           write the counterexample as an HTML/SVG diagram\n"
+"  --json                JSON on stdout instead of the table\n"
+"  --depth D             PCT depth (3); --bound B: DFS preemption bound (2)\n"
+"  --corpus FILE         append every counterexample's token to FILE\n"
+"  --list                list scenarios and bugs\n"
+"  --help                this text\n");
+}
+
+struct bres {
+	bool found;
+	uint64_t schedules;
+	double seconds;
+	int inv;
+	char token[2048];
+};
+
+static unsigned find_scen(const char *name)
+{
+	for (unsigned i = 0; i < nr_scenarios; i++)
+		if (!strcmp(scenarios[i].name, name))
+			return i;
+	fprintf(stderr, "s2mmu check: no scenario %s (see --list)\n", name);
+	exit(2);
+}
+
+static bool progress_on;
+
+static void progress(const char *what, double frac)
+{
+	int w = 30, k = (int)(frac * w);
+
+	if (!progress_on)
+		return;
+	fprintf(stderr, "\r%-40.40s [%.*s%*s] %3d%%", what, k,
+		"##############################", w - k, "", (int)(frac * 100));
+	fflush(stderr);
+}
+
+/*
+ * Explore @scen (with @bug, or the correct code) for up to @budget
+ * schedules or @secs seconds, alternating strategies when none is forced.
+ */
+static void explore(unsigned scen, int bug, int strategy, uint64_t seed, uint64_t budget,
+		    double secs, unsigned depth, unsigned bound, struct bres *r, const char *label)
+{
+	double t0 = now();
+	uint64_t done = 0, chunk = 250;
+	unsigned round = 0;
+
+	memset(r, 0, sizeof(*r));
+	J->pct_steps = 0;
+	while (done < budget && now() - t0 < secs) {
+		enum ck_strategy st = strategy >= 0 ? (enum ck_strategy)strategy :
+				      (round & 1) ? CK_PCT : CK_RANDOM;
+
+		J->scen = scen;
+		J->bug = bug;
+		J->strategy = st;
+		J->seed = mix(seed, round);
+		J->first = done;
+		J->count = budget - done < chunk ? budget - done : chunk;
+		J->pct_depth = depth;
+		J->preempt_bound = bound;
+		J->done = 0;
+		J->violated = J->exhausted = false;
+		if (st != CK_DFS || !round)
+			J->started = false;
+		run_job();
+		done += J->done + (J->violated ? 1 : 0);
+		round++;
+		progress(label, (double)done / (double)budget);
+		if (J->violated) {
+			r->found = true;
+			r->inv = J->inv;
+			break;
+		}
+		if (J->exhausted)
+			break;
+	}
+	r->schedules = done;
+	r->seconds = now() - t0;
+}
+
+static void report_violation(struct bres *r, const char *html, const char *corpus, bool quiet)
+{
+	shrink();
+	token_of(r->token, sizeof(r->token));
+	if (!quiet) {
+		printf("counterexample (%u preemptions, %u points): %s\n", J->io.nr_preempt,
+		       J->io.steps, r->token);
+		timeline(stdout);
+	}
+	if (html)
+		write_html(html, r->token);
+	if (corpus) {
+		FILE *f = fopen(corpus, "a");
+
+		if (f) {
+			fprintf(f, "%s I%d\n", r->token, r->inv);
+			fclose(f);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *scen = NULL, *inject = NULL, *replay = NULL, *html = NULL, *corpus = NULL;
+	uint64_t seed = 1, budget = 8000;
+	double secs = 1e9, bug_secs = 10;
+	int strategy = -1;
+	unsigned depth = 3, bound = 2;
+	bool json = false, fail = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = true;
+		} else if (!strcmp(a, "--list")) {
+			for (unsigned k = 0; k < nr_scenarios; k++)
+				printf("scenario %-22s %s\n", scenarios[k].name, scenarios[k].what);
+			for (int k = 0; k < S2_NR_BUGS; k++)
+				printf("bug %-32s %s\n", bug_names[k],
+				       bug_targets[k].scenario ? bug_targets[k].scenario : "(not findable)");
+			return 0;
+		} else if (v && !strcmp(a, "--seed")) {
+			seed = strtoull(v, NULL, 0), i++;
+		} else if (v && !strcmp(a, "--depth")) {
+			depth = (unsigned)strtoul(v, NULL, 0), i++;
+		} else if (v && !strcmp(a, "--bound")) {
+			bound = (unsigned)strtoul(v, NULL, 0), i++;
+		} else if (v && !strcmp(a, "--strategy")) {
+			strategy = !strcmp(v, "random") ? CK_RANDOM : !strcmp(v, "pct") ? CK_PCT :
+				   !strcmp(v, "dfs") ? CK_DFS : -2;
+			if (strategy == -2) {
+				fprintf(stderr, "s2mmu check: unknown strategy %s\n", v);
+				return 2;
+			}
+			i++;
+		} else if (v && !strcmp(a, "--budget")) {
+			char *end;
+			double d = strtod(v, &end);
+
+			if (*end == 's') {
+				secs = d;
+				bug_secs = d;
+				budget = UINT64_MAX / 2;
+			} else {
+				budget = (uint64_t)d;
+			}
+			i++;
+		} else if (v && !strcmp(a, "--scenario")) {
+			scen = v, i++;
+		} else if (v && !strcmp(a, "--inject")) {
+			inject = v, i++;
+		} else if (v && !strcmp(a, "--replay")) {
+			replay = v, i++;
+		} else if (v && !strcmp(a, "--html")) {
+			html = v, i++;
+		} else if (v && !strcmp(a, "--corpus")) {
+			corpus = v, i++;
+		} else {
+			fprintf(stderr, "s2mmu check: bad argument %s\n", a);
+			usage(stderr);
+			return 2;
+		}
+	}
+	J = mmap(NULL, sizeof(*J), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (J == MAP_FAILED)
+		return 2;
+	progress_on = !json && isatty(2);
+
+	if (replay) {
+		char buf[CK_MAX_CHOICES * 2 + 128], *p1, *p2;
+		uint8_t c[CK_MAX_CHOICES];
+		unsigned n;
+		int b = -1;
+		struct bres r = { 0 };
+
+		snprintf(buf, sizeof(buf), "%s", replay);
+		p1 = strchr(buf, ':');
+		p2 = p1 ? strchr(p1 + 1, ':') : NULL;
+		if (!p2) {
+			fprintf(stderr, "s2mmu check: bad token\n");
+			return 2;
+		}
+		*p1++ = 0;
+		*p2++ = 0;
+		J->scen = find_scen(buf);
+		if (strcmp(p1, "-") && (b = bug_id(p1)) < 0) {
+			fprintf(stderr, "s2mmu check: no bug %s\n", p1);
+			return 2;
+		}
+		J->bug = b + 1;
+		n = decode(p2, c);
+		replay_fails(c, n, -1);
+		if (!J->violated) {
+			printf("replay: no violation (%u points)\n", J->io.steps);
+			return 0;
+		}
+		snprintf(r.token, sizeof(r.token), "%s", replay);
+		printf("replay: violation I%d: %s\n", J->inv, J->msg);
+		timeline(stdout);
+		if (html)
+			write_html(html, replay);
+		return 1;
+	}
+
+	if (scen || inject) {
+		unsigned si;
+		int b = inject ? bug_id(inject) : -1;
+		struct bres r;
+
+		if (inject && b < 0) {
+			fprintf(stderr, "s2mmu check: no bug %s (see --list)\n", inject);
+			return 2;
+		}
+		if (scen)
+			si = find_scen(scen);
+		else if (bug_targets[b].scenario)
+			si = find_scen(bug_targets[b].scenario);
+		else {
+			printf("%s: no scenario finds it (docs/bugs.md says why)\n", inject);
+			return 1;
+		}
+		explore(si, b + 1, strategy, seed, budget, inject ? bug_secs : secs, depth, bound, &r,
+			scenarios[si].name);
+		if (progress_on)
+			fprintf(stderr, "\n");
+		if (r.found)
+			report_violation(&r, html, corpus, json);
+		if (json)
+			printf("{\"scenario\":\"%s\",\"bug\":\"%s\",\"schedules\":%llu,"
+			       "\"violation\":%s,\"invariant\":\"I%d\",\"seconds\":%.3f,"
+			       "\"token\":\"%s\"}\n", scenarios[si].name, inject ? inject : "",
+			       (unsigned long long)r.schedules, r.found ? "true" : "false", r.inv,
+			       r.seconds, r.token);
+		else if (!r.found)
+			printf("%s%s%s: %llu schedules, no violation (%.2f s)\n", scenarios[si].name,
+			       inject ? " + " : "", inject ? inject : "",
+			       (unsigned long long)r.schedules, r.seconds);
+		return inject ? !r.found : r.found;
+	}
+
+	/* Everything: the correct code, then the catalogue. */
+	{
+		struct bres sr[64], br[S2_NR_BUGS];
+		uint64_t total = 0;
+		unsigned found = 0, findable = 0;
+
+		for (unsigned i = 0; i < nr_scenarios; i++) {
+			explore(i, 0, strategy, seed, budget, secs, depth, bound, &sr[i],
+				scenarios[i].name);
+			total += sr[i].schedules;
+			if (sr[i].found) {
+				fail = true;
+				if (progress_on)
+					fprintf(stderr, "\n");
+				report_violation(&sr[i], html, corpus, json);
+			}
+		}
+		for (int b = 0; b < S2_NR_BUGS; b++) {
+			memset(&br[b], 0, sizeof(br[b]));
+			if (!bug_targets[b].scenario)
+				continue;
+			findable++;
+			explore(find_scen(bug_targets[b].scenario), b + 1, strategy, seed,
+				UINT64_MAX / 2, bug_secs, depth, bound, &br[b], bug_names[b]);
+			if (br[b].found) {
+				found++;
+				shrink();
+				token_of(br[b].token, sizeof(br[b].token));
+				if (corpus) {
+					FILE *f = fopen(corpus, "a");
+
+					if (f) {
+						fprintf(f, "%s I%d\n", br[b].token, br[b].inv);
+						fclose(f);
+					}
+				}
+			} else {
+				fail = true;
+			}
+		}
+		if (progress_on)
+			fprintf(stderr, "\r%70s\r", "");
+		if (json) {
+			printf("{\"scenarios\":[");
+			for (unsigned i = 0; i < nr_scenarios; i++)
+				printf("%s{\"name\":\"%s\",\"schedules\":%llu,\"violations\":%u}",
+				       i ? "," : "", scenarios[i].name,
+				       (unsigned long long)sr[i].schedules, sr[i].found ? 1u : 0u);
+			printf("],\"bugs\":[");
+			for (int b = 0; b < S2_NR_BUGS; b++)
+				printf("%s{\"name\":\"%s\",\"found\":%s,\"schedules_to_find\":%llu,"
+				       "\"seconds_to_find\":%.3f,\"invariant\":\"I%d\",\"scenario\":"
+				       "\"%s\",\"token\":\"%s\"}", b ? "," : "", bug_names[b],
+				       br[b].found ? "true" : "false",
+				       (unsigned long long)br[b].schedules, br[b].seconds,
+				       br[b].found ? br[b].inv : bug_targets[b].inv,
+				       bug_targets[b].scenario ? bug_targets[b].scenario : "",
+				       br[b].token);
+			printf("],\"total_schedules\":%llu}\n", (unsigned long long)total);
+		} else {
+			printf("%-26s %10s %10s\n", "scenario", "schedules", "violations");
+			for (unsigned i = 0; i < nr_scenarios; i++)
+				printf("%-26s %10llu %10u\n", scenarios[i].name,
+				       (unsigned long long)sr[i].schedules, sr[i].found ? 1u : 0u);
+			printf("%-26s %10llu\n\n", "total", (unsigned long long)total);
+			printf("%-32s %-6s %10s %9s %4s\n", "bug", "found", "schedules", "seconds", "inv");
+			for (int b = 0; b < S2_NR_BUGS; b++)
+				printf("%-32s %-6s %10llu %9.3f  I%d%s\n", bug_names[b],
+				       !bug_targets[b].scenario ? "n/a" : br[b].found ? "yes" : "NO",
+				       (unsigned long long)br[b].schedules, br[b].seconds,
+				       br[b].found ? br[b].inv : bug_targets[b].inv,
+				       bug_targets[b].scenario ? "" : "  (not findable: docs/bugs.md)");
+			printf("\n%u of %u findable bugs found (%d in the catalogue)\n", found, findable,
+			       S2_NR_BUGS);
+		}
+	}
+	return fail ? 1 : 0;
+}

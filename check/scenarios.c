@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Scenarios: a few threads each, a few pages, a few steps, so that a
+ * schedule is a few hundred scheduling points and thousands run a second.
+ * Offsets are from the VMA's start (W_HVA); the slot maps it at GPA 0
+ * unless the configuration says otherwise.
+ */
+#include <string.h>
+
+#include "check/scenarios.h"
+
+#define K4	0x1000ULL
+#define M2	0x200000ULL
+
+#define ANON(pages) .kind = HOST_VMA_ANON, .vma_len = (pages) * K4, \
+	.vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = (pages) * K4
+#define THP2M .kind = HOST_VMA_THP, .vma_len = M2, \
+	.vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = M2
+
+/* ---- threads ---- */
+
+static void v0_rw_page1(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, false); }
+static void v0_read_page0_x3(void *a)
+{
+	(void)a;
+	for (int i = 0; i < 3; i++)
+		w_access(0, 0, false);
+}
+static void h_dontneed_page1(void *a) { (void)a; w_dontneed(K4, K4); }
+static void h_dontneed_page0(void *a) { (void)a; w_dontneed(0, K4); }
+static void h_dontneed_page2(void *a) { (void)a; w_dontneed(2 * K4, K4); }
+static void v0_read_page0_then_1(void *a) { (void)a; w_access(0, 0, false); w_access(0, 0, false); }
+static void h_exit(void *a) { (void)a; w_exit_mm(); }
+static void h_destroy(void *a) { (void)a; w_vm_destroy_path(); }
+static void v0_loop(void *a)
+{
+	(void)a;
+	for (int i = 0; i < 3; i++)
+		if (w_access(0, (uint64_t)(i & 1) * K4, i == 1) == -S2_ENOENT)
+			break;
+}
+static void h_age_cfy(void *a) { (void)a; w_age(0, 4 * K4, HOST_AGE_CLEAR_FLUSH_YOUNG); }
+static void h_split_hole(void *a) { (void)a; w_split(0); w_dontneed(K4, K4); }
+static void v0_thp_read(void *a) { (void)a; w_access(0, 3 * K4, false); w_access(0, K4, false); }
+static void h_collapse(void *a) { (void)a; w_collapse(0); }
+static void v0_thp_read2(void *a) { (void)a; w_access(0, 2 * K4, false); }
+static void h_level(void *a) { (void)a; w_host_level(2 * K4); w_host_level(2 * K4); }
+static void h_mprotect(void *a) { (void)a; w_mprotect_ro(0, 4 * K4); }
+static void v0_read_write0(void *a) { (void)a; w_access(0, 0, false); w_access(0, 0, true); }
+static void v0_pfnmap(void *a) { (void)a; w_access(0, 0x1000000 + K4, false); }
+static void h_munmap_all4(void *a) { (void)a; w_munmap(0, 4 * K4); }
+static void v1_read_page0_b(void *a) { (void)a; w_access(1, 0, false); w_access(1, 2 * K4, false); }
+static void v0_three(void *a)
+{
+	(void)a;
+	w_access(0, 0, false);
+	w_access(0, K4, false);
+	w_access(0, 2 * K4, false);
+	w_access(0, 2 * K4, false);
+}
+static void h_dontneed3(void *a) { (void)a; w_dontneed(0, 3 * K4); }
+static void v0_write0_x3(void *a)
+{
+	(void)a;
+	for (int i = 0; i < 3; i++)
+		w_access(0, 0, true);
+}
+static void h_dontneed0_nofwb(void *a) { (void)a; w_dontneed(0, K4); }
+static void v0_walk_0_then_1(void *a) { (void)a; w_access(0, 0, false); w_access(0, K4, false); }
+static void v0_writes_log(void *a)
+{
+	(void)a;
+	w_access(0, 0, true);
+	w_access(0, K4, true);
+	w_access(0, 0, true);
+}
+static void h_harvest2(void *a) { (void)a; w_harvest(); w_harvest(); }
+static void h_delete(void *a) { (void)a; w_delete_slot(0); }
+static void c_log_on_then_v1_write(void *a) { (void)a; w_dirty_log(true); w_access(1, K4, true); }
+static void v0_write_then_read(void *a)
+{
+	(void)a;
+	w_access(0, 0, true);
+	w_access(0, 0, false);
+	w_access(0, 0, false);
+}
+static void c_log_off_then_v1_read(void *a) { (void)a; w_dirty_log(false); w_access(1, 2 * K4, false); }
+static void h_cfy_log_ty(void *a)
+{
+	(void)a;
+	w_age(0, K4, HOST_AGE_CLEAR_FLUSH_YOUNG);
+	w_dirty_log(true);
+	w_age(0, K4, HOST_AGE_TEST_YOUNG);
+}
+static void v0_read1_after(void *a) { (void)a; w_access(0, 0, false); w_access(0, K4, false); }
+static void h_munmap_2m(void *a) { (void)a; w_munmap(0, M2); }
+static void v0_thp_touch(void *a) { (void)a; w_access(0, 0, false); }
+static void h_move(void *a) { (void)a; w_move_slot(0, 0x400000); }
+
+/* ---- set-ups ---- */
+
+static void populate_page0(void)
+{
+	/* a mapping to zap: fault page 0 in on vCPU 0 before the threads */
+	w_access(0, 0, false);
+}
+static void split_now(void) { w_split(0); }
+
+#define T1(a, fa) .tname = { a }, .thread = { fa }
+#define T2(a, fa, b, fb) .tname = { a, b }, .thread = { fa, fb }
+#define T3(a, fa, b, fb, c, fc) .tname = { a, b, c }, .thread = { fa, fb, fc }
+
+const struct scenario scenarios[] = {
+	{ "fault_vs_dontneed", "vCPU write/read of a page while the host zaps it",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T2("vcpu0", v0_rw_page1, "host: dontneed", h_dontneed_page1), false },
+	{ "fault_vs_two_invals", "a fault racing two overlapping-in-time invalidations",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T3("vcpu0", v0_read_page0_then_1, "host: dontneed p0", h_dontneed_page0,
+		   "host: dontneed p2", h_dontneed_page2), false },
+	{ "fault_vs_exit", "vCPU faults while the process exits (exit_mmap, release)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  populate_page0, T2("vcpu0", v0_loop, "host: exit_mmap", h_exit), false },
+	{ "age_vs_release", "aging and a vCPU while the VM is destroyed (unregister)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  populate_page0, T3("vcpu0", v0_loop, "host: age", h_age_cfy,
+			     "vm destroy", h_destroy), false },
+	{ "thp_split_vs_fault", "a fault sizing its mapping while the host splits a THP",
+	  { THP2M, .nr_vcpus = 1, .populate = true },
+	  NULL, T2("vcpu0", v0_thp_read, "host: split+zap", h_split_hole), false },
+	{ "thp_collapse_vs_fault", "khugepaged collapse racing the lockless level walk",
+	  { THP2M, .nr_vcpus = 1, .populate = true },
+	  split_now, T3("vcpu0", v0_thp_read2, "host: collapse", h_collapse,
+			"zap-collapsible walk", h_level), false },
+	{ "mprotect_vs_write", "write after the host made the VMA read-only",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T2("vcpu0", v0_read_write0, "host: mprotect ro", h_mprotect), false },
+	{ "pfnmap_prefault", "PFNMAP slot prefaulted at creation, then accessed",
+	  { ANON(4), .nr_vcpus = 1, .pfnmap_slot = true },
+	  NULL, T1("vcpu0", v0_pfnmap), false },
+	{ "parallel_fault", "two vCPUs fault the same page, then the range goes",
+	  { ANON(4), .nr_vcpus = 2, .populate = true },
+	  NULL, T3("vcpu0", v0_read_page0_x3, "vcpu1", v1_read_page0_b,
+		   "host: munmap", h_munmap_all4), true },
+	{ "range_tlbi", "a three-page zap while a vCPU keeps its translations",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T2("vcpu0", v0_three, "host: dontneed 3p", h_dontneed3), false },
+	{ "nofwb_unmap", "non-FWB: guest writes while the page is unmapped (I8)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_NO_FWB },
+	  NULL, T2("vcpu0", v0_write0_x3, "host: dontneed", h_dontneed0_nofwb), false },
+	{ "unmap_vs_walk", "table unlinked and freed while the hardware walks it",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T2("vcpu0", v0_walk_0_then_1, "host: dontneed p0", h_dontneed_page0), false },
+	{ "dirty_harvest", "guest writes while the dirty log is harvested",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG },
+	  NULL, T2("vcpu0", v0_writes_log, "harvest", h_harvest2), false },
+	{ "memslot_delete", "a memslot deleted under a running vCPU",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T2("vcpu0", v0_read_page0_then_1, "delete slot", h_delete), false },
+	{ "memslot_move_vs_inval", "a memslot moved while an invalidation runs",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T3("vcpu0", v0_read_page0_then_1, "host: dontneed p0", h_dontneed_page0,
+		   "move slot", h_move), false },
+	{ "lazy_split", "dirty logging on, a write splits a block another vCPU uses",
+	  { THP2M, .nr_vcpus = 2, .populate = true },
+	  NULL, T2("vcpu0", v0_read_page0_x3, "log on + vcpu1 write", c_log_on_then_v1_write),
+	  false },
+	{ "collapse_after_log", "dirty logging off, a fault maps a block over pages",
+	  { THP2M, .nr_vcpus = 2, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG },
+	  NULL, T2("vcpu0", v0_write_then_read, "log off + vcpu1 read", c_log_off_then_v1_read),
+	  false },
+	{ "age_hw_af", "hardware access flag vs software updates of the leaf (I9)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_HW_AF },
+	  populate_page0, T2("vcpu0", v0_read_page0_x3, "age+log+test", h_cfy_log_ty), false },
+	{ "seq_wrap", "a fault after the sequence passed 2^31",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T2("vcpu0", v0_read1_after, "host: dontneed p2", h_dontneed_page2), false },
+	{ "fast_unmap", "a 2M munmap through the fast unmap while a vCPU walks",
+	  { THP2M, .nr_vcpus = 1, .populate = true },
+	  split_now, T2("vcpu0", v0_thp_touch, "host: munmap 2M", h_munmap_2m), false },
+};
+const unsigned nr_scenarios = sizeof(scenarios) / sizeof(scenarios[0]);
+
+const struct scenario *scenario_find(const char *name)
+{
+	for (unsigned i = 0; i < nr_scenarios; i++)
+		if (!strcmp(scenarios[i].name, name))
+			return &scenarios[i];
+	return NULL;
+}
+
+const struct bug_target bug_targets[S2_NR_BUGS] = {
+	[S2_BUG_fault_no_retry] = { "fault_no_retry", "fault_vs_dontneed", 1 },
+	[S2_BUG_seq_snapshot_late] = { "seq_snapshot_late", "fault_vs_dontneed", 1 },
+	[S2_BUG_ignore_in_progress] = { "ignore_in_progress", "fault_vs_dontneed", 1 },
+	[S2_BUG_release_null_pgt_fault] = { "release_null_pgt_fault", "fault_vs_exit", 4 },
+	[S2_BUG_release_null_pgt_age] = { "release_null_pgt_age", "age_vs_release", 4 },
+	[S2_BUG_hostlevel_reread] = { "hostlevel_reread", "thp_collapse_vs_fault", 6 },
+	[S2_BUG_hostlevel_unlocked] = { "hostlevel_unlocked", "thp_split_vs_fault", 6 },
+	[S2_BUG_pfnmap_pgoff_prefault] = { "pfnmap_pgoff_prefault", "pfnmap_prefault", 1 },
+	[S2_BUG_ro_check_at_create] = { "ro_check_at_create", "mprotect_vs_write", 2 },
+	[S2_BUG_fast_unmap_ref_uaf] = { "fast_unmap_ref_uaf", "fast_unmap", 3 },
+	[S2_BUG_tlbi_after_return] = { "tlbi_after_return", "fault_vs_dontneed", 1 },
+	[S2_BUG_cmo_before_tlbi] = { "cmo_before_tlbi", "nofwb_unmap", 8 },
+	[S2_BUG_split_no_bbm] = { "split_no_bbm", "lazy_split", 5 },
+	[S2_BUG_shared_plain_store] = { "shared_plain_store", "parallel_fault", 3 },
+	[S2_BUG_free_no_grace] = { "free_no_grace", "unmap_vs_walk", 3 },
+	[S2_BUG_memslot_delete_no_zap] = { "memslot_delete_no_zap", "memslot_delete", 1 },
+	[S2_BUG_dirty_harvest_race] = { "dirty_harvest_race", "dirty_harvest", 7 },
+	[S2_BUG_unmap_resched_pgd_uaf] = { "unmap_resched_pgd_uaf", NULL, 3 },
+	[S2_BUG_block_misaligned_slot] = { "block_misaligned_slot", NULL, 6 },
+	[S2_BUG_double_get_leak] = { "double_get_leak", "parallel_fault", 3 },
+	[S2_BUG_collapse_no_bbm] = { "collapse_no_bbm", "collapse_after_log", 5 },
+	[S2_BUG_vma_info_after_unlock] = { "vma_info_after_unlock", "thp_split_vs_fault", 6 },
+	[S2_BUG_defer_table_tlbi] = { "defer_table_tlbi", "unmap_vs_walk", 3 },
+	[S2_BUG_tlbi_range_short] = { "tlbi_range_short", "range_tlbi", 1 },
+	[S2_BUG_map_deleting_slot] = { "map_deleting_slot", "memslot_delete", 1 },
+	[S2_BUG_range_add_overwrite] = { "range_add_overwrite", "fault_vs_two_invals", 1 },
+	[S2_BUG_seq_truncate] = { "seq_truncate", "seq_wrap", 10 },
+	[S2_BUG_lost_hw_dirty] = { "lost_hw_dirty", "age_hw_af", 9 },
+	[S2_BUG_yield_without_flush] = { "yield_without_flush", NULL, 1 },
+	[S2_BUG_memslot_update_mid_invalidation] = { "memslot_update_mid_invalidation", NULL, 1 },
+};

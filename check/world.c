@@ -1,0 +1,1199 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The checked world (world.h): the check platform of the library, the glue
+ * to the host model, the vCPU model and the oracle.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <s2mmu/format.h>
+#include <s2mmu/pgtable.h>
+#include "check/world.h"
+
+struct world *W;
+int ck_inject;
+
+#define PG		4096ULL
+#define POOL_PAGES	512
+#define MAX_ATTEMPTS	12
+
+/* ------------------------------------------------------ table-page pool */
+/*
+ * Every table page comes from a pool that is never handed back to malloc
+ * and never reused within one schedule: a freed page is made inaccessible
+ * (PROT_NONE), so any read or write of it, by a software walker in the
+ * library or by the modelled hardware walker, faults at once and the
+ * SIGSEGV handler reports I3 with the schedule that did it.
+ */
+enum { PG_UNUSED, PG_LIVE, PG_FREED };
+static uint8_t *pool;
+static uint8_t pstate[POOL_PAGES];
+static int pref[POOL_PAGES];
+static bool proot[POOL_PAGES];
+static unsigned pnext, pused;
+
+static long pidx(const void *va)
+{
+	uintptr_t a = (uintptr_t)va, b = (uintptr_t)pool;
+
+	if (a < b || a >= b + POOL_PAGES * PG)
+		return -1;
+	return (long)((a - b) / PG);
+}
+
+static void segv(int sig, siginfo_t *si, void *uc)
+{
+	long i = pidx(si->si_addr);
+	char msg[160];
+
+	(void)sig;
+	(void)uc;
+	if (i >= 0)
+		snprintf(msg, sizeof(msg), "table page %ld touched after it was freed (addr %p)",
+			 i, si->si_addr);
+	else
+		snprintf(msg, sizeof(msg), "crash at %s: invalid pointer %p dereferenced",
+			 ck_last_site(), si->si_addr);
+	/* the host's level walk feeds block sizes: its crash is I6's */
+	if (ck_violation_hook)
+		ck_violation_hook(i >= 0 ? 3 : strstr(ck_last_site(), "level walk") ? 6 : 4, msg);
+	_exit(99);
+}
+
+void w_process_init(void)
+{
+	struct sigaction sa;
+	static char altstack[1 << 16];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+
+	pool = mmap(NULL, POOL_PAGES * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pool == MAP_FAILED)
+		abort();
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+static void pool_reset(void)
+{
+	mprotect(pool, POOL_PAGES * PG, PROT_NONE);
+	memset(pstate, 0, sizeof(pstate));
+	memset(pref, 0, sizeof(pref));
+	memset(proot, 0, sizeof(proot));
+	pnext = pused = 0;
+}
+
+static void *pool_get(unsigned n, bool root)
+{
+	unsigned i = (pnext + n - 1) / n * n;	/* aligned to its size */
+	void *p;
+
+	if (i + n > POOL_PAGES)
+		return NULL;
+	p = pool + i * PG;
+	mprotect(p, n * PG, PROT_READ | PROT_WRITE);
+	memset(p, 0, n * PG);
+	for (unsigned k = 0; k < n; k++) {
+		pstate[i + k] = PG_LIVE;
+		pref[i + k] = 1;
+		proot[i + k] = root;
+	}
+	pnext = i + n;
+	return p;
+}
+
+static void pool_put(void *va, unsigned n)
+{
+	long i = pidx(va);
+
+	if (i < 0)
+		ck_violation(3, "free of a page that is not a table page (%p)", va);
+	for (unsigned k = 0; k < n; k++) {
+		if (pstate[i + k] != PG_LIVE)
+			ck_violation(3, "table page %ld freed twice", i + (long)k);
+		pstate[i + k] = PG_FREED;
+	}
+	mprotect(va, n * PG, PROT_NONE);
+}
+
+/* --------------------------------------------------------- RCU model */
+/*
+ * A grace period ends once every thread that was inside a read section
+ * when it began has left it.  Callbacks run at the next RCU event after
+ * that (an unlock, a synchronize, a barrier) or at the end, like the
+ * kernel's softirq does some time later.
+ */
+struct rcu_cb {
+	void *va;
+	int level;
+	s2_deferred_fn fn;
+	void *owner;
+	unsigned waitmask;
+	unsigned exits[CK_MAX_THREADS];
+};
+static int rnest[CK_MAX_THREADS];
+static unsigned rexits[CK_MAX_THREADS];
+static struct rcu_cb cbs[256];
+static unsigned ncbs;
+static bool in_cbs;
+
+static unsigned readers_now(unsigned *exits)
+{
+	unsigned m = 0;
+
+	for (int t = 0; t < CK_MAX_THREADS; t++) {
+		exits[t] = rexits[t];
+		if (rnest[t])
+			m |= 1U << t;
+	}
+	return m;
+}
+
+static bool gp_over(unsigned mask, const unsigned *exits)
+{
+	for (int t = 0; t < CK_MAX_THREADS; t++)
+		if ((mask & (1U << t)) && rexits[t] == exits[t])
+			return false;
+	return true;
+}
+
+static void run_callbacks(bool all)
+{
+	unsigned i;
+
+	if (in_cbs)
+		return;
+	in_cbs = true;
+	for (i = 0; i < ncbs;) {
+		if (all || gp_over(cbs[i].waitmask, cbs[i].exits)) {
+			struct rcu_cb c = cbs[i];
+
+			cbs[i] = cbs[--ncbs];
+			c.fn(c.owner, c.va, c.level);
+			i = 0;
+			continue;
+		}
+		i++;
+	}
+	in_cbs = false;
+}
+
+static void c_rcu_read_lock(void *ctx)
+{
+	int t = ck_self();
+
+	(void)ctx;
+	if (t >= 0)
+		rnest[t]++;
+}
+
+static void c_rcu_read_unlock(void *ctx)
+{
+	int t = ck_self();
+
+	(void)ctx;
+	if (t >= 0 && --rnest[t] == 0) {
+		rexits[t]++;
+		run_callbacks(false);
+	}
+}
+
+static void c_synchronize_rcu(void *ctx)
+{
+	unsigned exits[CK_MAX_THREADS], mask;
+	int t = ck_self();
+
+	(void)ctx;
+	ck_point("synchronize_rcu");
+	mask = readers_now(exits);
+	if (t >= 0)
+		mask &= ~(1U << t);
+	while (!gp_over(mask, exits))
+		ck_yield();
+	run_callbacks(false);
+}
+
+static void c_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void *owner)
+{
+	struct rcu_cb *c;
+
+	(void)ctx;
+	if (ncbs >= 256)
+		abort();
+	c = &cbs[ncbs++];
+	c->va = va;
+	c->level = level;
+	c->fn = fn;
+	c->owner = owner;
+	c->waitmask = readers_now(c->exits);
+	ck_point("defer_free (after grace period)");
+}
+
+static void c_defer_barrier(void *ctx)
+{
+	unsigned exits[CK_MAX_THREADS], mask;
+	int t = ck_self();
+
+	(void)ctx;
+	mask = readers_now(exits);
+	if (t >= 0)
+		mask &= ~(1U << t);
+	while (!gp_over(mask, exits))
+		ck_yield();
+	run_callbacks(true);
+}
+
+/* ------------------------------------------------------ the platform */
+
+static void *c_alloc_page(void *ctx, unsigned shift)
+{
+	(void)ctx;
+	(void)shift;
+	return pool_get(1, false);
+}
+
+static void c_free_page(void *ctx, void *va, unsigned shift)
+{
+	(void)ctx;
+	(void)shift;
+	ck_point("free table page");
+	pool_put(va, 1);
+}
+
+static void *c_alloc_exact(void *ctx, size_t size)
+{
+	(void)ctx;
+	return pool_get((unsigned)((size + PG - 1) / PG), true);
+}
+
+static void c_free_exact(void *ctx, void *va, size_t size)
+{
+	(void)ctx;
+	ck_point("free root");
+	pool_put(va, (unsigned)((size + PG - 1) / PG));
+}
+
+static int c_ref_add(void *ctx, void *va, int delta)
+{
+	long i = pidx(va);
+
+	(void)ctx;
+	if (i < 0 || pstate[i] != PG_LIVE)
+		ck_violation(3, "refcount of a freed or foreign table page changed");
+	pref[i] += delta;
+	if (pref[i] < 0)
+		ck_violation(3, "table page %ld refcount underflow (%d)", i, pref[i]);
+	return pref[i];
+}
+
+static void drop_tlb(uint64_t start, uint64_t end, bool walkcache, int level)
+{
+	for (unsigned v = 0; v < W->cfg.nr_vcpus; v++) {
+		struct w_vcpu *c = &W->vcpu[v];
+
+		/* the DSB after a TLBI waits for walks in flight (D5.10) */
+		ck_mutex_lock(&c->walk, "TLBI: wait for the vCPU's walk");
+		c->tlbi_gen++;
+		for (unsigned i = 0; i < W_TLB; i++) {
+			struct w_tlbe *e = &c->tlb[i];
+
+			if (e->valid && e->ipa < end && e->ipa + e->size > start &&
+			    (level < 0 || e->level == level))
+				e->valid = false;
+		}
+		if (walkcache)
+			for (unsigned i = 0; i < W_WC; i++)
+				c->wc[i].valid = false;
+		ck_mutex_unlock(&c->walk);
+	}
+}
+
+static void c_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
+{
+	(void)ctx;
+	ck_note("TLBI ipa %#llx L%d%s", (unsigned long long)ipa, level,
+		(flags & S2_TLBI_LEAF) ? " leaf" : "");
+	drop_tlb(ipa, ipa + 1, !(flags & S2_TLBI_LEAF) || level < 0, -1);
+}
+
+static void c_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
+{
+	uint64_t chunk = PG, a, end = ipa + size;
+
+	(void)ctx;
+	ck_note("TLBI range %#llx+%#llx L%d", (unsigned long long)ipa,
+		(unsigned long long)size, level);
+	/*
+	 * The range operation is issued in chunks of the operand's reach, as
+	 * FEAT_TLBIRANGE encodes (NUM+1) * 2^(5*SCALE+1) pages.  The bug
+	 * "arm64: tlb: Fix TLBI RANGE operand": the operand computed one chunk
+	 * short, so the last pages of the range keep their TLB entries.
+	 */
+	if (size > 2 * PG)
+		chunk = 2 * PG;
+	while (size / chunk > 4)
+		chunk *= 2;	/* a larger SCALE: few operations per range */
+	if (ck_inject == S2_BUG_tlbi_range_short + 1 && size > chunk)
+		end -= chunk;
+	for (a = ipa; a < end; a += chunk)
+		drop_tlb(a, a + chunk < end ? a + chunk : end, level < 0, -1);
+}
+
+static void c_tlbi_vm(void *ctx)
+{
+	(void)ctx;
+	ck_note("TLBI vm");
+	drop_tlb(0, ~0ULL, true, -1);
+}
+
+static void c_dcache(void *ctx, uint64_t pa, uint64_t size)
+{
+	(void)ctx;
+	ck_point("dcache clean+inval");
+	for (uint64_t p = pa >> 12; p < (pa + size) >> 12 && p < W_IO_PFN0; p++)
+		W->line_dirty[p] = false;
+}
+
+static void c_icache(void *ctx, uint64_t pa, uint64_t size)
+{
+	(void)ctx;
+	(void)pa;
+	(void)size;
+}
+
+static void *c_zalloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return calloc(1, n);
+}
+
+static void c_free(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	(void)n;
+	free(p);
+}
+
+static void c_yield(void *ctx)
+{
+	(void)ctx;
+	ck_yield();
+}
+
+static void *c_rwlock_new(void *ctx)
+{
+	struct ck_lock *l = calloc(1, sizeof(*l));
+
+	(void)ctx;
+	return l;
+}
+
+static void c_rwlock_free(void *ctx, void *l)
+{
+	(void)ctx;
+	free(l);
+}
+
+static void c_read_lock(void *l) { ck_read_lock(l, "mmu_lock (read)"); }
+static void c_read_unlock(void *l) { ck_read_unlock(l); }
+static void c_write_lock(void *l) { ck_write_lock(l, "mmu_lock (write)"); }
+static void c_write_unlock(void *l) { ck_write_unlock(l); }
+
+static bool c_check_bug(void *ctx, int id)
+{
+	(void)ctx;
+	return ck_inject == id + 1;
+}
+
+static void c_check_preempt(void *ctx, const char *site)
+{
+	(void)ctx;
+	ck_point(site);
+}
+
+static void c_check_violation(void *ctx, int inv, const char *what)
+{
+	(void)ctx;
+	ck_violation(inv, "%s", what);
+}
+
+static const struct s2_platform cplat = {
+	.alloc_page = c_alloc_page,
+	.free_page = c_free_page,
+	.alloc_pages_exact = c_alloc_exact,
+	.free_pages_exact = c_free_exact,
+	.page_ref_add = c_ref_add,
+	.linear = true,
+	.linear_offset = 0,
+	.defer_free = c_defer_free,
+	.defer_barrier = c_defer_barrier,
+	.tlbi_ipa = c_tlbi_ipa,
+	.tlbi_range = c_tlbi_range,
+	.tlbi_vm = c_tlbi_vm,
+	.dcache_clean_inval_poc = c_dcache,
+	.icache_inval_pou = c_icache,
+	.zalloc = c_zalloc,
+	.free = c_free,
+	.yield = c_yield,
+	.rwlock_new = c_rwlock_new,
+	.rwlock_free = c_rwlock_free,
+	.read_lock = c_read_lock,
+	.read_unlock = c_read_unlock,
+	.write_lock = c_write_lock,
+	.write_unlock = c_write_unlock,
+	.rcu_read_lock = c_rcu_read_lock,
+	.rcu_read_unlock = c_rcu_read_unlock,
+	.synchronize_rcu = c_synchronize_rcu,
+	.check_bug = c_check_bug,
+	.check_preempt = c_check_preempt,
+	.check_violation = c_check_violation,
+};
+
+/* ----------------------------------------------------------- host glue */
+
+static int herr(int e)
+{
+	if (e == -ENOMEM)
+		return -S2_ENOMEM;
+	if (e == -EAGAIN || e == -EBUSY)
+		return -S2_EAGAIN;
+	return -S2_EFAULT;
+}
+
+static int g_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved *r)
+{
+	uint64_t pfn;
+	bool wr;
+	int level, ret;
+
+	(void)host;
+	ret = host_gup(W->mm, hva, write, &pfn, &wr, &level);
+	if (ret == -EFAULT &&
+	    !host_follow_pfn(W->mm, hva, write, &pfn, &wr, &level)) {
+		*r = (struct s2_resolved){ .pa = s2_hpa(pfn << 12), .writable = wr,
+					   .device = true, .cookie = pfn };
+		return 0;
+	}
+	if (ret)
+		return herr(ret);
+	*r = (struct s2_resolved){ .pa = s2_hpa(pfn << 12), .writable = wr, .cookie = pfn };
+	return 0;
+}
+
+static void g_put(void *host, const struct s2_resolved *r)
+{
+	(void)host;
+	if (!r->device)
+		host_frame_put(W->phys, r->cookie);
+}
+
+static uint64_t g_mapping_size(void *host, s2_hva_t hva)
+{
+	(void)host;
+	switch (host_mapping_level(W->mm, hva)) {
+	case HOST_LEVEL_4K: return HOST_PAGE_SIZE;
+	case HOST_LEVEL_2M: return HOST_PMD_SIZE;
+	case HOST_LEVEL_1G: return HOST_PUD_SIZE;
+	default: return 0;
+	}
+}
+
+static int g_vma_info(void *host, s2_hva_t hva, struct s2_vma_info *out)
+{
+	struct host_vma_info vi;
+	int ret;
+
+	(void)host;
+	ret = host_vma_query(W->mm, hva, &vi);
+	if (ret)
+		return herr(ret);
+	*out = (struct s2_vma_info){ .start = s2_hva(vi.start), .end = s2_hva(vi.end),
+				     .pfnmap = vi.kind == HOST_VMA_PFNMAP, .pgoff = vi.pgoff,
+				     .writable = (vi.prot & HOST_PROT_WRITE) != 0 };
+	return 0;
+}
+
+static const struct s2_host_ops gops = {
+	.resolve = g_resolve,
+	.put = g_put,
+	.mapping_size = g_mapping_size,
+	.vma_info = g_vma_info,
+};
+
+/* ------------------------------------------------------ oracle helpers */
+
+static bool gidx(uint64_t hva, uint64_t *g)
+{
+	if (hva < W_HVA || hva >= W_HVA + W_MAX_PAGES * PG)
+		return false;
+	*g = (hva - W_HVA) >> 12;
+	return true;
+}
+
+static void range_pages(uint64_t s, uint64_t e, uint64_t *g0, uint64_t *g1)
+{
+	if (s < W_HVA)
+		s = W_HVA;
+	if (e > W_HVA + W_MAX_PAGES * PG)
+		e = W_HVA + W_MAX_PAGES * PG;
+	*g0 = (s - W_HVA) >> 12;
+	*g1 = e > s ? (e - W_HVA + PG - 1) >> 12 : *g0;
+}
+
+static uint64_t tick(void)
+{
+	return ++W->tick;
+}
+
+/* The HVA a GPA is backed by through the live slot, or 0. */
+static uint64_t gpa_hva(uint64_t gpa, unsigned *flags)
+{
+	s2_hva_t h;
+
+	if (!s2_vm_gpa_to_hva(W->vm, s2_gpa(gpa), &h, flags))
+		return 0;
+	return h.v;
+}
+
+/* --------------------------------------------------------- notifiers */
+
+static int n_start(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e, enum host_mn_event ev,
+		   bool blockable)
+{
+	uint64_t t, g, g0, g1;
+	int ret;
+
+	(void)sub;
+	range_pages(s.v, e.v, &g0, &g1);
+	for (g = g0; g < g1; g++)
+		W->inprog[g]++;
+	W->inprog_total++;
+	W->inv_events++;
+	t = tick();
+	ck_note("inval start %#llx-%#llx (%s)", (unsigned long long)(s.v - W_HVA),
+		(unsigned long long)(e.v - W_HVA), host_mn_event_name(ev));
+	ret = s2_vm_mn_invalidate_range_start(W->vm, s, e, blockable);
+	ck_note("inval start returned");
+	for (g = g0; g < g1; g++) {
+		uint64_t pfn = W->last_pfn[g];
+
+		W->inv_epoch[g] = t;
+		W->young_seen[g] = false;
+		/* I8: once the translation is gone the data must be at PoC */
+		if (pfn && pfn < W_IO_PFN0 && W->line_dirty[pfn])
+			ck_violation(8, "page %#llx: a guest write is still only in the cache "
+				     "after invalidate_range_start returned",
+				     (unsigned long long)(g << 12));
+	}
+	return ret;
+}
+
+static void n_end(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e, enum host_mn_event ev,
+		  bool blockable)
+{
+	uint64_t g, g0, g1;
+
+	(void)sub;
+	(void)ev;
+	(void)blockable;
+	ck_note("inval end");
+	s2_vm_mn_invalidate_range_end(W->vm, s, e);
+	range_pages(s.v, e.v, &g0, &g1);
+	for (g = g0; g < g1; g++)
+		W->inprog[g]--;
+	W->inprog_total--;
+	W->inv_events++;
+}
+
+static void n_release(struct host_mn_sub *sub)
+{
+	uint64_t t = tick();
+
+	(void)sub;
+	ck_note("release");
+	s2_vm_mn_release(W->vm);
+	for (unsigned g = 0; g < W_MAX_PAGES; g++)
+		W->inv_epoch[g] = t;
+	W->inv_events++;
+}
+
+static int n_cfy(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
+{
+	uint64_t g, g0, g1, t;
+	bool y;
+
+	(void)sub;
+	range_pages(s.v, e.v, &g0, &g1);
+	for (g = g0; g < g1; g++)
+		W->young_seen[g] = false;
+	ck_note("clear_flush_young");
+	y = s2_vm_mn_clear_flush_young(W->vm, s, e);
+	t = tick();
+	for (g = g0; g < g1; g++) {
+		W->cfy_done[g] = t;
+		W->young_seen[g] = false;
+	}
+	return y;
+}
+
+static int n_cy(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
+{
+	uint64_t g, g0, g1;
+
+	(void)sub;
+	range_pages(s.v, e.v, &g0, &g1);
+	ck_note("clear_young");
+	/* no flush: cached translations may keep accessing unseen (as Linux) */
+	for (g = g0; g < g1; g++) {
+		W->cfy_done[g] = ~0ULL;
+		W->young_seen[g] = false;
+	}
+	return s2_vm_mn_clear_young(W->vm, s, e);
+}
+
+static int n_ty(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
+{
+	uint64_t g, g0, g1, want = ~0ULL;
+	bool y;
+
+	(void)sub;
+	range_pages(s.v, e.v, &g0, &g1);
+	for (g = g0; g < g1; g++)
+		if (W->young_seen[g])
+			want = g;
+	ck_note("test_young");
+	y = s2_vm_mn_test_young(W->vm, s, e);
+	if (!y && want != ~0ULL)
+		ck_violation(9, "test_young said old, but page %#llx was accessed after "
+			     "clear_flush_young returned", (unsigned long long)(want << 12));
+	return y;
+}
+
+static const struct host_mn_ops nops = {
+	.invalidate_range_start = n_start,
+	.invalidate_range_end = n_end,
+	.release = n_release,
+	.clear_flush_young = n_cfy,
+	.clear_young = n_cy,
+	.test_young = n_ty,
+};
+
+/* ------------------------------------------------------------ the vCPU */
+
+static struct w_tlbe *tlb_find(struct w_vcpu *v, uint64_t gpa)
+{
+	for (unsigned i = 0; i < W_TLB; i++) {
+		struct w_tlbe *e = &v->tlb[i];
+
+		if (e->valid && gpa >= e->ipa && gpa < e->ipa + e->size)
+			return e;
+	}
+	return NULL;
+}
+
+/* I5: no two different translations (output or size) for one address in
+ * the TLBs, which the architecture forbids (TLB conflict, D5.10.1). */
+static void check_i5(const struct w_tlbe *n)
+{
+	for (unsigned v = 0; v < W->cfg.nr_vcpus; v++)
+		for (unsigned i = 0; i < W_TLB; i++) {
+			const struct w_tlbe *e = &W->vcpu[v].tlb[i];
+
+			if (!e->valid || e->ipa >= n->ipa + n->size || n->ipa >= e->ipa + e->size)
+				continue;
+			if (e->ipa != n->ipa || e->size != n->size || e->pa != n->pa)
+				ck_violation(5, "vCPU%u holds %#llx+%#llx -> %#llx while "
+					     "%#llx+%#llx -> %#llx is filled",
+					     v, (unsigned long long)e->ipa,
+					     (unsigned long long)e->size,
+					     (unsigned long long)e->pa,
+					     (unsigned long long)n->ipa,
+					     (unsigned long long)n->size,
+					     (unsigned long long)n->pa);
+		}
+}
+
+static uint64_t *child_of(const struct s2_pgtable *pgt, uint64_t pte, int level)
+{
+	const struct s2_fmt_level *lv = &pgt->fmt.lv[S2_LVL(level)];
+
+	return (uint64_t *)(uintptr_t)(((pte & lv->tbl_mask) >> lv->tbl_pos) << pgt->page_shift);
+}
+
+/*
+ * The hardware walk: from the deepest walk-cache entry covering @gpa, or
+ * the root; every entry read once, atomically.  AF clear: set it (HW_AF)
+ * or fault; a write to a read-only leaf with DBM: set W (HW_DBM), both by
+ * compare-and-exchange like the hardware's atomic update.
+ * Return: the filled TLB entry, or NULL (a fault).  Context: v->walk held.
+ */
+static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
+{
+	struct s2_pgtable *pgt = s2_vm_pgtable(W->vm);
+	struct s2_mapping m;
+	struct w_tlbe *e;
+	uint64_t *table, pte;
+	int level, best = -1;
+	unsigned idx;
+
+	if (!pgt || !pgt->root)
+		return NULL;
+	level = pgt->start_level;
+	table = pgt->root;
+	for (unsigned i = 0; i < W_WC; i++) {
+		struct w_wce *c = &v->wc[i];
+
+		if (c->valid && c->level > best &&
+		    (gpa & ~(pgt->span[S2_LVL(c->level - 1)] - 1)) == c->base) {
+			best = c->level;
+			table = c->table;
+			level = c->level;
+		}
+	}
+	for (;;) {
+		const struct s2_fmt_level *lv = &pgt->fmt.lv[S2_LVL(level)];
+
+		idx = (unsigned)(gpa >> pgt->shift[S2_LVL(level)]);
+		if (level != pgt->start_level)
+			idx &= (1U << pgt->fmt.bits_per_level) - 1;
+		ck_point("hw walk: read entry");
+		pte = __atomic_load_n(&table[idx], __ATOMIC_ACQUIRE);
+		if (s2_pte_table(pgt, pte, level)) {
+			struct w_wce *c = &v->wc[v->wnext++ % W_WC];
+
+			table = child_of(pgt, pte, level);
+			*c = (struct w_wce){ true, level + 1,
+					     gpa & ~(pgt->span[S2_LVL(level)] - 1), table };
+			level++;
+			continue;
+		}
+		if (!s2_pte_valid(pgt, pte, level))
+			return NULL;
+		if (lv->af && !(pte & lv->af)) {
+			if (!(pgt->flags & S2_PGT_HW_AF))
+				return NULL;
+			ck_point("hw: set access flag");
+			if (!__atomic_compare_exchange_n(&table[idx], &pte, pte | lv->af, false,
+							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				return NULL;
+			pte |= lv->af;
+		}
+		s2_pte_decode(pgt, pte, level, &m);
+		if (write && !(m.prot & S2_PROT_W) && lv->dbm && (pte & lv->dbm) &&
+		    (pgt->flags & S2_PGT_HW_DBM)) {
+			ck_point("hw: set dirty (DBM)");
+			if (!__atomic_compare_exchange_n(&table[idx], &pte, pte | lv->w, false,
+							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				return NULL;
+			pte |= lv->w;
+			m.prot |= S2_PROT_W;
+		}
+		break;
+	}
+	e = &v->tlb[v->next++ % W_TLB];
+	*e = (struct w_tlbe){ .valid = false, .w = (m.prot & S2_PROT_W) != 0,
+			      .dbm = (pte & pgt->fmt.lv[S2_LVL(level)].dbm) != 0, .ipa = gpa & ~(m.size - 1),
+			      .size = m.size, .pa = m.pa.v, .fill_tick = tick(),
+			      .level = level };
+	check_i5(e);
+	e->gen = e->pa >> 12 < W_IO_PFN0 ? host_frame_gen(W->phys, e->pa >> 12) : 0;
+	e->valid = true;
+	ck_note("vCPU%d fill %#llx+%#llx -> %#llx%s", v->id, (unsigned long long)e->ipa,
+		(unsigned long long)e->size, (unsigned long long)e->pa, e->w ? " W" : "");
+	return e;
+}
+
+/* Oracle at a completed access through @e.  Context: v->walk held. */
+static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa, bool write)
+{
+	unsigned flags = 0;
+	uint64_t hva = gpa_hva(gpa, &flags), g, pfn = (e->pa + (gpa - e->ipa)) >> 12;
+
+	ck_note("vCPU%d %s %#llx -> pfn %#llx", v->id, write ? "write" : "read",
+		(unsigned long long)gpa, (unsigned long long)pfn);
+	if (!hva)
+		ck_violation(1, "vCPU%d accessed GPA %#llx, which no live memslot backs "
+			     "(a stale translation)", v->id, (unsigned long long)gpa);
+	if (!gidx(hva, &g))
+		return;
+	if (e->fill_tick < W->inv_epoch[g])
+		ck_violation(1, "vCPU%d used a translation of HVA page %#llx read before "
+			     "the invalidation that has since returned",
+			     v->id, (unsigned long long)(g << 12));
+	if (pfn < W_IO_PFN0 && e->gen != host_frame_gen(W->phys, e->pa >> 12))
+		ck_violation(1, "vCPU%d accessed frame %#llx, freed by the host since the "
+			     "translation was read", v->id, (unsigned long long)pfn);
+	if (write && (flags & S2_MEM_READONLY))
+		ck_violation(2, "vCPU%d wrote GPA %#llx through a READONLY memslot",
+			     v->id, (unsigned long long)gpa);
+	if (e->fill_tick > W->cfy_done[g])
+		W->young_seen[g] = true;
+	if (write && W->logging) {
+		W->unreported[g] = true;
+		W->wcount[g]++;
+	}
+	if (write && (W->cfg.pgt_flags & S2_PGT_NO_FWB) && pfn < W_IO_PFN0)
+		W->line_dirty[pfn] = true;
+	W->last_pfn[g] = pfn;
+}
+
+/*
+ * I1/I2/I6 against the host's own table for a translation just filled:
+ * outside the vCPU lock (the host's page-table lock is taken), and only
+ * when no invalidation of the page is in progress and no TLBI reached the
+ * vCPU meanwhile (either makes a difference legitimate).
+ */
+static void check_fill(struct w_vcpu *v, struct w_tlbe snap, uint64_t gen)
+{
+	uint64_t n = snap.size >> 12, pick[3] = { 0, n / 2, n - 1 };
+
+	for (unsigned k = 0; k < (n > 1 ? 3u : 1u); k++) {
+		uint64_t gpa = snap.ipa + pick[k] * PG, hva, ent, g, want, got;
+		unsigned flags;
+		int lvl;
+
+		hva = gpa_hva(gpa, &flags);
+		if (!hva) {
+			if (n > 1)
+				ck_violation(6, "block %#llx+%#llx crosses its memslot's edge",
+					     (unsigned long long)snap.ipa,
+					     (unsigned long long)snap.size);
+			continue;
+		}
+		if (!gidx(hva, &g) || W->inprog[g])
+			continue;
+		host_pt_query(W->mm, s2_hva(hva), &ent, &lvl);
+		if (W->inprog[g] || v->tlbi_gen != gen || !lvl)
+			return;
+		want = (snap.pa >> 12) + pick[k];
+		got = (ent & HOST_PTE_P) ? ((ent & HOST_PTE_ADDR) >> 12) +
+			((hva & ((1ULL << (12 + 9 * (lvl - 1))) - 1)) >> 12) : ~0ULL;
+		if (got != want)
+			ck_violation(n > 1 ? 6 : 1,
+				     "stage 2 maps GPA %#llx to pfn %#llx but the host maps its "
+				     "HVA to %s%#llx, no invalidation in progress",
+				     (unsigned long long)gpa, (unsigned long long)want,
+				     got == ~0ULL ? "nothing " : "pfn ",
+				     (unsigned long long)(got == ~0ULL ? 0 : got));
+		if (snap.w && !(ent & HOST_PTE_RW))
+			ck_violation(2, "stage 2 maps GPA %#llx writable, the host maps it "
+				     "read-only", (unsigned long long)gpa);
+	}
+}
+
+int w_access(unsigned vi, uint64_t gpa, bool write)
+{
+	struct w_vcpu *v = &W->vcpu[vi];
+	uint64_t quiet_since = ~0ULL;
+	unsigned quiet = 0;
+
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		struct s2_fault_info info;
+		struct w_tlbe *e, snap;
+		uint64_t gen;
+		bool fresh = false;
+		int ret;
+
+		ck_mutex_lock(&v->walk, "vCPU: TLB lookup / walk");
+		e = tlb_find(v, gpa);
+		if (e && write && !e->w && e->dbm)
+			e->valid = false, e = NULL;	/* rewalk: hardware sets W */
+		if (!e) {
+			e = walk(v, gpa, write);
+			fresh = e != NULL;
+		}
+		if (e && (!write || e->w)) {
+			check_access(v, e, gpa, write);
+			snap = *e;
+			gen = v->tlbi_gen;
+			ck_mutex_unlock(&v->walk);
+			if (fresh)
+				check_fill(v, snap, gen);
+			return 0;
+		}
+		ck_mutex_unlock(&v->walk);
+		ck_note("vCPU%d fault %#llx %s", v->id, (unsigned long long)gpa,
+			write ? "W" : "R");
+		ret = s2_vm_fault(W->vm, s2_gpa(gpa), write ? S2_ACC_WRITE : S2_ACC_READ,
+				  &v->mc, &info);
+		ck_note("vCPU%d fault -> %d cause %d", v->id, ret, info.retry_cause);
+		if (ret == -S2_EAGAIN) {
+			/*
+			 * I10: a retry for the sequence or a range must be
+			 * explained by an invalidation since the first of a run
+			 * of retries, or one still in progress.
+			 */
+			if (info.retry_cause == S2_RETRY_SEQ || info.retry_cause == S2_RETRY_RANGE) {
+				if (quiet_since != W->inv_events || W->inprog_total) {
+					quiet_since = W->inv_events;
+					quiet = 0;
+				} else if (++quiet >= 3) {
+					ck_violation(10, "vCPU%d: fault on %#llx retried %u times "
+						     "with no invalidation since",
+						     v->id, (unsigned long long)gpa, quiet + 1);
+				}
+			}
+			continue;
+		}
+		if (ret == -S2_ENOENT)
+			v->stopped = true;
+		if (ret)
+			return ret;
+	}
+	return -S2_EAGAIN;
+}
+
+/* ----------------------------------------------------------- host ops */
+
+static s2_hva_t H(uint64_t off)
+{
+	return s2_hva(W_HVA + off);
+}
+
+int w_munmap(uint64_t off, uint64_t len) { return host_munmap(W->mm, H(off), len); }
+int w_dontneed(uint64_t off, uint64_t len) { return host_madvise_dontneed(W->mm, H(off), len); }
+int w_mprotect_ro(uint64_t off, uint64_t len)
+{
+	return host_mprotect(W->mm, H(off), len, HOST_PROT_READ);
+}
+int w_collapse(uint64_t off) { return host_thp_collapse(W->mm, H(off)); }
+int w_split(uint64_t off) { return host_thp_split(W->mm, H(off)); }
+int w_migrate(uint64_t off) { return host_migrate(W->mm, H(off)); }
+int w_reclaim(uint64_t off, uint64_t len)
+{
+	uint64_t n;
+
+	return host_reclaim(W->mm, H(off), len, &n);
+}
+int w_host_level(uint64_t off)
+{
+	return host_mapping_level(W->mm, H(off));
+}
+
+int w_age(uint64_t off, uint64_t len, enum host_age_mode mode)
+{
+	return host_age(W->mm, H(off), len, mode);
+}
+
+int w_fork_child_exit(void)
+{
+	struct host_mm *child;
+	int ret = host_fork(W->mm, &child);
+
+	if (!ret)
+		host_mmput(child);
+	return ret;
+}
+
+void w_exit_mm(void)
+{
+	W->exited = true;
+	host_mmput(W->mm);
+}
+
+void w_vm_destroy_path(void)
+{
+	W->registered = false;
+	host_mn_unregister(&W->sub);
+}
+
+static void stamp_slot(uint64_t t)
+{
+	uint64_t g, g0, g1, h = W_HVA + W->cfg.slot_hva_off;
+
+	range_pages(h, h + W->cfg.slot_size, &g0, &g1);
+	for (g = g0; g < g1; g++)
+		if (W->inv_epoch[g] < t)
+			W->inv_epoch[g] = t;
+	W->inv_events++;
+}
+
+int w_delete_slot(unsigned id)
+{
+	uint64_t t = tick();
+	int ret;
+
+	ck_note("delete memslot %u", id);
+	ret = s2_vm_delete_memslot(W->vm, id);
+	stamp_slot(t);
+	return ret;
+}
+
+int w_move_slot(unsigned id, uint64_t new_gpa)
+{
+	uint64_t t = tick();
+	int ret;
+
+	ck_note("move memslot %u to %#llx", id, (unsigned long long)new_gpa);
+	ret = s2_vm_set_memslot(W->vm, id, s2_gpa(new_gpa), W->cfg.slot_size,
+				H(W->cfg.slot_hva_off), W->cfg.slot_flags);
+	stamp_slot(t);
+	return ret;
+}
+
+int w_dirty_log(bool on)
+{
+	unsigned f = on ? W->cfg.slot_flags | S2_MEM_DIRTY_LOG : W->cfg.slot_flags & ~S2_MEM_DIRTY_LOG;
+	int ret;
+
+	ck_note("dirty log %s", on ? "on" : "off");
+	if (!on)
+		W->logging = false;
+	ret = s2_vm_set_memslot(W->vm, 0, s2_gpa(W->cfg.slot_gpa), W->cfg.slot_size,
+				H(W->cfg.slot_hva_off), f);
+	if (on && !ret)
+		W->logging = true;
+	W->inv_events++;
+	return ret;
+}
+
+int w_harvest(void)
+{
+	uint64_t bm[W_MAX_PAGES / 64] = { 0 }, g0;
+	bool before[W_MAX_PAGES];
+	uint64_t n = W->cfg.slot_size >> 12;
+	int ret;
+
+	g0 = W->cfg.slot_hva_off >> 12;
+	memcpy(before, W->unreported, sizeof(before));
+	ck_note("harvest");
+	ret = s2_vm_get_dirty_log(W->vm, 0, bm, (n + 63) / 64);
+	if (ret)
+		return ret;
+	for (uint64_t i = 0; i < n && g0 + i < W_MAX_PAGES; i++) {
+		uint64_t g = g0 + i;
+		bool bit = bm[i / 64] & (1ULL << (i % 64));
+
+		if (before[g] && !bit)
+			ck_violation(7, "page %#llx was written before the harvest began and "
+				     "is not reported", (unsigned long long)(i << 12));
+		/* reported: the caller copies the page after we return, so a
+		 * write that raced the harvest is in that copy too */
+		if (bit)
+			W->unreported[g] = false;
+	}
+	return 0;
+}
+
+unsigned w_live_tables(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < pnext; i++)
+		if (pstate[i] == PG_LIVE && !proot[i])
+			n++;
+	for (unsigned v = 0; v < W->cfg.nr_vcpus; v++)
+		n -= (unsigned)W->vcpu[v].mc.nr;
+	return n;
+}
+
+/* ------------------------------------------------------ create/destroy */
+
+void w_create(const struct w_cfg *cfg)
+{
+	struct s2_vm_cfg vc = { 0 };
+	int ret;
+
+	W = calloc(1, sizeof(*W));
+	if (!W)
+		abort();
+	W->cfg = *cfg;
+	host_bug_hostlevel_reread = ck_inject == S2_BUG_hostlevel_reread + 1;
+	pool_reset();
+	ncbs = 0;
+	memset(rnest, 0, sizeof(rnest));
+	memset(rexits, 0, sizeof(rexits));
+	W->phys = host_phys_create(W_IO_PFN0, 512);
+	W->mm = host_mm_create(W->phys);
+	if (!W->phys || !W->mm)
+		abort();
+	if (host_mmap(W->mm, H(0), cfg->vma_len, cfg->kind, cfg->vma_prot))
+		abort();
+	if (cfg->pfnmap_slot) {
+		uint64_t pfns[16];
+
+		/* not flat: vm_pgoff is not the frame (seed 003) */
+		for (unsigned i = 0; i < 16; i++)
+			pfns[i] = W_IO_PFN0 + 64 + (i ^ 1);
+		if (host_mmap_pfnmap(W->mm, H(0x3f0000), 16 * PG,
+				     HOST_PROT_READ | HOST_PROT_WRITE, 7, pfns))
+			abort();
+	}
+	vc.pgt = (struct s2_pgt_cfg){ .format = S2_FMT_ARM64, .granule_shift = 12,
+				      .ia_bits = 39, .oa_bits = 48, .flags = cfg->pgt_flags,
+				      .plat = &cplat, .plat_ctx = W };
+	vc.host = &gops;
+	vc.host_ctx = W;
+	vc.flags = cfg->vm_flags;
+	ret = s2_vm_create(&vc, &W->vm);
+	if (ret)
+		abort();
+	if (cfg->populate)
+		for (uint64_t off = 0; off < cfg->vma_len; off += PG) {
+			uint64_t pfn;
+			bool wr;
+			int lvl;
+
+			if (!host_gup(W->mm, H(off), true, &pfn, &wr, &lvl))
+				host_frame_put(W->phys, pfn);
+		}
+	if (s2_vm_set_memslot(W->vm, 0, s2_gpa(cfg->slot_gpa), cfg->slot_size,
+			      H(cfg->slot_hva_off), cfg->slot_flags))
+		abort();
+	W->logging = (cfg->slot_flags & S2_MEM_DIRTY_LOG) != 0;
+	W->sub.ops = &nops;
+	W->sub.priv = W;
+	if (host_mn_register(W->mm, &W->sub))
+		abort();
+	W->registered = true;
+	if (cfg->pfnmap_slot &&
+	    s2_vm_set_memslot(W->vm, 1, s2_gpa(0x1000000), 16 * PG, H(0x3f0000),
+			      S2_MEM_PREFAULT))
+		abort();
+	for (unsigned i = 0; i < W_MAX_VCPUS; i++) {
+		W->vcpu[i].id = (int)i;
+		ck_lock_init(&W->vcpu[i].walk);
+	}
+}
+
+static void mc_free(struct s2_memcache *mc)
+{
+	while (mc->head) {
+		void *p = mc->head;
+
+		mc->head = *(void **)p;
+		mc->nr--;
+		pool_put(p, 1);
+	}
+}
+
+void w_destroy(bool expect_empty)
+{
+	unsigned n;
+
+	run_callbacks(true);
+	if (expect_empty && (n = w_live_tables()))
+		ck_violation(3, "leak: %u table page(s) still allocated after the whole "
+			     "range was unmapped", n);
+	for (unsigned v = 0; v < W->cfg.nr_vcpus; v++)
+		mc_free(&W->vcpu[v].mc);
+	if (W->registered)
+		host_mn_unregister(&W->sub);
+	s2_vm_destroy(W->vm);
+	run_callbacks(true);
+	for (unsigned i = 0; i < pnext; i++)
+		if (pstate[i] == PG_LIVE)
+			ck_violation(3, "leak at destroy: table page %u never freed", i);
+	if (!W->exited)
+		host_mmput(W->mm);
+	host_phys_destroy(W->phys);
+	free(W);
+	W = NULL;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The checked world: one host mm (sim/host, on the controlled scheduler),
+ * one VM of the real library on the check platform, up to two modelled
+ * vCPUs (TLB, walk cache, hardware walker with hardware access/dirty
+ * updates, data cache for non-FWB), and the oracle of DESIGN.md section 7
+ * run at every access, fill, notifier return, harvest and at the end.
+ */
+#ifndef S2_CHECK_WORLD_H
+#define S2_CHECK_WORLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <s2mmu/mmu.h>
+#include <s2mmu/check.h>
+#include "sim/host/host.h"
+#include "check/sched.h"
+
+#define W_HVA		0x40000000ULL	/* 1G-aligned: blocks are possible */
+#define W_MAX_PAGES	1024		/* oracle arrays: 4 MiB of HVA */
+#define W_TLB		8
+#define W_WC		8
+#define W_MAX_VCPUS	2
+#define W_IO_PFN0	4096		/* first device frame */
+
+struct w_cfg {
+	enum host_vma_kind kind;
+	uint64_t vma_len;
+	unsigned vma_prot;
+	uint64_t slot_gpa, slot_size, slot_hva_off;
+	unsigned slot_flags;
+	unsigned pgt_flags;		/* S2_PGT_HW_AF, _HW_DBM, _NO_FWB */
+	unsigned vm_flags;
+	bool pfnmap_slot;		/* slot 1: 16 pages of a non-flat PFNMAP */
+	unsigned nr_vcpus;
+	bool populate;			/* fault the VMA in before the threads */
+};
+
+struct w_tlbe {
+	bool valid, w, dbm;
+	uint64_t ipa, size, pa, fill_tick, gen;
+	int level;
+};
+
+struct w_wce {
+	bool valid;
+	int level;			/* level of the table pointed at */
+	uint64_t base;			/* IPA the table covers, aligned */
+	uint64_t *table;
+};
+
+struct w_vcpu {
+	int id;
+	struct ck_lock walk;		/* held across walk+fill+access; TLBIs take it */
+	struct w_tlbe tlb[W_TLB];
+	unsigned next;
+	struct w_wce wc[W_WC];
+	unsigned wnext;
+	uint64_t tlbi_gen;
+	struct s2_memcache mc;
+	bool stopped;			/* fault said the VM is gone */
+};
+
+struct world {
+	struct w_cfg cfg;
+	struct host_phys *phys;
+	struct host_mm *mm;
+	struct s2_vm *vm;
+	struct host_mn_sub sub;
+	bool registered, exited;
+	struct w_vcpu vcpu[W_MAX_VCPUS];
+	uint64_t tick;
+	uint64_t inv_events;		/* starts, ends, releases, memslot changes */
+	long inprog_total;
+	/* oracle, per HVA page of [W_HVA, W_HVA + W_MAX_PAGES pages) */
+	uint64_t inv_epoch[W_MAX_PAGES];
+	int inprog[W_MAX_PAGES];
+	uint64_t cfy_done[W_MAX_PAGES];
+	bool young_seen[W_MAX_PAGES];
+	bool logging;
+	bool unreported[W_MAX_PAGES];
+	uint64_t wcount[W_MAX_PAGES];
+	uint64_t last_pfn[W_MAX_PAGES];
+	uint64_t line[W_IO_PFN0];	/* non-FWB: dirty line per RAM frame */
+	bool line_dirty[W_IO_PFN0];
+};
+
+extern struct world *W;
+extern int ck_inject;			/* enum s2_bug_id + 1, 0 = none */
+
+void w_process_init(void);		/* once per process: table-page pool */
+void w_create(const struct w_cfg *cfg);
+void w_destroy(bool expect_empty);
+
+/* vCPU: one guest access, faulting as needed.
+ * Return: 0, -S2_EFAULT, -S2_ENOENT, or -S2_EAGAIN (gave up). */
+int w_access(unsigned vcpu, uint64_t gpa, bool write);
+/* Host operations (the host model does the notifier calls). */
+int w_munmap(uint64_t off, uint64_t len);
+int w_dontneed(uint64_t off, uint64_t len);
+int w_mprotect_ro(uint64_t off, uint64_t len);
+int w_collapse(uint64_t off);
+int w_split(uint64_t off);
+int w_migrate(uint64_t off);
+int w_reclaim(uint64_t off, uint64_t len);
+int w_fork_child_exit(void);
+/* The host level walk used only to decide (KVM's zap of collapsible
+ * entries after dirty logging): no retry needed, seed 002's third rule. */
+int w_host_level(uint64_t off);
+int w_age(uint64_t off, uint64_t len, enum host_age_mode mode);
+void w_exit_mm(void);
+void w_vm_destroy_path(void);		/* unregister: release while vCPUs run */
+/* Memslot and dirty log. */
+int w_delete_slot(unsigned id);
+int w_move_slot(unsigned id, uint64_t new_gpa);
+int w_dirty_log(bool on);
+int w_harvest(void);
+/* Stage-2 table pages alive that are not in a vCPU's page cache. */
+unsigned w_live_tables(void);
+
+#endif
