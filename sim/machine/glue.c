@@ -304,6 +304,12 @@ static void n_release(struct host_mn_sub *sub)
 	s2_vm_mn_release(m->vm);
 	/* Release zaps everything and invalidates the VM's TLBs (I1, I4). */
 	stamp(m, m->inv_epoch, 0, HOST_TASK_SIZE, t0);
+	/*
+	 * I9: release drops the young state with the table, like a zap; a
+	 * translation filled between the stamp above and the table going
+	 * away is owed to no later test_young, which finds no table.
+	 */
+	stamp(m, m->clear_start, 0, HOST_TASK_SIZE, mach_tick(m));
 	__atomic_store_n(&m->released, 1, __ATOMIC_RELEASE);
 }
 

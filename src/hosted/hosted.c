@@ -421,33 +421,101 @@ static void h_yield(void *ctx)
 
 /* ---------------------------------------------------------------- locks */
 
+/*
+ * mmu_lock is taken for read by every fault and for write by notifiers.
+ * A single reader count (pthread_rwlock) puts one cache line that every
+ * faulting CPU writes on the fault path; here each thread counts itself
+ * in a slot of its own ("big reader" lock), so parallel faults touch
+ * disjoint lines and only writers visit them all.  Writers first raise
+ * a flag that holds new readers back, so a stream of faults cannot
+ * starve a notifier.
+ */
+#define BR_SLOTS 32
+
+struct brlock {
+	struct {
+		long readers;
+		char pad[64 - sizeof(long)];
+	} slot[BR_SLOTS];
+	int writer;
+	pthread_mutex_t wmutex;		/* writers among themselves */
+};
+
+static unsigned br_next;
+static __thread unsigned br_slot_plus1;
+
+static unsigned br_my_slot(void)
+{
+	if (!br_slot_plus1)
+		br_slot_plus1 = 1 + __atomic_fetch_add(&br_next, 1, __ATOMIC_RELAXED) % BR_SLOTS;
+	return br_slot_plus1 - 1;
+}
+
 static void *h_rwlock_new(void *ctx)
 {
-	pthread_rwlockattr_t a;
-	pthread_rwlock_t *l = malloc(sizeof(*l));
+	struct brlock *l;
 
 	(void)ctx;
-	if (!l)
+	if (posix_memalign((void **)&l, 64, sizeof(*l)))
 		return NULL;
-	/* Writers (notifiers) must not starve behind a stream of faults. */
-	pthread_rwlockattr_init(&a);
-	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(l, &a);
-	pthread_rwlockattr_destroy(&a);
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->wmutex, NULL);
 	return l;
 }
 
 static void h_rwlock_free(void *ctx, void *lock)
 {
+	struct brlock *l = lock;
+
 	(void)ctx;
-	pthread_rwlock_destroy(lock);
-	free(lock);
+	pthread_mutex_destroy(&l->wmutex);
+	free(l);
 }
 
-static void h_read_lock(void *l) { pthread_rwlock_rdlock(l); }
-static void h_read_unlock(void *l) { pthread_rwlock_unlock(l); }
-static void h_write_lock(void *l) { pthread_rwlock_wrlock(l); }
-static void h_write_unlock(void *l) { pthread_rwlock_unlock(l); }
+static void h_read_lock(void *lock)
+{
+	struct brlock *l = lock;
+	long *r = &l->slot[br_my_slot()].readers;
+
+	for (;;) {
+		/* Count ourselves, then look for a writer: with both sides
+		 * sequentially consistent, either the writer sees our count
+		 * or we see its flag. */
+		__atomic_fetch_add(r, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&l->writer, __ATOMIC_SEQ_CST))
+			return;
+		__atomic_fetch_sub(r, 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&l->writer, __ATOMIC_ACQUIRE))
+			sched_yield();
+	}
+}
+
+static void h_read_unlock(void *lock)
+{
+	struct brlock *l = lock;
+
+	__atomic_fetch_sub(&l->slot[br_my_slot()].readers, 1, __ATOMIC_RELEASE);
+}
+
+static void h_write_lock(void *lock)
+{
+	struct brlock *l = lock;
+	unsigned i;
+
+	pthread_mutex_lock(&l->wmutex);
+	__atomic_store_n(&l->writer, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < BR_SLOTS; i++)
+		while (__atomic_load_n(&l->slot[i].readers, __ATOMIC_SEQ_CST))
+			sched_yield();
+}
+
+static void h_write_unlock(void *lock)
+{
+	struct brlock *l = lock;
+
+	__atomic_store_n(&l->writer, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&l->wmutex);
+}
 
 static void h_rcu_read_lock(void *ctx)
 {

@@ -83,6 +83,7 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 	unsigned prot;
 	bool write = access & S2_ACC_WRITE;
 	int ret, cause;
+	unsigned sh = stat_shard(mc);
 
 	if (!info)
 		info = &dummy;
@@ -92,7 +93,7 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 	p = vm->plat;
 	if (gpa >> vm->ia_bits)
 		return -S2_ERANGE;
-	VM_STAT(vm, faults);
+	VM_STAT_SH(vm, sh, faults);
 	gpa &= ~((1ULL << vm->page_shift) - 1);
 
 	/*
@@ -108,7 +109,7 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 	p->rcu_read_unlock(vm->ctx);
 	if (!sp || (slot.flags & S2_SLOT_INVALID) ||
 	    (write && (slot.flags & S2_MEM_READONLY))) {
-		VM_STAT(vm, efault);
+		VM_STAT_SH(vm, sh, efault);
 		return -S2_EFAULT;
 	}
 	hva = slot.hva + (gpa - slot.gpa);
@@ -145,7 +146,7 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 	if (ret) {
 		if (ret == -S2_EAGAIN) {
 			info->retry_cause = S2_RETRY_HOST;
-			VM_STAT(vm, retries[S2_RETRY_HOST]);
+			VM_STAT_SH(vm, sh, retries[S2_RETRY_HOST]);
 		}
 		return ret;
 	}
@@ -179,7 +180,7 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 		S2_VIOLATION(p, vm->ctx, S2_INV_I4, "fault path used the released (NULL) table");
 	}
 	if (!pgt) {
-		VM_STAT(vm, after_release);
+		VM_STAT_SH(vm, sh, after_release);
 		ret = -S2_ENOENT;
 		goto out_unlock;
 	}
@@ -188,9 +189,9 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 		cause = S2_RETRY_MEMSLOT;
 	if (cause != S2_RETRY_NONE) {
 		if (!vm->in_progress || hva < vm->range_start || hva >= vm->range_end)
-			VM_STAT(vm, spurious_retries);
+			VM_STAT_SH(vm, sh, spurious_retries);
 		info->retry_cause = cause;
-		VM_STAT(vm, retries[cause]);
+		VM_STAT_SH(vm, sh, retries[cause]);
 		ret = -S2_EAGAIN;
 		goto out_unlock;
 	}
@@ -219,10 +220,10 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 
 		if (add) {
 			ret = s2_pgt_relax_perms(pgt, s2_gpa(gpa), add, S2_WALK_SHARED);
-			VM_STAT(vm, relaxes);
+			VM_STAT_SH(vm, sh, relaxes);
 		} else {
 			ret = s2_pgt_mkyoung(pgt, s2_gpa(gpa), S2_WALK_SHARED);
-			VM_STAT(vm, young_faults);
+			VM_STAT_SH(vm, sh, young_faults);
 		}
 		size = cur.size;
 		prot |= cur.prot;
@@ -230,15 +231,15 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 		ret = s2_pgt_map(pgt, s2_gpa(bgpa), size, s2_hpa(bpa), prot, size, mc,
 				 S2_WALK_SHARED);
 		if (!ret) {
-			VM_STAT(vm, installs);
+			VM_STAT_SH(vm, sh, installs);
 			if (size > (1ULL << vm->page_shift))
-				VM_STAT(vm, blocks);
+				VM_STAT_SH(vm, sh, blocks);
 		}
 	}
 	if (ret == -S2_EAGAIN || ret == -S2_ENOENT) {
 		/* lost a race with another walker on this entry */
 		info->retry_cause = S2_RETRY_RACE;
-		VM_STAT(vm, retries[S2_RETRY_RACE]);
+		VM_STAT_SH(vm, sh, retries[S2_RETRY_RACE]);
 		ret = -S2_EAGAIN;
 		goto out_unlock;
 	}
@@ -246,7 +247,7 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 		uint64_t bit = (gpa - slot.gpa) >> vm->page_shift;
 
 		s2_fetch_or(&slot.dirty[bit / 64], 1ULL << (bit % 64));
-		VM_STAT(vm, dirty_pages);
+		VM_STAT_SH(vm, sh, dirty_pages);
 	}
 	info->size = size;
 	info->pa = r.pa;

@@ -161,12 +161,15 @@ void s2_vm_destroy(struct s2_vm *vm)
 
 void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out)
 {
-	const uint64_t *src = (const uint64_t *)&vm->st;
 	uint64_t *dst = (uint64_t *)out;
 	size_t i;
+	unsigned sh;
 
-	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
-		dst[i] = s2_load(&src[i]);
+	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++) {
+		dst[i] = 0;
+		for (sh = 0; sh < S2_STAT_SHARDS; sh++)
+			dst[i] += s2_load(&((const uint64_t *)&vm->st[sh].s)[i]);
+	}
 }
 
 struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm)
