@@ -144,6 +144,37 @@ static inline void mc_put(struct s2_memcache *mc, void *page)
 }
 
 /*
+ * The entry that translates @addr now: the first one on the way down that
+ * is not a table (a leaf, or an invalid or locked entry, possibly above the
+ * last level).  The single-page operations that create nothing (lookup,
+ * relax, mkyoung) and a fault whose tables all exist need exactly the
+ * walker's LEAF visit of this entry, so they descend here instead of
+ * setting the walker up (the fault path's hot loop).
+ */
+static s2_always_inline uint64_t *s2_descend(const struct s2_pgtable *pgt, uint64_t addr,
+					     int *levelp, uint64_t *pte_out)
+{
+	const unsigned mask = (1U << pgt->fmt.bits_per_level) - 1;
+	uint64_t *table = pgt->root;
+	int level = pgt->start_level;
+	unsigned idx = (unsigned)(addr >> pgt->shift[S2_LVL(level)]);
+
+	for (;;) {
+		const struct s2_fmt_level *lv = s2_lv(pgt, level);
+		uint64_t pte = s2_load_acquire(&table[idx]);
+
+		if (level == S2_LAST_LEVEL || !lv_table(lv, pte)) {
+			*levelp = level;
+			*pte_out = pte;
+			return &table[idx];
+		}
+		table = lv_child(pgt, lv, pte);
+		level++;
+		idx = (unsigned)(addr >> pgt->shift[S2_LVL(level)]) & mask;
+	}
+}
+
+/*
  * The generic walker.  Iterative, so it can be inlined into each
  * operation with the visitor known at compile time.  Visits every entry
  * overlapping [start, end): leaves and invalid entries with S2_VISIT_LEAF,

@@ -578,6 +578,24 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 	walk = S2_VISIT_LEAF;
 	if (size > (1ULL << pgt->page_shift) && size >= min_block(pgt, max_size))
 		walk |= S2_VISIT_PRE;
+	if (size == (1ULL << pgt->page_shift)) {
+		/* A fault: if its last-level table exists, the only visit
+		 * is the LEAF visit of that entry. */
+		struct s2_walk_ctx c;
+
+		c.ptep = s2_descend(pgt, ipa.v, &c.level, &c.old);
+		if (c.level == S2_LAST_LEVEL) {
+			c.pgt = pgt;
+			c.addr = ipa.v;
+			c.end = d.end;
+			c.flags = walk | (flags & S2_WALK_SHARED);
+			c.arg = &d;
+			ret = (flags & S2_WALK_SHARED) ? map_visit_shared(&c, S2_VISIT_LEAF) :
+							 map_visit_excl(&c, S2_VISIT_LEAF);
+			ref_flush(pgt, &d.rb);
+			return ret;
+		}
+	}
 	ret = (flags & S2_WALK_SHARED) ? map_walk_shared(pgt, &d, walk) :
 					 map_walk_excl(pgt, &d, walk);
 	ref_flush(pgt, &d.rb);
@@ -1049,11 +1067,19 @@ static int attr_update(struct s2_pgtable *pgt, uint64_t ipa, struct attr_data *d
 {
 	uint64_t a = ipa & ~((1ULL << pgt->page_shift) - 1);
 
+	struct s2_walk_ctx c;
+
 	if (ipa >= (1ULL << pgt->ia_bits))
 		return -S2_ERANGE;
+	c.pgt = pgt;
+	c.ptep = s2_descend(pgt, a, &c.level, &c.old);
+	c.addr = a & ~(pgt_span(pgt, c.level) - 1);
+	c.end = a + 1;
+	c.flags = S2_VISIT_LEAF | (flags & S2_WALK_SHARED);
+	c.arg = d;
 	if (flags & S2_WALK_SHARED)
-		return s2_walk_inline(pgt, a, a + 1, S2_VISIT_LEAF, attr_visit_shared, d);
-	return s2_walk_inline(pgt, a, a + 1, S2_VISIT_LEAF, attr_visit_excl, d);
+		return attr_visit_shared(&c, S2_VISIT_LEAF);
+	return attr_visit_excl(&c, S2_VISIT_LEAF);
 }
 
 int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
@@ -1200,25 +1226,14 @@ bool s2_pte_table(const struct s2_pgtable *pgt, uint64_t pte, int level)
 
 int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out)
 {
-	uint64_t *table, pte;
+	uint64_t pte;
 	int level;
 
 	if (!pgt_live(pgt) || !out)
 		return -S2_EINVAL;
 	if (ipa.v >= (1ULL << pgt->ia_bits))
 		return -S2_ERANGE;
-	table = pgt->root;
-	for (level = pgt->start_level;; level++) {
-		const struct s2_fmt_level *lv = s2_lv(pgt, level);
-		unsigned idx = (unsigned)(ipa.v >> pgt->shift[S2_LVL(level)]);
-
-		if (level != pgt->start_level)
-			idx &= (1U << pgt->fmt.bits_per_level) - 1;
-		pte = s2_load_acquire(&table[idx]);
-		if (!lv_table(lv, pte))
-			break;
-		table = lv_child(pgt, lv, pte);
-	}
+	s2_descend(pgt, ipa.v, &level, &pte);
 	s2_pte_decode(pgt, pte, level, out);
 	out->ipa = s2_gpa(ipa.v & ~(out->size - 1));
 	return 0;
