@@ -325,15 +325,18 @@ static void write_html(const char *path, const char *token)
 		if (io->ev[i].tid < nt && !(n && io->ev[rows[n - 1]].tid == io->ev[i].tid &&
 					     !strcmp(io->ev[rows[n - 1]].text, io->ev[i].text)))
 			rows[n++] = i;
-	h = 80 + (n + 3) * rowh;
+	h = 60 + (n + 1) * rowh;
 	fprintf(f, "<!DOCTYPE html>\n<!-- SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause -->\n"
 		"<html><head><meta charset=\"utf-8\"><title>s2mmu check counterexample</title>"
 		"<style>body{font-family:sans-serif;margin:16px}text{font-family:monospace;font-size:11px}"
-		".v{fill:#b00;font-size:13px;font-weight:bold}</style></head><body>\n"
+		".v{color:#b00;font-size:14px;font-weight:bold;max-width:1100px}"
+		"</style></head><body>\n"
 		"<h2>s2mmu check: counterexample</h2><p>scenario <b>%s</b>, bug <b>%s</b>, "
-		"%u scheduling points, %u preemptions</p><p>replay: <code>s2mmu check --replay '",
+		"%u scheduling points, %u preemptions</p><p class=\"v\">violated I%d: ",
 		scenarios[J->scen].name, J->bug ? bug_names[J->bug - 1] : "(none)",
-		io->steps, io->nr_preempt);
+		io->steps, io->nr_preempt, J->inv);
+	html_escape(f, J->msg);
+	fprintf(f, " (the last step below)</p><p>replay: <code>s2mmu check --replay '");
 	html_escape(f, token);
 	fprintf(f, "'</code></p>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" "
 		"height=\"%u\">\n", nt * colw + 20, h);
@@ -362,10 +365,11 @@ static void write_html(const char *path, const char *token)
 		fprintf(f, "</text>\n");
 		prevt = e->tid;
 	}
-	fprintf(f, "<text class=\"v\" x=\"10\" y=\"%u\">violated I%d: ", 50 + (n + 1) * rowh,
-		J->inv);
+	/* the violation as HTML text, which wraps, rather than an SVG line
+	 * that a long message runs off the diagram's edge */
+	fprintf(f, "</svg>\n<p class=\"v\">violated I%d: ", J->inv);
 	html_escape(f, J->msg);
-	fprintf(f, "</text>\n</svg></body></html>\n");
+	fprintf(f, "</p></body></html>\n");
 	fclose(f);
 }
 

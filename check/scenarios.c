@@ -95,7 +95,16 @@ static void h_cfy_log_ty(void *a)
 static void v0_read1_after(void *a) { (void)a; w_access(0, 0, false); w_access(0, K4, false); }
 static void h_munmap_2m(void *a) { (void)a; w_munmap(0, M2); }
 static void v0_thp_touch(void *a) { (void)a; w_access(0, 0, false); }
+static void h_munmap_2m4(void *a) { (void)a; w_munmap(0, M2 + 4 * K4); }
 static void h_move(void *a) { (void)a; w_move_slot(0, 0x400000); }
+static void v0_slot_tail(void *a) { (void)a; w_access(0, 0, false); w_access(0, 0x100000 - K4, false); }
+static void v0_pfnmap_x2(void *a)
+{
+	(void)a;
+	w_access(0, 0x1000000 + K4, false);
+	w_access(0, 0x1000000 + K4, false);
+}
+static void m_reprefault_delete(void *a) { (void)a; w_prefault_pfnmap(); w_delete_slot(1); }
 
 /* ---- set-ups ---- */
 
@@ -105,6 +114,28 @@ static void populate_page0(void)
 	w_access(0, 0, false);
 }
 static void split_now(void) { w_split(0); }
+static void populate_page0_w(void)
+{
+	/* a writable translation already in vCPU 0's TLB, so the guest can
+	 * keep writing through it while the host zaps the page */
+	w_access(0, 0, true);
+}
+static void populate_4(void)
+{
+	/* pages 0-3 in the table and the TLB: the zap of 0-2 leaves the
+	 * last-level table alive (page 3), so the only invalidation is the
+	 * leaves' range, not a table's that would cover it */
+	for (uint64_t i = 0; i < 4; i++)
+		w_access(0, i * K4, false);
+}
+static void populate_two_tables(void)
+{
+	/* page 0 and a page in the next 2M: zapping page 0 empties its
+	 * last-level table but not the level-2 table above it, so the
+	 * table entry's invalidation is not merged into a bigger one */
+	w_access(0, M2, false);
+	w_access(0, 0, false);
+}
 
 #define T1(a, fa) .tname = { a }, .thread = { fa }
 #define T2(a, fa, b, fb) .tname = { a, b }, .thread = { fa, fb }
@@ -144,10 +175,10 @@ const struct scenario scenarios[] = {
 		   "host: munmap", h_munmap_all4), true },
 	{ "range_tlbi", "a three-page zap while a vCPU keeps its translations",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
-	  NULL, T2("vcpu0", v0_three, "host: dontneed 3p", h_dontneed3), false },
+	  populate_4, T2("vcpu0", v0_three, "host: dontneed 3p", h_dontneed3), false },
 	{ "nofwb_unmap", "non-FWB: guest writes while the page is unmapped (I8)",
 	  { ANON(4), .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_NO_FWB },
-	  NULL, T2("vcpu0", v0_write0_x3, "host: dontneed", h_dontneed0_nofwb), false },
+	  populate_page0_w, T2("vcpu0", v0_write0_x3, "host: dontneed", h_dontneed0_nofwb), false },
 	{ "unmap_vs_walk", "table unlinked and freed while the hardware walks it",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  NULL, T2("vcpu0", v0_walk_0_then_1, "host: dontneed p0", h_dontneed_page0), false },
@@ -178,6 +209,26 @@ const struct scenario scenarios[] = {
 	{ "fast_unmap", "a 2M munmap through the fast unmap while a vCPU walks",
 	  { THP2M, .nr_vcpus = 1, .populate = true },
 	  split_now, T2("vcpu0", v0_thp_touch, "host: munmap 2M", h_munmap_2m), false },
+	{ "table_zap_walk_cache", "a last-level table zapped and freed under a walk cache",
+	  { .kind = HOST_VMA_ANON, .vma_len = M2 + 4 * K4,
+	    .vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = M2 + 4 * K4,
+	    .nr_vcpus = 1 },
+	  populate_two_tables, T2("vcpu0", v0_walk_0_then_1, "host: dontneed p0",
+				  h_dontneed_page0), false },
+	{ "thp_slot_tail", "a THP-backed fault in a memslot smaller than the block",
+	  { .kind = HOST_VMA_THP, .vma_len = M2,
+	    .vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = M2 / 2,
+	    .nr_vcpus = 1, .populate = true },
+	  NULL, T1("vcpu0", v0_slot_tail), false },
+	{ "pfnmap_reprefault", "the VMM prefaults a PFNMAP slot again, then deletes it",
+	  { ANON(4), .nr_vcpus = 1, .pfnmap_slot = true },
+	  NULL, T2("vcpu0", v0_pfnmap_x2, "vmm: prefault+delete", m_reprefault_delete), true },
+	{ "zap_resched_vs_destroy", "a chunked zap drops mmu_lock while the VM is destroyed",
+	  { .kind = HOST_VMA_ANON, .vma_len = M2 + 4 * K4,
+	    .vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = M2 + 4 * K4,
+	    .nr_vcpus = 1 },
+	  populate_two_tables, T2("host: munmap 2M+4p", h_munmap_2m4, "vm destroy", h_destroy),
+	  false },
 };
 const unsigned nr_scenarios = sizeof(scenarios) / sizeof(scenarios[0]);
 
@@ -207,12 +258,12 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_free_no_grace] = { "free_no_grace", "unmap_vs_walk", 3 },
 	[S2_BUG_memslot_delete_no_zap] = { "memslot_delete_no_zap", "memslot_delete", 1 },
 	[S2_BUG_dirty_harvest_race] = { "dirty_harvest_race", "dirty_harvest", 7 },
-	[S2_BUG_unmap_resched_pgd_uaf] = { "unmap_resched_pgd_uaf", NULL, 3 },
-	[S2_BUG_block_misaligned_slot] = { "block_misaligned_slot", NULL, 6 },
-	[S2_BUG_double_get_leak] = { "double_get_leak", "parallel_fault", 3 },
+	[S2_BUG_unmap_resched_pgd_uaf] = { "unmap_resched_pgd_uaf", "zap_resched_vs_destroy", 3 },
+	[S2_BUG_block_misaligned_slot] = { "block_misaligned_slot", "thp_slot_tail", 6 },
+	[S2_BUG_double_get_leak] = { "double_get_leak", "pfnmap_reprefault", 3 },
 	[S2_BUG_collapse_no_bbm] = { "collapse_no_bbm", "collapse_after_log", 5 },
 	[S2_BUG_vma_info_after_unlock] = { "vma_info_after_unlock", "thp_split_vs_fault", 6 },
-	[S2_BUG_defer_table_tlbi] = { "defer_table_tlbi", "unmap_vs_walk", 3 },
+	[S2_BUG_defer_table_tlbi] = { "defer_table_tlbi", "table_zap_walk_cache", 3 },
 	[S2_BUG_tlbi_range_short] = { "tlbi_range_short", "range_tlbi", 1 },
 	[S2_BUG_map_deleting_slot] = { "map_deleting_slot", "memslot_delete", 1 },
 	[S2_BUG_range_add_overwrite] = { "range_add_overwrite", "fault_vs_two_invals", 1 },

@@ -80,7 +80,7 @@ struct world {
 	bool logging;
 	bool unreported[W_MAX_PAGES];
 	uint64_t wcount[W_MAX_PAGES];
-	uint64_t last_pfn[W_MAX_PAGES];
+	uint64_t last_pfn[W_MAX_PAGES];	/* pfn + 1 of the last access, 0: none */
 	uint64_t line[W_IO_PFN0];	/* non-FWB: dirty line per RAM frame */
 	bool line_dirty[W_IO_PFN0];
 };
@@ -113,6 +113,9 @@ void w_vm_destroy_path(void);		/* unregister: release while vCPUs run */
 /* Memslot and dirty log. */
 int w_delete_slot(unsigned id);
 int w_move_slot(unsigned id, uint64_t new_gpa);
+/* The VMM sets the PFNMAP slot (1) again, prefaulting it over whatever
+ * faults mapped meanwhile. */
+int w_prefault_pfnmap(void);
 int w_dirty_log(bool on);
 int w_harvest(void);
 /* Stage-2 table pages alive that are not in a vCPU's page cache. */

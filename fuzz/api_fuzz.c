@@ -390,7 +390,7 @@ static void op_fault(struct cursor *c, uint8_t b)
 	unsigned access = (b & 1) ? S2_ACC_WRITE : S2_ACC_READ;
 	struct s2_fault_info fi;
 	struct mslot *s;
-	struct s2_mapping before = lookup(gpa & ~(PG - 1)), after;
+	struct s2_mapping before, after;
 	uint64_t hva = 0, i = HPAGES;
 	int want, ret;
 
@@ -405,6 +405,7 @@ static void op_fault(struct cursor *c, uint8_t b)
 				break;
 			}
 	}
+	before = lookup(gpa & ~(PG - 1));
 	s = slot_of(gpa);
 	if (s) {
 		hva = s->hva + ((gpa & ~(PG - 1)) - s->gpa);

@@ -284,13 +284,14 @@ static void op_unmap_fast(struct fz *f, uint8_t p, uint64_t ipa, uint64_t size)
 /* Calls with bad arguments: the documented errno, and nothing changes. */
 static void op_badargs(struct fz *f, struct cursor *c, uint8_t k)
 {
-	uint64_t ipa = get64(c), size = get64(c), end = ipa + size, mask = f->page - 1;
+	uint64_t ipa = get64(c), size = get64(c), end, mask = f->page - 1;
 	int want, ret;
 
 	if (k & 0x80)		/* mostly near the window, to hit real tables */
 		ipa = f->m.base + (ipa & (f->window - 1));
 	if (k & 0x40)
 		size &= (f->window - 1);
+	end = ipa + size;
 	if (!size || (ipa & mask) || (size & mask) || end < ipa)
 		want = -S2_EINVAL;
 	else if (end > (1ULL << f->pgt.ia_bits))

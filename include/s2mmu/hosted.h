@@ -36,19 +36,22 @@ typedef void (*s2_hosted_observer)(void *arg, enum s2_hosted_event ev,
 
 /* Return: a new instance, or NULL when out of memory. */
 struct s2_hosted *s2_hosted_new(void);
-/* Waits for pending deferred frees, then releases every chunk. */
+/* Waits for pending deferred frees, then releases every chunk; NULL is
+ * ignored. */
 void s2_hosted_free(struct s2_hosted *h);
 
 /* The hook table; pass the instance as the platform context. */
 const struct s2_platform *s2_hosted_platform(void);
 
+/* These ignore a NULL @h (get_stats then reports zeros) and NULL @out. */
 void s2_hosted_get_stats(struct s2_hosted *h, struct s2_hosted_stats *out);
 void s2_hosted_reset_counters(struct s2_hosted *h);	/* TLB/cache only */
 void s2_hosted_set_observer(struct s2_hosted *h, s2_hosted_observer fn, void *arg);
 
 /*
- * Fail the @nth page allocation from now on (1: the next one), and every
- * later one if @sticky; 0 disables.  For allocation-failure tests.
+ * Fail the @nth allocation from now on (1: the next one), and every later
+ * one if @sticky; 0 disables.  Counts every allocating hook: alloc_page,
+ * alloc_pages_exact, zalloc and rwlock_new.  For allocation-failure tests.
  */
 void s2_hosted_fail_alloc(struct s2_hosted *h, unsigned long nth, bool sticky);
 

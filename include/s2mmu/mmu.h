@@ -155,10 +155,12 @@ void s2_vm_destroy(struct s2_vm *vm);
  * [@gpa, @gpa+@size) maps [@hva, ...).  A moved slot's old range is zapped
  * first.  Enabling S2_MEM_DIRTY_LOG write-protects the slot and starts a
  * clean bitmap.
- * Return: 0; -S2_EINVAL (misaligned, zero size, unknown flag, @id out of
- * range, a move combined with a flag change); -S2_ERANGE (beyond the IPA
- * size); -S2_EEXIST (overlaps another slot); -S2_ENOMEM; -S2_ENOENT (the
- * VM was released).  On error nothing changed.
+ * Return: 0; -S2_EINVAL (@vm NULL, misaligned, zero size, a range that
+ * wraps, unknown flag, read-only with dirty logging, @id out of range, a
+ * move combined with a flag change); -S2_ERANGE (beyond the IPA size);
+ * -S2_EEXIST (overlaps another slot); -S2_ENOMEM; -S2_ENOENT (the VM was
+ * released).  On error nothing changed (a failed move may have zapped the
+ * slot's stage-2 range: faults refill it).
  * Context: sleeps; waits for in-progress invalidations to end (a memslot
  * never changes between invalidate_range_start and _end).
  */
@@ -167,8 +169,10 @@ int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size
 
 /**
  * s2_vm_delete_memslot - remove slot @id and zap its stage-2 range.
- * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL bad @id.
- * Context: as s2_vm_set_memslot.
+ * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL @vm NULL or @id out of
+ * range; -S2_ENOMEM, and then the slot either is untouched or stays,
+ * unmappable (faults on it get -S2_EFAULT), until a delete succeeds.
+ * Works after release too.  Context: as s2_vm_set_memslot.
  */
 int s2_vm_delete_memslot(struct s2_vm *vm, unsigned id);
 
@@ -179,7 +183,9 @@ int s2_vm_delete_memslot(struct s2_vm *vm, unsigned id);
  * Return: 0 mapped (re-run the access); -S2_EAGAIN retry the fault (an
  * invalidation raced, see info->retry_cause); -S2_EFAULT no memslot or a
  * write to a read-only slot or host mapping (exit to the VMM);
- * -S2_ENOENT the VM was released; -S2_ENOMEM.
+ * -S2_ENOENT the VM was released; -S2_ENOMEM (nothing changed);
+ * -S2_EINVAL @vm or @mc NULL, no or an unknown @access bit; -S2_ERANGE
+ * @gpa beyond the IPA size.
  * Context: takes mmu_lock for read; may sleep in resolve().
  */
 int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
@@ -190,6 +196,10 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
  * invalidate_range_start zaps every stage-2 mapping of the range and
  * invalidates the TLBs before it returns; invalidate_range_end lets
  * faults on the range proceed again.  Context: take mmu_lock for write.
+ * invalidate_range_start returns 0, or -S2_EINVAL for @vm NULL or an
+ * empty range; after release it returns 0 and does nothing.  An end with
+ * no start, and NULL @vm for every handler, are ignored; the aging
+ * handlers return false for NULL @vm, an empty range or after release.
  */
 int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t end,
 				    bool blockable);
@@ -206,22 +216,24 @@ bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
  * bit per page, @words 64-bit words), clear it and write-protect the
  * harvested pages again; TLBs are invalidated before return, so every
  * write after return faults and is recorded (I7).
- * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL not logging or @words
- * too small.
+ * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL @vm or @bitmap NULL,
+ * not logging, or @words too small.
  * Context: takes mmu_lock for write.
  */
 int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t words);
 
+/* Counters; all 0 for @vm NULL, nothing done for @out NULL. */
 void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out);
 
 /*
  * The live stage-2 table, for hardware walkers (the machine model, a
- * real VTTBR): NULL once released.  Context: read it under rcu_read_lock;
+ * real VTTBR): NULL once released (and for @vm NULL).  Context: read it under rcu_read_lock;
  * table pages it reaches stay readable until a grace period passes.
  */
 struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm);
 
-/* Translate @gpa to its HVA through the memslots; false if none. */
+/* Translate @gpa to its HVA through the memslots; false if none or @vm
+ * NULL.  @hva and @slot_flags may be NULL. */
 bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *slot_flags);
 
 #endif

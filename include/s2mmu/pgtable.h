@@ -149,6 +149,7 @@ int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg);
  * s2_pgt_destroy - free every table page and the root.
  * Context: no walker of any kind may be running or start (exclusive).
  * Freed immediately: the caller has already invalidated the VM's TLBs.
+ * NULL, or a table already destroyed, is ignored (docs/api-misuse.md).
  */
 void s2_pgt_destroy(struct s2_pgtable *pgt);
 
@@ -230,8 +231,9 @@ int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size);
 /**
  * s2_pgt_relax_perms - add @prot to the leaf covering @ipa (a fault on a
  * present entry), then invalidate it on this CPU.
- * Return: 0; -S2_ENOENT no valid leaf; -S2_EINVAL bad @prot;
- * -S2_EAGAIN lost a race.  Context: EXCLUSIVE or SHARED.
+ * Return: 0; -S2_ENOENT no valid leaf; -S2_EINVAL bad @prot or @flags,
+ * or no live table; -S2_ERANGE @ipa beyond the IPA size; -S2_EAGAIN lost
+ * a race.  Context: EXCLUSIVE or SHARED.
  */
 int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
 		       unsigned flags);
@@ -240,7 +242,8 @@ int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
  * s2_pgt_mkyoung - set the access flag of the leaf covering @ipa (an
  * access-flag fault).  No TLB maintenance: entries with AF clear are
  * never cached.
- * Return: 0, -S2_ENOENT, -S2_EAGAIN.  Context: EXCLUSIVE or SHARED.
+ * Return: 0, -S2_ENOENT, -S2_EAGAIN; -S2_EINVAL bad @flags or no live
+ * table; -S2_ERANGE beyond the IPA size.  Context: EXCLUSIVE or SHARED.
  */
 int s2_pgt_mkyoung(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned flags);
 
@@ -269,8 +272,8 @@ int s2_pgt_split(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 /**
  * s2_pgt_lookup - decode the entry that translates @ipa.
  * Return: 0 with @out filled (out->valid false if nothing maps @ipa),
- * -S2_ERANGE beyond the IPA size.  Context: any, inside RCU if concurrent
- * with unmap.
+ * -S2_ERANGE beyond the IPA size, -S2_EINVAL no live table or @out NULL.
+ * Context: any, inside RCU if concurrent with unmap.
  */
 int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out);
 
@@ -279,24 +282,35 @@ int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out);
  * entries @flags selects (S2_WALK_LEAF: leaves and invalid entries;
  * TABLE_PRE / TABLE_POST: table entries before and after their subtree).
  * @fn returns 0 to continue or a negative errno to stop the walk.
- * Return: 0 or what @fn returned.  Context: as the visitor requires.
+ * Return: 0 or what @fn returned; -S2_EINVAL no live table, @fn NULL or
+ * a misaligned/empty range; -S2_ERANGE beyond the IPA size.
+ * Context: as the visitor requires.
  */
 int s2_pgt_walk(struct s2_pgtable *pgt, uint64_t addr, uint64_t size,
 		s2_visitor_fn fn, void *arg, unsigned flags);
 
 /**
  * s2_pgt_pages_needed - upper bound of table pages a map of the range can
- * consume (tables that would have to be created), for topping up.
+ * consume (tables that would have to be created), for topping up; 0 for
+ * arguments map would refuse.
  */
 unsigned long s2_pgt_pages_needed(struct s2_pgtable *pgt, s2_gpa_t ipa,
 				  uint64_t size);
 
-/* Page cache: top up to @min pages (allocating outside any lock), free. */
+/*
+ * Page cache: top up to @min pages (allocating outside any lock): 0,
+ * -S2_ENOMEM (the pages allocated so far stay in @mc), -S2_EINVAL no live
+ * table or @mc NULL; free: NULL arguments are ignored.
+ */
 int s2_memcache_topup(struct s2_pgtable *pgt, struct s2_memcache *mc,
 		      unsigned long min);
 void s2_memcache_free(struct s2_pgtable *pgt, struct s2_memcache *mc);
 
-/* Largest leaf size the format allows at or below @max_size (0: any). */
+/*
+ * Largest leaf size the format allows at or below @max_size (0: any).
+ * This and the decode helpers below take a live table and do not check
+ * it: they are the visitors' hot path.
+ */
 uint64_t s2_pgt_max_block(const struct s2_pgtable *pgt, uint64_t max_size);
 
 /* Decode helpers for visitors. */

@@ -355,6 +355,11 @@ extern bool host_bug_hostlevel_reread;
  * and its level (1..3; 0 if no table reaches it).  Context: takes the
  * page-table lock; for tests and dumps. */
 int host_pt_query(struct host_mm *mm, s2_hva_t hva, uint64_t *entry, int *level);
+/** host_pt_query_pfns() - the 4K frame (~0 if none) and writability the
+ * host maps at each of the @n pages from @hva, read at one instant.
+ * Context: takes the page-table lock once; for checkers. */
+int host_pt_query_pfns(struct host_mm *mm, s2_hva_t hva, unsigned n, uint64_t *pfn,
+		       bool *rw);
 
 /* ---------------------------------------------------- MMU notifiers */
 

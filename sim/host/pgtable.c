@@ -320,6 +320,34 @@ int host_pt_query(struct host_mm *mm, s2_hva_t hva, uint64_t *entry, int *level)
 	return 0;
 }
 
+int host_pt_query_pfns(struct host_mm *mm, s2_hva_t hva, unsigned n, uint64_t *pfn,
+		       bool *rw)
+{
+	hsync_mutex_lock(&mm->ptl);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t a = hva.v + (uint64_t)i * HOST_PAGE_SIZE, ent;
+		hsync_u64 *ep;
+		int l;
+
+		pfn[i] = ~0ULL;
+		rw[i] = false;
+		if (a >= HOST_TASK_SIZE)
+			continue;
+		ep = pt_walk(mm, a, 1, false, &l);
+		if (!ep || l > 3)
+			continue;
+		ent = hsync_load64(ep);
+		if (!(ent & HOST_PTE_P))
+			continue;
+		/* a huge entry: the 4K frame inside it */
+		pfn[i] = ((ent & HOST_PTE_ADDR) >> 12) +
+			 ((a & ((1ULL << (12 + 9 * (l - 1))) - 1)) >> 12);
+		rw[i] = (ent & HOST_PTE_RW) != 0;
+	}
+	hsync_mutex_unlock(&mm->ptl);
+	return 0;
+}
+
 /* -------------------------------------------------------------- gather */
 
 void gather_init(struct gather *g)

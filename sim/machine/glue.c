@@ -437,8 +437,10 @@ static int slot_set(struct machine *m, unsigned i, unsigned flags)
 	 * dead is an I1 violation, so never call it dead too early. */
 	__atomic_store_n(&s->live, true, __ATOMIC_SEQ_CST);
 	ret = s2_vm_set_memslot(m->vm, i, s2_gpa(s->gpa), s->size, s2_hva(s->hva), flags);
+	/* vCPU threads read flags in their oracle checks while the main
+	 * thread changes logging: atomic, or it is a data race (TSan). */
 	if (!ret)
-		s->flags = flags;
+		__atomic_store_n(&s->flags, flags, __ATOMIC_RELAXED);
 	return ret;
 }
 

@@ -328,7 +328,7 @@ static void check_i2_fill(struct mach_vcpu *v, const struct tlb_ent *e, const st
 	struct machine *m = v->m;
 	struct host_frame_info fi;
 
-	if (s->flags & S2_MEM_READONLY)
+	if (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & S2_MEM_READONLY)
 		mach_violation(m, MI_I2, "vcpu %u: writable translation of gpa %#llx in a "
 			       "READONLY memslot", v->id, (unsigned long long)gpa);
 	if (ldr(&m->host_ro[gidx]))
@@ -454,7 +454,7 @@ static void do_access(struct mach_vcpu *v, struct tlb_ent *e, uint64_t gpa, bool
 			       "translation was filled", v->id, write ? "write" : "read",
 			       (unsigned long long)gpa, (unsigned long long)pfn);
 	if (write) {
-		if (s->flags & S2_MEM_READONLY)
+		if (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & S2_MEM_READONLY)
 			mach_violation(m, MI_I2, "vcpu %u: write to gpa %#llx in a READONLY "
 				       "memslot", v->id, (unsigned long long)gpa);
 		else if (ldr(&m->host_ro[gidx]))

@@ -209,17 +209,26 @@ static bool chunk_grow(struct s2_hosted *h, unsigned page_shift)
 	return true;
 }
 
+/*
+ * Is this allocation the one to fail (s2_hosted_fail_alloc)?  Called
+ * without h->lock: the counter may need it (a thread's first count
+ * allocates the thread's shard under h->lock, which deadlocked when the
+ * first thing a thread counted was an injected failure).
+ */
 static bool fail_now(struct s2_hosted *h)
 {
-	if (!h->fail_nth)
-		return false;
-	if (--h->fail_nth == 0) {
+	bool fail = false;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->fail_nth && --h->fail_nth == 0) {
 		if (h->fail_sticky)
 			h->fail_nth = 1;
-		STAT_ADD(h, alloc_failed, 1);
-		return true;
+		fail = true;
 	}
-	return false;
+	pthread_mutex_unlock(&h->lock);
+	if (fail)
+		STAT_ADD(h, alloc_failed, 1);
+	return fail;
 }
 
 static void *h_alloc_page(void *ctx, unsigned page_shift)
@@ -228,8 +237,10 @@ static void *h_alloc_page(void *ctx, unsigned page_shift)
 	unsigned si = shift_idx(page_shift);
 	void *p;
 
+	if (fail_now(h))
+		return NULL;
 	pthread_mutex_lock(&h->lock);
-	if (fail_now(h) || (!h->free_list[si] && !chunk_grow(h, page_shift))) {
+	if (!h->free_list[si] && !chunk_grow(h, page_shift)) {
 		pthread_mutex_unlock(&h->lock);
 		return NULL;
 	}
@@ -263,12 +274,8 @@ static void *h_alloc_pages_exact(void *ctx, size_t size)
 	struct s2_hosted *h = ctx;
 	void *p;
 
-	pthread_mutex_lock(&h->lock);
-	if (fail_now(h)) {
-		pthread_mutex_unlock(&h->lock);
+	if (fail_now(h))
 		return NULL;
-	}
-	pthread_mutex_unlock(&h->lock);
 	if (posix_memalign(&p, size < 4096 ? 4096 : size, size))
 		return NULL;
 	memset(p, 0, size);
@@ -397,12 +404,8 @@ static void *h_zalloc(void *ctx, size_t size)
 {
 	struct s2_hosted *h = ctx;
 
-	pthread_mutex_lock(&h->lock);
-	if (fail_now(h)) {
-		pthread_mutex_unlock(&h->lock);
+	if (fail_now(h))
 		return NULL;
-	}
-	pthread_mutex_unlock(&h->lock);
 	return calloc(1, size);
 }
 
@@ -455,7 +458,9 @@ static void *h_rwlock_new(void *ctx)
 {
 	struct brlock *l;
 
-	(void)ctx;
+	/* an allocation like the others: failure injection covers it */
+	if (fail_now(ctx))
+		return NULL;
 	if (posix_memalign((void **)&l, 64, sizeof(*l)))
 		return NULL;
 	memset(l, 0, sizeof(*l));
@@ -615,7 +620,11 @@ void s2_hosted_get_stats(struct s2_hosted *h, struct s2_hosted_stats *out)
 	struct shard *sh;
 	size_t i;
 
+	if (!out)
+		return;
 	memset(out, 0, sizeof(*out));
+	if (!h)
+		return;
 	pthread_mutex_lock(&h->lock);
 	for (sh = h->shards; sh; sh = sh->next)
 		for (i = 0; i < NR_COUNTERS; i++)
@@ -635,6 +644,8 @@ void s2_hosted_reset_counters(struct s2_hosted *h)
 	struct shard *sh;
 	size_t i;
 
+	if (!h)
+		return;
 	pthread_mutex_lock(&h->lock);
 	for (sh = h->shards; sh; sh = sh->next)
 		for (i = 0; i < sizeof(idx) / sizeof(idx[0]); i++)
@@ -644,12 +655,16 @@ void s2_hosted_reset_counters(struct s2_hosted *h)
 
 void s2_hosted_set_observer(struct s2_hosted *h, s2_hosted_observer fn, void *arg)
 {
+	if (!h)
+		return;
 	h->obs = fn;
 	h->obs_arg = arg;
 }
 
 void s2_hosted_fail_alloc(struct s2_hosted *h, unsigned long nth, bool sticky)
 {
+	if (!h)
+		return;
 	pthread_mutex_lock(&h->lock);
 	h->fail_nth = nth;
 	h->fail_sticky = sticky;

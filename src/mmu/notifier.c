@@ -36,13 +36,64 @@ static bool for_each_gpa(struct s2_vm *vm, uint64_t start, uint64_t end,
 	return any;
 }
 
+/*
+ * A big zap gives mmu_lock up between chunks (KVM's cond_resched_lock in
+ * its stage-2 unmap), so faults and other handlers are not held off for
+ * the whole range.  A chunk is 512 last-level tables' worth (1G with 4K
+ * pages); check builds use one table's worth (2M), so that small scenarios
+ * cross a chunk boundary while a 2M range still takes the fast unmap.
+ */
+#ifdef S2_CHECK
+#define ZAP_CHUNK(pgt)	((pgt)->span[S2_LVL(S2_LAST_LEVEL - 1)])
+#else
+#define ZAP_CHUNK(pgt)	((pgt)->span[S2_LVL(S2_LAST_LEVEL - 1)] << 9)
+#endif
+
+struct zap_arg {
+	struct s2_detached *det;
+	struct s2_pgtable *pgt;		/* NULL once release took the table */
+};
+
+/*
+ * Between two chunks: everything zapped so far is already invalidated
+ * (both unmaps finish their TLBI before returning), and the detached
+ * subtrees are cleaned and queued outside the lock as at the end; then the
+ * lock goes and comes back.  Release may have taken the table meanwhile
+ * and, after its grace period, freed it: the table is read again under
+ * the lock ("Fix use after free of stage2 page table").
+ */
+static void zap_resched(struct s2_vm *vm, struct zap_arg *za)
+{
+	const struct s2_platform *p = vm->plat;
+
+	s2_vm_unlock_finish(vm, za->pgt, za->det);
+	za->det->nr = 0;
+	p->yield(vm->ctx);
+	p->write_lock(vm->mmu_lock);
+	/* unmap_resched_pgd_uaf: the pointer read before the lock was
+	 * dropped kept, though release may have freed what it points at */
+	if (!S2_BUG(p, vm->ctx, unmap_resched_pgd_uaf))
+		za->pgt = s2_load(&vm->pgt);
+}
+
 static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
 		   void *arg)
 {
+	struct zap_arg *za = arg;
+	uint64_t chunk = ZAP_CHUNK(pgt);
+
 	/* Both unmaps invalidate the TLBs before returning: the host frees
 	 * the frames once we return (seed 004, I1). */
-	s2_vm_unmap_gpa(pgt, gpa, size, arg);
-	VM_STAT_ADD(vm, zapped_bytes, size);
+	while (size && za->pgt) {
+		uint64_t n = size < chunk ? size : chunk;
+
+		s2_vm_unmap_gpa(za->pgt, gpa, n, za->det);
+		VM_STAT_ADD(vm, zapped_bytes, n);
+		gpa += n;
+		size -= n;
+		if (size)
+			zap_resched(vm, za);
+	}
 	return false;
 }
 
@@ -61,10 +112,18 @@ void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
 		s2_pgt_unmap(pgt, s2_gpa(gpa), size);
 }
 
+/*
+ * Context: mmu_lock held for write; dropped and retaken between chunks.
+ * What is left in @det belongs to the table live under the lock now
+ * (a chunk's subtrees are finished before the lock goes), so the caller's
+ * s2_vm_unlock_finish may use @pgt for it.
+ */
 void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end,
 		   struct s2_detached *det)
 {
-	for_each_gpa(vm, start, end, zap_fn, pgt, det);
+	struct zap_arg za = { det, pgt };
+
+	for_each_gpa(vm, start, end, zap_fn, pgt, &za);
 }
 
 /*
@@ -155,6 +214,7 @@ int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t e
 void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t end)
 {
 	const struct s2_platform *p;
+	bool matched;
 
 	(void)start;
 	(void)end;
@@ -179,10 +239,18 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
 	 * happened since its snapshot (seed 000).
 	 */
 	s2_store_release(&vm->seq, vm->seq + 1);
-	if (vm->in_progress > 0)
+	matched = vm->in_progress > 0;
+	if (matched)
 		vm->in_progress--;
 	p->write_unlock(vm->mmu_lock);
-	s2_fetch_add(&vm->mn_active, -1);
+	/*
+	 * An end with no start (an embedder bug) must not drive mn_active
+	 * below zero: memslot updates wait for it to read zero and would
+	 * wait forever.  A start always counts in_progress before its end
+	 * can run, so an unmatched end is exactly one that found it zero.
+	 */
+	if (matched)
+		s2_fetch_add(&vm->mn_active, -1);
 }
 
 struct young_arg {

@@ -165,6 +165,12 @@ void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out)
 	size_t i;
 	unsigned sh;
 
+	if (!out)
+		return;
+	if (!vm) {
+		*out = (struct s2_vm_stats){ 0 };
+		return;
+	}
 	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++) {
 		dst[i] = 0;
 		for (sh = 0; sh < S2_STAT_SHARDS; sh++)
@@ -174,7 +180,7 @@ void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out)
 
 struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm)
 {
-	return s2_load_acquire(&vm->pgt);
+	return vm ? s2_load_acquire(&vm->pgt) : NULL;
 }
 
 bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *slot_flags)
@@ -182,6 +188,8 @@ bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *s
 	const struct s2_memslot *s;
 	bool found = false;
 
+	if (!vm)
+		return false;
 	vm->plat->rcu_read_lock(vm->ctx);
 	s = slot_find(slots_deref(vm), gpa.v);
 	if (s) {

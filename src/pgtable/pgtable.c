@@ -169,8 +169,21 @@ void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g)
 		uint64_t max = S2_TLBI_RANGE_MAX_PAGES << pgt->page_shift, a, n;
 
 		for (a = g->start; a < g->end; a += n) {
+			uint64_t op;
+
 			n = g->end - a < max ? g->end - a : max;
-			pgt->plat->tlbi_range(pgt->ctx, a, n, g->leaf_only ? g->level : -1);
+			op = n;
+			/*
+			 * tlbi_range_short ("arm64: tlb: Fix TLBI RANGE
+			 * operand"): the operand's page count taken as the
+			 * encodable (NUM+1) << (5*SCALE+1) part, rounded down,
+			 * while the loop moves past all of it: an odd last
+			 * page keeps its TLB entries (dirty pages lost).
+			 */
+			if (S2_BUG(pgt->plat, pgt->ctx, tlbi_range_short) &&
+			    (n >> pgt->page_shift) > 2)
+				op = n & ~((2ULL << pgt->page_shift) - 1);
+			pgt->plat->tlbi_range(pgt->ctx, a, op, g->leaf_only ? g->level : -1);
 			if (a + n < g->end)
 				g->ops++;
 		}
