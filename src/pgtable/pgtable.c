@@ -617,6 +617,36 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 
 /* ---------------------------------------------------------------- unmap */
 
+/*
+ * POST visit of a walk that removes entries: if this walk emptied the
+ * child table (its count is back to the parent link alone), unlink it and
+ * return it for the caller to invalidate and free; NULL otherwise.
+ * @dirty[level] says an entry was removed from the table being walked at
+ * that level: a table nothing was removed from cannot have become empty,
+ * which spares reading its count.
+ */
+static s2_always_inline uint64_t *unlink_if_empty(struct s2_walk_ctx *c, struct refbatch *rb,
+						  bool *dirty)
+{
+	struct s2_pgtable *pgt = c->pgt;
+	uint64_t *child = lv_child(pgt, s2_lv(pgt, c->level), c->old);
+	int count;
+
+	if (!dirty[S2_LVL(c->level + 1)])
+		return NULL;
+	dirty[S2_LVL(c->level + 1)] = false;
+	if (rb->table == child)
+		count = ref_flush(pgt, rb);
+	else
+		count = ref_add(pgt, child, 0);
+	if (count != 1)
+		return NULL;
+	s2_store(c->ptep, 0);
+	ref_entry(pgt, rb, c->ptep, c->level, -1);
+	dirty[S2_LVL(c->level)] = true;
+	return child;
+}
+
 struct unmap_data {
 	struct s2_gather g;
 	struct refbatch rb;
@@ -664,21 +694,10 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 	}
 	/* POST: the child's entries are done; unlink it if it is empty. */
 	{
-		uint64_t *child = lv_child(pgt, lv, c->old);
-		int count;
+		uint64_t *child = unlink_if_empty(c, &d->rb, d->dirty);
 
-		if (!d->dirty[S2_LVL(c->level + 1)])
+		if (!child)
 			return 0;
-		d->dirty[S2_LVL(c->level + 1)] = false;
-		if (d->rb.table == child)
-			count = ref_flush(pgt, &d->rb);
-		else
-			count = ref_add(pgt, child, 0);
-		if (count != 1)
-			return 0;
-		s2_store(c->ptep, 0);
-		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
-		d->dirty[S2_LVL(c->level)] = true;
 		/* Walk caches may hold the table entry: non-leaf invalidation
 		 * before the page can be freed (I3).  defer_table_tlbi: a
 		 * leaf-only one, which leaves the walk caches pointing at it. */
@@ -851,21 +870,10 @@ static s2_always_inline int fast_visit(struct s2_walk_ctx *c, unsigned visit)
 	}
 	/* POST: a partly covered table left empty is unlinked like unmap's. */
 	{
-		uint64_t *child = lv_child(pgt, lv, c->old);
-		int count;
+		uint64_t *child = unlink_if_empty(c, &d->rb, d->dirty);
 
-		if (!d->dirty[S2_LVL(c->level + 1)])
+		if (!child)
 			return 0;
-		d->dirty[S2_LVL(c->level + 1)] = false;
-		if (d->rb.table == child)
-			count = ref_flush(pgt, &d->rb);
-		else
-			count = ref_add(pgt, child, 0);
-		if (count != 1)
-			return 0;
-		s2_store(c->ptep, 0);
-		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
-		d->dirty[S2_LVL(c->level)] = true;
 		gather_add(pgt, &d->g, c->addr, span, -1, false);
 		fast_detach(pgt, d, child, c->level + 1);
 	}
