@@ -34,7 +34,8 @@ static void usage(FILE *f)
 		"                     Default: munmap=8,dontneed=16,mprotect=8,collapse=8,\n"
 		"                     split=8,migrate=16,reclaim=8,fork=4,ksm=4,age=16,oom=1\n"
 		"  --seed N           seed of workloads and churn (default 1)\n"
-		"  --format F         stage-2 format: arm64 (4K granule, default) or test\n"
+		"  --format F         stage-2 format: arm64 (4K granule, default), ept\n"
+		"                     (4-level, accessed/dirty flags on) or test\n"
 		"  --hw-af            hardware-managed access flag (S2_PGT_HW_AF)\n"
 		"  --hw-dbm           hardware-managed dirty state (S2_PGT_HW_DBM)\n"
 		"  --no-fwb           stage 2 not cache-coherent: data-cache model, I8\n"
@@ -100,7 +101,7 @@ static void print_json(const struct mach_run_opts *o, const struct mach_stats *s
 	printf("{\"vcpus\":%u,\"guest_size\":%llu,\"seconds\":%.3f,\"seed\":%llu,"
 	       "\"format\":\"%s\",", o->cfg.nr_vcpus, (unsigned long long)o->cfg.guest_size,
 	       s->seconds, (unsigned long long)o->cfg.seed,
-	       o->cfg.format == S2_FMT_TEST ? "test" : "arm64");
+	       o->cfg.format == S2_FMT_TEST ? "test" : o->cfg.format == S2_FMT_EPT ? "ept" : "arm64");
 	printf("\"accesses\":%llu,\"reads\":%llu,\"writes\":%llu,",
 	       (unsigned long long)s->v.accesses, (unsigned long long)s->v.reads,
 	       (unsigned long long)s->v.writes);
@@ -185,7 +186,8 @@ static void print_table(const struct mach_run_opts *o, const struct mach_stats *
 
 	printf("s2mmu run: %u vCPUs, %llu MiB guest, %s, %.1f s, seed %llu\n",
 	       o->cfg.nr_vcpus, (unsigned long long)(o->cfg.guest_size >> 20),
-	       o->cfg.format == S2_FMT_TEST ? "test format" : "arm64 4K",
+	       o->cfg.format == S2_FMT_TEST ? "test format" :
+	       o->cfg.format == S2_FMT_EPT ? "x86 EPT 4-level" : "arm64 4K",
 	       s->seconds, (unsigned long long)o->cfg.seed);
 	printf("guest\n");
 	row("accesses", s->v.accesses);
@@ -298,6 +300,8 @@ int s2_run_main(int argc, char **argv)
 				o.cfg.format = S2_FMT_ARM64;
 			else if (!strcmp(optarg, "test"))
 				o.cfg.format = S2_FMT_TEST;
+			else if (!strcmp(optarg, "ept"))
+				o.cfg.format = S2_FMT_EPT;
 			else
 				goto bad_val;
 			break;
@@ -333,6 +337,15 @@ bad_val:
 	if (optind < argc) {
 		fprintf(stderr, "s2mmu run: unexpected argument '%s'\n", argv[optind]);
 		return 2;
+	}
+	if (o.cfg.format == S2_FMT_EPT) {
+		/* EPT has its own accessed/dirty flags and is cache-coherent:
+		 * the arm64 hardware options do not apply to it. */
+		if (o.cfg.pgt_flags & (S2_PGT_HW_AF | S2_PGT_HW_DBM | S2_PGT_NO_FWB)) {
+			fprintf(stderr, "s2mmu run: --hw-af, --hw-dbm and --no-fwb are arm64 options\n");
+			return 2;
+		}
+		o.cfg.pgt_flags |= S2_PGT_EPT_AD;
 	}
 	o.progress = !json && isatty(2);
 	ret = mach_run(&o, &s);
