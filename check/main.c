@@ -401,6 +401,8 @@ static void usage(FILE *f)
 "  --inject NAME         only this catalogue bug (in its scenario, or --scenario)\n"
 "  --replay TOKEN        run the schedule of a token and show its timeline\n"
 "  --html FILE           write the counterexample as an HTML/SVG diagram\n"
+"  --format F            stage-2 format: arm64 (default) or ept; on ept the\n"
+"                        scenarios needing arm64-only hardware are skipped\n"
 "  --json                JSON on stdout instead of the table\n"
 "  --depth D             PCT depth (3); --bound B: DFS preemption bound (2)\n"
 "  --corpus FILE         append every counterexample's token to FILE\n"
@@ -504,6 +506,14 @@ static void report_violation(struct bres *r, const char *html, const char *corpu
 	}
 }
 
+/* Scenarios that need arm64-only hardware (non-FWB caches, HA/HD) do not
+ * run on EPT, nor do the bugs they catch. */
+static bool scen_runs(unsigned i)
+{
+	return ck_format != S2_FMT_EPT ||
+	       !(scenarios[i].cfg.pgt_flags & (S2_PGT_NO_FWB | S2_PGT_HW_AF | S2_PGT_HW_DBM));
+}
+
 int main(int argc, char **argv)
 {
 	const char *scen = NULL, *inject = NULL, *replay = NULL, *html = NULL, *corpus = NULL;
@@ -521,6 +531,16 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--json")) {
 			json = true;
+		} else if (v && !strcmp(a, "--format")) {
+			if (!strcmp(v, "arm64"))
+				ck_format = S2_FMT_ARM64;
+			else if (!strcmp(v, "ept"))
+				ck_format = S2_FMT_EPT;
+			else {
+				fprintf(stderr, "s2mmu check: --format arm64 or ept\n");
+				return 2;
+			}
+			i++;
 		} else if (!strcmp(a, "--list")) {
 			for (unsigned k = 0; k < nr_scenarios; k++)
 				printf("scenario %-22s %s\n", scenarios[k].name, scenarios[k].what);
@@ -628,6 +648,11 @@ int main(int argc, char **argv)
 			printf("%s: no scenario finds it (docs/bugs.md says why)\n", inject);
 			return 1;
 		}
+		if (!scen_runs(si)) {
+			fprintf(stderr, "s2mmu check: scenario %s needs arm64 hardware features\n",
+				scenarios[si].name);
+			return 2;
+		}
 		explore(si, b + 1, strategy, seed, budget, inject ? bug_secs : secs, depth, bound, &r,
 			scenarios[si].name);
 		if (progress_on)
@@ -654,6 +679,9 @@ int main(int argc, char **argv)
 		unsigned found = 0, findable = 0;
 
 		for (unsigned i = 0; i < nr_scenarios; i++) {
+			memset(&sr[i], 0, sizeof(sr[i]));
+			if (!scen_runs(i))
+				continue;
 			explore(i, 0, strategy, seed, budget, secs, depth, bound, &sr[i],
 				scenarios[i].name);
 			total += sr[i].schedules;
@@ -666,7 +694,7 @@ int main(int argc, char **argv)
 		}
 		for (int b = 0; b < S2_NR_BUGS; b++) {
 			memset(&br[b], 0, sizeof(br[b]));
-			if (!bug_targets[b].scenario)
+			if (!bug_targets[b].scenario || !scen_runs(find_scen(bug_targets[b].scenario)))
 				continue;
 			findable++;
 			explore(find_scen(bug_targets[b].scenario), b + 1, strategy, seed,
@@ -690,7 +718,8 @@ int main(int argc, char **argv)
 		if (progress_on)
 			fprintf(stderr, "\r%70s\r", "");
 		if (json) {
-			printf("{\"scenarios\":[");
+			printf("{\"format\":\"%s\",\"scenarios\":[",
+			       ck_format == S2_FMT_EPT ? "ept" : "arm64");
 			for (unsigned i = 0; i < nr_scenarios; i++)
 				printf("%s{\"name\":\"%s\",\"schedules\":%llu,\"violations\":%u}",
 				       i ? "," : "", scenarios[i].name,
@@ -715,7 +744,9 @@ int main(int argc, char **argv)
 			printf("%-32s %-6s %10s %9s %4s\n", "bug", "found", "schedules", "seconds", "inv");
 			for (int b = 0; b < S2_NR_BUGS; b++)
 				printf("%-32s %-6s %10llu %9.3f  I%d%s\n", bug_names[b],
-				       !bug_targets[b].scenario ? "n/a" : br[b].found ? "yes" : "NO",
+				       !bug_targets[b].scenario ? "n/a" :
+				       !scen_runs(find_scen(bug_targets[b].scenario)) ? "arm64" :
+				       br[b].found ? "yes" : "NO",
 				       (unsigned long long)br[b].schedules, br[b].seconds,
 				       br[b].found ? br[b].inv : bug_targets[b].inv,
 				       bug_targets[b].scenario ? "" : "  (not findable: docs/bugs.md)");

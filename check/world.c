@@ -16,6 +16,7 @@
 
 struct world *W;
 int ck_inject;
+int ck_format = S2_FMT_ARM64;
 
 #define PG		4096ULL
 #define POOL_PAGES	512
@@ -771,7 +772,7 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 		if (!s2_pte_valid(pgt, pte, level))
 			return NULL;
 		if (lv->af && !(pte & lv->af)) {
-			if (!(pgt->flags & S2_PGT_HW_AF))
+			if (!(pgt->flags & (S2_PGT_HW_AF | S2_PGT_EPT_AD)))
 				return NULL;
 			ck_point("hw: set access flag");
 			if (!__atomic_compare_exchange_n(&table[idx], &pte, pte | lv->af, false,
@@ -1137,8 +1138,14 @@ void w_create(const struct w_cfg *cfg)
 				     HOST_PROT_READ | HOST_PROT_WRITE, 7, pfns))
 			abort();
 	}
-	vc.pgt = (struct s2_pgt_cfg){ .format = S2_FMT_ARM64, .granule_shift = 12,
-				      .ia_bits = 39, .oa_bits = 48, .flags = cfg->pgt_flags,
+	/*
+	 * The same scenario on x86 EPT: its accessed/dirty flags are the
+	 * hardware-managed kind; the arm64-only flags (non-FWB caches, HA,
+	 * HD) never reach here, the driver skips those scenarios.
+	 */
+	vc.pgt = (struct s2_pgt_cfg){ .format = (enum s2_format_id)ck_format, .granule_shift = 12,
+				      .ia_bits = 39, .oa_bits = 48,
+				      .flags = ck_format == S2_FMT_EPT ? S2_PGT_EPT_AD : cfg->pgt_flags,
 				      .plat = &cplat, .plat_ctx = W };
 	vc.host = &gops;
 	vc.host_ctx = W;

@@ -31,6 +31,8 @@ $(CHECK_BIN): $(CHECK_OBJS)
 
 check-ci: all
 	$(BUILD)/s2mmu check --budget 1500 --json > $(BUILD)/check-ci.json; \
-	  rc=$$?; cat $(BUILD)/check-ci.json; exit $$rc
+	  rc=$$?; cat $(BUILD)/check-ci.json; [ $$rc = 0 ] || exit $$rc; \
+	$(BUILD)/s2mmu check --format ept --budget 500 --json > $(BUILD)/check-ci-ept.json; \
+	  rc=$$?; cat $(BUILD)/check-ci-ept.json; exit $$rc
 
 -include $(shell find $(CHECK_DIR) -name '*.d' 2>/dev/null)
