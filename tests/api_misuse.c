@@ -345,6 +345,9 @@ static void mmu_rows(void)
 	fn("s2_vm_destroy");
 	V("NULL", s2_vm_destroy(NULL));
 
+	fn("s2_vm_memcache_free");
+	V("NULL VM or cache", (s2_vm_memcache_free(NULL, &F.mc), s2_vm_memcache_free(F.vm, NULL)));
+
 	fn("s2_vm_set_memslot");
 	E("NULL VM", -S2_EINVAL, s2_vm_set_memslot(NULL, 2, s2_gpa(16 * M2), M2, s2_hva(HVA0), 0));
 	E("id >= max_slots", -S2_EINVAL, s2_vm_set_memslot(F.vm, 4, s2_gpa(16 * M2), M2, s2_hva(HVA0), 0));

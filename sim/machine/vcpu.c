@@ -711,17 +711,10 @@ struct mach_vcpu *mach_vcpu_new(struct machine *m, unsigned id)
 
 void mach_vcpu_free(struct mach_vcpu *v)
 {
-	struct s2_pgtable stub;
-
 	if (!v)
 		return;
-	/* The table may be gone (release): the pages go back through the
-	 * platform hooks alone. */
-	memset(&stub, 0, sizeof(stub));
-	stub.plat = v->m->plat;
-	stub.ctx = v->m->h;
-	stub.page_shift = v->m->page_shift;
-	s2_memcache_free(&stub, &v->mc);
+	/* The table may be gone (release): the VM frees the cache without it. */
+	s2_vm_memcache_free(v->m->vm, &v->mc);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }

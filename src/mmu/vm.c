@@ -159,6 +159,12 @@ void s2_vm_destroy(struct s2_vm *vm)
 	vm->plat->free(vm->ctx, vm, sizeof(*vm));
 }
 
+void s2_vm_memcache_free(struct s2_vm *vm, struct s2_memcache *mc)
+{
+	if (vm && mc)
+		s2_mc_drain(vm, mc);
+}
+
 void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out)
 {
 	uint64_t *dst = (uint64_t *)out;
