@@ -16,22 +16,9 @@
 
 #include "tap.h"
 #include "pgt_common.h"
+#include "pgt_model.h"
 
 #define WINDOW_SHIFT 31			/* 2 GiB of IPA under test */
-
-struct mpage {
-	uint64_t pa;
-	uint8_t prot;
-	uint8_t young;
-	int8_t level;			/* -1: unmapped */
-};
-
-struct model {
-	struct s2_pgtable *pgt;
-	unsigned ps;
-	uint64_t npages;
-	struct mpage *p;
-};
 
 static uint64_t rng_state;
 static uint64_t rnd(void)
@@ -42,161 +29,15 @@ static uint64_t rnd(void)
 	return rng_state;
 }
 
-static uint64_t span(const struct model *m, int l) { return m->pgt->span[S2_LVL(l)]; }
+static uint64_t span(const struct pmodel *m, int l) { return pm_span(m, l); }
 
-static uint64_t pidx(const struct model *m, uint64_t a) { return a >> m->ps; }
-
-/* The leaf that page @i belongs to: [start, start+size). */
-static void group(const struct model *m, uint64_t i, uint64_t *s, uint64_t *n)
-{
-	uint64_t sz = span(m, m->p[i].level) >> m->ps;
-
-	*s = i & ~(sz - 1);
-	*n = sz;
-}
-
-static void drop_group(struct model *m, uint64_t i)
-{
-	uint64_t s, n, k;
-
-	group(m, i, &s, &n);
-	for (k = s; k < s + n; k++)
-		m->p[k].level = -1;
-}
-
-static bool fits(const struct model *m, int l, uint64_t b, uint64_t ipa, uint64_t end,
-		 uint64_t pa, uint64_t max)
-{
-	if (l != S2_LAST_LEVEL && !m->pgt->fmt.lv[S2_LVL(l)].block_ok)
-		return false;
-	return span(m, l) <= max && b >= ipa && b + span(m, l) <= end &&
-	       !((pa + (b - ipa)) & (span(m, l) - 1));
-}
-
-static void model_map(struct model *m, uint64_t ipa, uint64_t size, uint64_t pa,
-		      unsigned prot, uint64_t max, bool shared, int ret)
-{
-	uint64_t a = ipa, end = ipa + size;
-
-	if (ret)
-		return;
-	while (a < end) {
-		int l;
-		uint64_t b = 0, s, n, k, i;
-
-		for (l = m->pgt->start_level; l <= S2_LAST_LEVEL; l++) {
-			b = a & ~(span(m, l) - 1);
-			if (fits(m, l, b, ipa, end, pa, max))
-				break;
-		}
-		/* any block larger than this leaf that covers it goes away */
-		i = pidx(m, b);
-		if (m->p[i].level >= 0 && m->p[i].level < l)
-			drop_group(m, i);
-		s = i;
-		n = span(m, l) >> m->ps;
-		/* same output, same size, same permissions: left as it was */
-		if (m->p[s].level == l && m->p[s].pa == pa + (b - ipa) && m->p[s].prot == prot) {
-			a = b + span(m, l);
-			continue;
-		}
-		(void)shared;
-		for (k = s; k < s + n; k++) {
-			if (m->p[k].level >= 0 && m->p[k].level != l)
-				drop_group(m, k);
-			m->p[k].pa = pa + (b - ipa) + ((k - s) << m->ps);
-			m->p[k].prot = (uint8_t)prot;
-			m->p[k].young = 1;
-			m->p[k].level = (int8_t)l;
-		}
-		a = b + span(m, l);
-	}
-}
-
-static void for_groups(struct model *m, uint64_t ipa, uint64_t size,
-		       void (*fn)(struct model *, uint64_t s, uint64_t n, void *), void *arg)
-{
-	uint64_t i = pidx(m, ipa), e = pidx(m, ipa + size);
-
-	while (i < e) {
-		uint64_t s, n;
-
-		if (m->p[i].level < 0) {
-			i++;
-			continue;
-		}
-		group(m, i, &s, &n);
-		fn(m, s, n, arg);
-		i = s + n;
-	}
-}
-
-static void g_unmap(struct model *m, uint64_t s, uint64_t n, void *arg)
-{
-	(void)arg;
-	for (uint64_t k = s; k < s + n; k++)
-		m->p[k].level = -1;
-}
-
-static void g_wrprot(struct model *m, uint64_t s, uint64_t n, void *arg)
-{
-	(void)arg;
-	for (uint64_t k = s; k < s + n; k++)
-		m->p[k].prot &= (uint8_t)~S2_PROT_W;
-}
-
-static void g_young(struct model *m, uint64_t s, uint64_t n, void *arg)
-{
-	bool *mk = arg;
-
-	if (m->p[s].young)
-		mk[1] = true;
-	if (mk[0])
-		for (uint64_t k = s; k < s + n; k++)
-			m->p[k].young = 0;
-}
-
-struct split_arg {
-	uint64_t ipa, end, target;
-};
-
-static void g_split(struct model *m, uint64_t s, uint64_t n, void *arg)
-{
-	struct split_arg *sa = arg;
-	int l0 = m->p[s].level;
-
-	if (l0 == S2_LAST_LEVEL || span(m, l0) <= sa->target)
-		return;
-	for (uint64_t k = s; k < s + n; k++) {
-		uint64_t a = k << m->ps;
-		int l = l0 + 1;
-
-		while (l < S2_LAST_LEVEL && span(m, l) > sa->target) {
-			uint64_t b = a & ~(span(m, l) - 1);
-
-			if (b >= sa->end || b + span(m, l) <= sa->ipa)
-				break;
-			l++;
-		}
-		m->p[k].level = (int8_t)l;
-	}
-}
-
-static int compare_one(struct model *m, uint64_t i, const char *what)
+static int compare_one(struct pmodel *m, uint64_t i, const char *what)
 {
 	struct s2_mapping mp;
-	struct mpage *e = &m->p[i];
+	const struct pm_page *e = &m->p[i];
 
-	s2_pgt_lookup(m->pgt, s2_gpa(i << m->ps), &mp);
-	if (mp.valid != (e->level >= 0))
-		goto bad;
-	if (!mp.valid)
+	if (pm_check(m, i, &mp))
 		return 1;
-	if (mp.level != e->level || mp.pa.v + ((i << m->ps) - mp.ipa.v) != e->pa ||
-	    mp.prot != e->prot || mp.young != !!e->young)
-		goto bad;
-	return 1;
-bad:
 	tap_diag("%s: page %#llx: engine valid=%d level=%d pa=%#llx prot=%x young=%d; "
 		 "model level=%d pa=%#llx prot=%x young=%d", what,
 		 (unsigned long long)(i << m->ps), mp.valid, mp.level,
@@ -205,7 +46,7 @@ bad:
 	return 0;
 }
 
-static uint64_t rnd_size(struct model *m)
+static uint64_t rnd_size(struct pmodel *m)
 {
 	uint64_t r = rnd() % 1000;
 
@@ -224,7 +65,7 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 	struct s2_hosted *h = s2_hosted_new();
 	struct s2_pgtable pgt;
 	struct s2_memcache mc = S2_MEMCACHE_INIT;
-	struct model m;
+	struct pmodel m;
 	unsigned long op, mismatches = 0, errors = 0;
 	struct s2_hosted_stats st;
 	struct refcheck rc;
@@ -235,6 +76,7 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 	if (tfmt_init(&pgt, h, f, 0))
 		TAP_BAIL("init %s", f->name);
 	m.pgt = &pgt;
+	m.base = 0;
 	m.ps = pgt.page_shift;
 	m.npages = window >> m.ps;
 	m.p = malloc(m.npages * sizeof(*m.p));
@@ -278,12 +120,13 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 			}
 			if (ret)
 				errors++;
-			model_map(&m, ipa, size, pa, prot, cap ? cap : ~0ULL, shared, ret);
+			if (!ret)
+				pm_map(&m, ipa, size, pa, prot, cap ? cap : ~0ULL);
 		} else if (kind < 49) {
 			ret = s2_pgt_unmap(&pgt, s2_gpa(ipa), size);
 			if (ret)
 				errors++;
-			for_groups(&m, ipa, size, g_unmap, NULL);
+			pm_unmap(&m, ipa, size);
 		} else if (kind < 55) {
 			/* fast unmap: same contract as unmap; half the time the
 			 * detached subtrees are finished by the caller after */
@@ -294,67 +137,41 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 			if (ret)
 				errors++;
 			s2_pgt_unmap_fast_finish(&pgt, &det);
-			for_groups(&m, ipa, size, g_unmap, NULL);
+			pm_unmap(&m, ipa, size);
 		} else if (kind < 65) {
 			ret = s2_pgt_wrprotect(&pgt, s2_gpa(ipa), size);
 			if (ret)
 				errors++;
-			for_groups(&m, ipa, size, g_wrprot, NULL);
+			pm_wrprotect(&m, ipa, size);
 		} else if (kind < 75) {
-			bool mk[2] = { (rnd() & 1) != 0, false };
+			bool mkold = (rnd() & 1) != 0;
 
-			ret = s2_pgt_test_clear_young(&pgt, s2_gpa(ipa), size, mk[0],
+			ret = s2_pgt_test_clear_young(&pgt, s2_gpa(ipa), size, mkold,
 						      (rnd() & 1) ? S2_WALK_SHARED : 0);
-			for_groups(&m, ipa, size, g_young, mk);
-			if (ret != (int)mk[1])
+			if (ret != pm_young(&m, ipa, size, mkold))
 				errors++;
 		} else if (kind < 83) {
 			unsigned prot = (rnd() & 1 ? S2_PROT_W : 0) | (rnd() & 1 ? S2_PROT_X : 0) |
 					S2_PROT_R;
-			uint64_t i = pidx(&m, ipa);
-
 			ret = s2_pgt_relax_perms(&pgt, s2_gpa(ipa), prot,
 						 (rnd() & 1) ? S2_WALK_SHARED : 0);
-			if (m.p[i].level < 0) {
-				if (ret != -S2_ENOENT)
-					errors++;
-			} else {
-				uint64_t s, n;
-
-				if (ret)
-					errors++;
-				group(&m, i, &s, &n);
-				for (uint64_t k = s; k < s + n; k++)
-					m.p[k].prot |= (uint8_t)prot;
-			}
+			if (ret != (pm_attr(&m, ipa, prot) ? 0 : -S2_ENOENT))
+				errors++;
 		} else if (kind < 88) {
-			uint64_t i = pidx(&m, ipa);
-
 			ret = s2_pgt_mkyoung(&pgt, s2_gpa(ipa), (rnd() & 1) ? S2_WALK_SHARED : 0);
-			if (m.p[i].level < 0) {
-				if (ret != -S2_ENOENT)
-					errors++;
-			} else {
-				uint64_t s, n;
-
-				if (ret)
-					errors++;
-				group(&m, i, &s, &n);
-				for (uint64_t k = s; k < s + n; k++)
-					m.p[k].young = 1;
-			}
+			if (ret != (pm_attr(&m, ipa, 0) ? 0 : -S2_ENOENT))
+				errors++;
 		} else if (kind < 93) {
-			struct split_arg sa = { ipa, ipa + size,
-						(rnd() & 1) ? 1ULL << m.ps : span(&m, 2) };
+			uint64_t target = (rnd() & 1) ? 1ULL << m.ps : span(&m, 2);
 
 			s2_memcache_topup(&pgt, &mc, 2 * (size / span(&m, 2) + 2) +
 					  (span(&m, 1) <= window ? 2 : 0) + 8);
-			ret = s2_pgt_split(&pgt, s2_gpa(ipa), size, sa.target, &mc,
+			ret = s2_pgt_split(&pgt, s2_gpa(ipa), size, target, &mc,
 					   (rnd() & 1) ? S2_WALK_SHARED : 0);
 			if (ret)
 				errors++;
 			else
-				for_groups(&m, ipa, size, g_split, &sa);
+				pm_split(&m, ipa, size, target);
 		} else {
 			/* lookups of random pages */
 			for (int k = 0; k < 16; k++) {
@@ -366,7 +183,7 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 			continue;
 		}
 		/* the pages the op touched must now agree */
-		for (uint64_t i = pidx(&m, ipa); i < pidx(&m, ipa + size) && i < m.npages;
+		for (uint64_t i = pm_idx(&m, ipa); i < pm_idx(&m, ipa + size) && i < m.npages;
 		     i += 1 + (rnd() % 4))
 			if (!compare_one(&m, i, "after op") && ++mismatches > 5) {
 				tap_diag("op %lu kind %u ipa %#llx size %#llx", op, kind,
