@@ -618,6 +618,26 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 /* ---------------------------------------------------------------- unmap */
 
 /*
+ * Remove the valid leaf of @c for a walk that removes entries; return its
+ * final value.  With hardware-managed bits the exchange keeps an access or
+ * dirty bit the hardware set since the walk read the entry.
+ */
+static s2_always_inline uint64_t clear_leaf(struct s2_walk_ctx *c, struct refbatch *rb,
+					    bool *dirty)
+{
+	struct s2_pgtable *pgt = c->pgt;
+	uint64_t old = c->old;
+
+	if (pgt_hw_updates(pgt))
+		old = s2_xchg(c->ptep, 0);
+	else
+		s2_store(c->ptep, 0);
+	ref_entry(pgt, rb, c->ptep, c->level, -1);
+	dirty[S2_LVL(c->level)] = true;
+	return old;
+}
+
+/*
  * POST visit of a walk that removes entries: if this walk emptied the
  * child table (its count is back to the parent link alone), unlink it and
  * return it for the caller to invalidate and free; NULL otherwise.
@@ -668,14 +688,7 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 		 * cache of the host's mappings and the rest faults back. */
 		if (!lv_valid(lv, c->old))
 			return 0;
-		if (pgt_hw_updates(pgt))
-			old = s2_xchg(c->ptep, 0);
-		else {
-			s2_store(c->ptep, 0);
-			old = c->old;
-		}
-		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
-		d->dirty[S2_LVL(c->level)] = true;
+		old = clear_leaf(c, &d->rb, d->dirty);
 		if ((pgt->flags & S2_PGT_NO_FWB) &&
 		    S2_BUG(pgt->plat, pgt->ctx, cmo_before_tlbi)) {
 			/* seed 004: cleaned while the TLB still lets the
@@ -843,14 +856,7 @@ static s2_always_inline int fast_visit(struct s2_walk_ctx *c, unsigned visit)
 		/* The edges: leaves of tables the range covers only partly. */
 		if (!lv_valid(lv, c->old))
 			return 0;
-		if (pgt_hw_updates(pgt))
-			old = s2_xchg(c->ptep, 0);
-		else {
-			s2_store(c->ptep, 0);
-			old = c->old;
-		}
-		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
-		d->dirty[S2_LVL(c->level)] = true;
+		old = clear_leaf(c, &d->rb, d->dirty);
 		gather_add(pgt, &d->g, c->addr, span, c->level, true);
 		if ((pgt->flags & S2_PGT_NO_FWB) && !(lv_prot(lv, old) & S2_PROT_DEVICE)) {
 			uint64_t pa = lv_oa(pgt, lv, old);
