@@ -81,7 +81,6 @@ struct s2_pgtable {
 	unsigned ia_bits, oa_bits;
 	unsigned page_shift;
 	int start_level;		/* -1..3 in the format's numbering */
-	int last_level;
 	unsigned root_entries;		/* entries across concatenated tables */
 	unsigned flags;
 	const struct s2_platform *plat;
