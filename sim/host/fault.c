@@ -136,7 +136,8 @@ static int do_wp_fault(struct host_mm *mm, struct host_vma *v, uint64_t hva, uin
 			return 0;
 		}
 	} else {
-		reuse = h->order == 0 && !(hsync_loadi(&h->flags) & FRF_KSM) &&
+		reuse = __atomic_load_n(&h->order, __ATOMIC_RELAXED) == 0 &&
+			!(hsync_loadi(&h->flags) & FRF_KSM) &&
 			hsync_loadi(&h->refcount) == 1;
 	}
 	if (reuse) {

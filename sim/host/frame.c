@@ -83,9 +83,12 @@ static void mark_free_block(struct host_phys *phys, uint64_t pfn, unsigned order
 	for (uint64_t i = 0; i < n; i++) {
 		struct host_frame *f = &phys->f[pfn + i];
 
-		f->state = FR_FREE;
-		f->order = (uint8_t)order;
-		f->head = pfn;
+		/* Relaxed atomics: a fault path reads head/order of a frame it
+		 * holds no reference to (do_wp_fault), and validates what it
+		 * read against the PTE under the page-table lock afterwards. */
+		__atomic_store_n(&f->state, (uint8_t)FR_FREE, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->order, (uint8_t)order, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->head, pfn, __ATOMIC_RELAXED);
 	}
 }
 
@@ -218,9 +221,9 @@ int phys_alloc(struct host_phys *phys, unsigned order, struct host_mm *owner,
 	for (uint64_t i = 0; i < n; i++) {
 		struct host_frame *f = &phys->f[pfn + i];
 
-		f->state = i ? FR_TAIL : FR_HEAD;
-		f->order = (uint8_t)order;
-		f->head = pfn;
+		__atomic_store_n(&f->state, (uint8_t)(i ? FR_TAIL : FR_HEAD), __ATOMIC_RELAXED);
+		__atomic_store_n(&f->order, (uint8_t)order, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->head, pfn, __ATOMIC_RELAXED);
 		hsync_storei(&f->mapcount, 0);
 		hsync_storei(&f->flags, 0);
 		/* clear_page(): anonymous memory is zero-filled on fault. */
@@ -260,7 +263,7 @@ static void phys_free(struct host_phys *phys, uint64_t head)
 
 uint64_t phys_head(struct host_phys *phys, uint64_t pfn)
 {
-	return phys->f[pfn].head;
+	return __atomic_load_n(&phys->f[pfn].head, __ATOMIC_RELAXED);
 }
 
 static bool frame_put_head(struct host_phys *phys, uint64_t head)
