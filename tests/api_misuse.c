@@ -32,6 +32,8 @@ struct fix {
 	struct s2_pgtable pgt;		/* live, with mappings */
 	struct s2_pgtable dead;		/* destroyed */
 	struct s2_memcache mc, empty;
+	struct s2_detached det;		/* empty: bad calls leave it so */
+	struct s2_tlb_batch tb;		/* empty: bad calls leave it so */
 	struct s2_vm *vm;		/* live, slot 0 = [0, 4M) -> HVA0, mapped */
 	struct s2_vm *rel;		/* released */
 	uint64_t sig_pgt, sig_vm;
@@ -262,6 +264,12 @@ static void engine_rows(void)
 	RANGE_ROWS("s2_pgt_unmap_fast", UNMAP_FAST);
 	fn("s2_pgt_unmap_fast_finish");
 	V("NULL table or list", (s2_pgt_unmap_fast_finish(NULL, NULL), s2_pgt_unmap_fast_finish(P, NULL)));
+#define UNMAP_DEFER(p, a, s) s2_pgt_unmap_defer(p, a, s, &F.det, &F.tb)
+	RANGE_ROWS("s2_pgt_unmap_defer", UNMAP_DEFER);
+	E("NULL detached list", -S2_EINVAL, s2_pgt_unmap_defer(P, s2_gpa(0), PG, NULL, &F.tb));
+	E("NULL batch", -S2_EINVAL, s2_pgt_unmap_defer(P, s2_gpa(0), PG, &F.det, NULL));
+	fn("s2_pgt_tlb_flush");
+	V("NULL table or batch", (s2_pgt_tlb_flush(NULL, &F.tb), s2_pgt_tlb_flush(P, NULL)));
 #endif
 #define YOUNG(p, a, s) s2_pgt_test_clear_young(p, a, s, true, 0)
 	RANGE_ROWS("s2_pgt_test_clear_young", YOUNG);

@@ -128,14 +128,21 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 				errors++;
 			pm_unmap(&m, ipa, size);
 		} else if (kind < 55) {
-			/* fast unmap: same contract as unmap; half the time the
-			 * detached subtrees are finished by the caller after */
+			/* fast unmap: same contract as unmap; a third of the time
+			 * the detached subtrees are finished by the caller after,
+			 * a third of the time the TLBI is left to the caller too */
 			struct s2_detached det = { 0 };
-			bool own = rnd() & 1;
+			struct s2_tlb_batch tb = S2_TLB_BATCH_INIT;
+			unsigned mode = rnd() % 3;
 
-			ret = s2_pgt_unmap_fast(&pgt, s2_gpa(ipa), size, own ? &det : NULL);
+			if (mode == 2)
+				ret = s2_pgt_unmap_defer(&pgt, s2_gpa(ipa), size, &det, &tb);
+			else
+				ret = s2_pgt_unmap_fast(&pgt, s2_gpa(ipa), size,
+							mode ? &det : NULL);
 			if (ret)
 				errors++;
+			s2_pgt_tlb_flush(&pgt, &tb);
 			s2_pgt_unmap_fast_finish(&pgt, &det);
 			pm_unmap(&m, ipa, size);
 		} else if (kind < 65) {

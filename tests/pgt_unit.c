@@ -754,6 +754,76 @@ static void test_fast_unmap(const struct tfmt *f)
 	s2_hosted_free(h);
 }
 
+/*
+ * The deferred unmap leaves its invalidation to the caller: nothing issued
+ * until s2_pgt_tlb_flush, adjacent calls merged into one operation, a
+ * range that cannot merge flushes the older run, and without FWB (the
+ * edges' data is cleaned after their TLBI) nothing is left owed.
+ */
+static void test_unmap_defer(const struct tfmt *f)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_hosted_stats st0, st1, st2;
+	struct s2_detached det = { 0 };
+	struct s2_tlb_batch tb = S2_TLB_BATCH_INIT;
+	uint64_t pg, blk;
+	unsigned n;
+
+	tfmt_init(&pgt, h, f, 0);
+	pg = 1ULL << pgt.page_shift;
+	blk = pgt.span[S2_LVL(2)];
+	s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(0), 6 * blk));
+	s2_pgt_map(&pgt, s2_gpa(0), 6 * blk, s2_hpa(1ULL << 40), S2_PROT_R | S2_PROT_W, pg,
+		   &mc, 0);
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_unmap_defer(&pgt, s2_gpa(0), blk + 3 * pg, &det, &tb);
+	s2_pgt_unmap_defer(&pgt, s2_gpa(blk + 3 * pg), blk - 3 * pg, &det, &tb);
+	s2_hosted_get_stats(h, &st1);
+	n = det.nr;
+	tap_ok(tlbi_ops_(&st1) == tlbi_ops_(&st0) && st1.deferred == st0.deferred && n >= 1 &&
+	       range_empty(&pgt, 0, 2 * blk, pg) && tb.start == 0 && tb.end == 2 * blk,
+	       "%s: deferred unmap: entries gone, no TLBI yet, both calls owed as one run",
+	       f->name);
+	/* not adjacent: the run owed so far is issued, the new one held */
+	s2_pgt_unmap_defer(&pgt, s2_gpa(4 * blk), blk, &det, &tb);
+	s2_hosted_get_stats(h, &st2);
+	tap_ok(tlbi_ops_(&st2) - tlbi_ops_(&st1) == 1 && tb.start == 4 * blk &&
+	       tb.end == 5 * blk,
+	       "%s: a run that cannot merge flushes the older one", f->name);
+	s2_pgt_tlb_flush(&pgt, &tb);
+	s2_pgt_tlb_flush(&pgt, &tb);
+	s2_hosted_get_stats(h, &st1);
+	tap_ok(tlbi_ops_(&st1) - tlbi_ops_(&st2) == 1 && tb.start == tb.end,
+	       "%s: the flush issues what is owed, once", f->name);
+	n = det.nr;
+	s2_pgt_unmap_fast_finish(&pgt, &det);
+	s2_hosted_get_stats(h, &st2);
+	tap_ok(st2.deferred - st1.deferred == n && range_empty(&pgt, 4 * blk, 5 * blk, pg),
+	       "%s: then finish queues the %u detached tables", f->name, n);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+
+	/* EPT has no non-FWB mode (x86 stage 2 is coherent): init refuses it */
+	if (tfmt_init(&pgt, h, f, S2_PGT_NO_FWB)) {
+		s2_hosted_free(h);
+		return;
+	}
+	s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(0), 2 * blk));
+	s2_pgt_map(&pgt, s2_gpa(0), 2 * blk, s2_hpa(1ULL << 40), S2_PROT_R, pg, &mc, 0);
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_unmap_defer(&pgt, s2_gpa(pg), 2 * blk - pg, &det, &tb);
+	s2_hosted_get_stats(h, &st1);
+	tap_ok(tlbi_ops_(&st1) - tlbi_ops_(&st0) == 1 && tb.start == tb.end &&
+	       st1.dcache_ops > st0.dcache_ops,
+	       "%s: non-FWB deferred unmap invalidates and cleans before return", f->name);
+	s2_pgt_unmap_fast_finish(&pgt, &det);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
 /* 16 GiB in 16 subtrees: whole-VM past the threshold, else two range ops */
 static void test_fast_unmap_tlbi_policy(void)
 {
@@ -937,6 +1007,8 @@ int main(void)
 		test_fast_unmap(&test_formats[i]);
 	for (size_t i = 0; i < S2_ARRAY_SIZE(ept_no_ad); i++)
 		test_fast_unmap(&ept_no_ad[i]);
+	for (size_t i = 0; i < NR_TEST_FORMATS; i++)
+		test_unmap_defer(&test_formats[i]);
 	test_cmo_order();
 	test_fast_unmap_tlbi_policy();
 	test_fast_unmap_cmo();

@@ -19,6 +19,8 @@
  *   s2_pgt_test_clear_young| yes       | same as map when SHARED
  *   s2_pgt_unmap           | no        | hardware walkers only
  *   s2_pgt_unmap_fast      | no        | hardware walkers only
+ *   s2_pgt_unmap_defer     | no        | hardware walkers only
+ *   s2_pgt_tlb_flush       | no        | hardware walkers only
  *   s2_pgt_unmap_fast_finish| -        | anything (no lock: owns its pages)
  *   s2_pgt_wrprotect       | no        | hardware walkers only
  *   s2_pgt_split           | yes       | same as map when SHARED
@@ -210,6 +212,58 @@ struct s2_detached {
  */
 int s2_pgt_unmap_fast(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		      struct s2_detached *det);
+
+/*
+ * A TLB invalidation owed for entries s2_pgt_unmap_defer removed: one run
+ * of adjacent IPAs, with the level of its leaves (-1: mixed or tables).
+ * Start it with S2_TLB_BATCH_INIT or s2_tlb_batch_init(); the fields are
+ * the engine's.
+ */
+struct s2_tlb_batch {
+	uint64_t start, end;
+	int level;
+	bool leaf_only;
+};
+#define S2_TLB_BATCH_INIT	{ 0, 0, 0, true }
+
+/**
+ * s2_tlb_batch_init - make @tb empty (owing nothing), as S2_TLB_BATCH_INIT.
+ * Context: any.
+ */
+static inline void s2_tlb_batch_init(struct s2_tlb_batch *tb)
+{
+	tb->start = tb->end = 0;
+	tb->level = 0;
+	tb->leaf_only = true;
+}
+
+/**
+ * s2_pgt_unmap_defer - s2_pgt_unmap_fast with @det required, whose TLB
+ * invalidation is merged into @tb instead of issued, so that a caller
+ * removing several ranges under one hold of mmu_lock (a notifier spanning
+ * several memslots, a zap in chunks) invalidates once where the ranges
+ * are adjacent.  A run that cannot merge with what @tb holds flushes the
+ * older one; a full @det flushes @tb before finishing its older subtrees.
+ * The caller must call s2_pgt_tlb_flush(@tb) before it drops mmu_lock
+ * (yielding between chunks included: another invalidation of the same
+ * range would find the entries gone, owe nothing, and let the host free
+ * pages the TLBs still map; I1) and before s2_pgt_unmap_fast_finish(@det).
+ * On a non-FWB table the edge leaves' data must be cleaned after their
+ * invalidation, so there the invalidation is issued before return and
+ * @tb is left empty.
+ * Return: 0, -S2_EINVAL (also @det or @tb NULL), -S2_ERANGE.
+ * Context: EXCLUSIVE.
+ */
+int s2_pgt_unmap_defer(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+		       struct s2_detached *det, struct s2_tlb_batch *tb);
+
+/**
+ * s2_pgt_tlb_flush - issue the invalidation @tb holds (single entry, range
+ * split at the architectural maximum, or whole VM by size) and empty it.
+ * NULL arguments and an empty batch are ignored.  Context: EXCLUSIVE, the
+ * same hold of mmu_lock as the operations that filled @tb.
+ */
+void s2_pgt_tlb_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *tb);
 
 /**
  * s2_pgt_unmap_fast_finish - clean (non-FWB) the data the subtrees in @det

@@ -351,18 +351,14 @@ next:
 }
 
 /*
- * TLB gather: invalidations of one operation merged into runs of adjacent
- * IPA ranges, issued as a single-entry, range or whole-VM invalidation by
- * size, and always flushed before the operation returns (seed 004: a stale
- * TLB entry is harmless only until the notifier returns) and before any
- * page it covered is handed to the deferred-free hook.
+ * TLB gather (struct s2_tlb_batch): invalidations of one operation merged
+ * into runs of adjacent IPA ranges, issued as a single-entry, range or
+ * whole-VM invalidation by size, and flushed before the operation returns
+ * (seed 004: a stale TLB entry is harmless only until the notifier
+ * returns; s2_pgt_unmap_defer hands that duty to its caller, still under
+ * mmu_lock) and before any page it covered is handed to the deferred-free
+ * hook.
  */
-struct s2_gather {
-	uint64_t start, end;
-	int level;		/* leaf level if uniform, -1 if mixed or tables */
-	bool leaf_only;
-	unsigned long ops;	/* invalidations issued */
-};
 
 /* Past this many bytes in one run, invalidate the whole VM instead (the
  * default of pgt->tlbi_vm_threshold). */
@@ -375,17 +371,14 @@ struct s2_gather {
  */
 #define S2_TLBI_RANGE_MAX_PAGES	(1ULL << 21)
 
-static inline void gather_init(struct s2_gather *g)
+static inline void gather_init(struct s2_tlb_batch *g)
 {
-	g->start = g->end = 0;
-	g->level = 0;
-	g->leaf_only = true;
-	g->ops = 0;
+	s2_tlb_batch_init(g);
 }
 
-void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g);
+void s2_gather_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g);
 
-static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_gather *g,
+static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_tlb_batch *g,
 					uint64_t addr, uint64_t size, int level, bool leaf)
 {
 	/* Adjacent or overlapping: a table entry after its own leaves, or

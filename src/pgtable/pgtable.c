@@ -155,7 +155,7 @@ static s2_always_inline void cmo_unmapped(struct s2_pgtable *pgt,
 	pgt->plat->dcache_clean_inval_poc(pgt->ctx, lv_oa(pgt, lv, old), size);
 }
 
-void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g)
+void s2_gather_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g)
 {
 	uint64_t size = g->end - g->start;
 
@@ -184,11 +184,8 @@ void s2_gather_flush(struct s2_pgtable *pgt, struct s2_gather *g)
 			    (n >> pgt->page_shift) > 2)
 				op = n & ~((2ULL << pgt->page_shift) - 1);
 			pgt->plat->tlbi_range(pgt->ctx, a, op, g->leaf_only ? g->level : -1);
-			if (a + n < g->end)
-				g->ops++;
 		}
 	}
-	g->ops++;
 	g->start = g->end = 0;
 }
 
@@ -668,7 +665,7 @@ static s2_always_inline uint64_t *unlink_if_empty(struct s2_walk_ctx *c, struct 
 }
 
 struct unmap_data {
-	struct s2_gather g;
+	struct s2_tlb_batch g;
 	struct refbatch rb;
 	/* an entry was removed from the table being walked at this level;
 	 * a table nothing was removed from cannot have become empty */
@@ -774,7 +771,7 @@ int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 #define S2_FAST_CMO_MAX	32
 
 struct fast_data {
-	struct s2_gather g;
+	struct s2_tlb_batch *g;		/* the caller's for unmap_defer */
 	struct refbatch rb;
 	bool dirty[S2_MAX_LEVELS + 1];	/* as unmap_data.dirty */
 	uint64_t start;
@@ -807,7 +804,7 @@ static void fast_drain(struct s2_pgtable *pgt, struct fast_data *d)
 {
 	unsigned i;
 
-	s2_gather_flush(pgt, &d->g);
+	s2_gather_flush(pgt, d->g);
 	for (i = 0; i < d->ncmo; i++)
 		pgt->plat->dcache_clean_inval_poc(pgt->ctx, d->cmo[i].pa, d->cmo[i].size);
 	d->ncmo = 0;
@@ -848,7 +845,7 @@ static s2_always_inline int fast_visit(struct s2_walk_ctx *c, unsigned visit)
 		s2_store(c->ptep, 0);
 		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
 		d->dirty[S2_LVL(c->level)] = true;
-		gather_add(pgt, &d->g, c->addr, span, -1, false);
+		gather_add(pgt, d->g, c->addr, span, -1, false);
 		fast_detach(pgt, d, lv_child(pgt, lv, c->old), c->level + 1);
 		return 0;
 	}
@@ -857,7 +854,7 @@ static s2_always_inline int fast_visit(struct s2_walk_ctx *c, unsigned visit)
 		if (!lv_valid(lv, c->old))
 			return 0;
 		old = clear_leaf(c, &d->rb, d->dirty);
-		gather_add(pgt, &d->g, c->addr, span, c->level, true);
+		gather_add(pgt, d->g, c->addr, span, c->level, true);
 		if ((pgt->flags & S2_PGT_NO_FWB) && !(lv_prot(lv, old) & S2_PROT_DEVICE)) {
 			uint64_t pa = lv_oa(pgt, lv, old);
 
@@ -880,7 +877,7 @@ static s2_always_inline int fast_visit(struct s2_walk_ctx *c, unsigned visit)
 
 		if (!child)
 			return 0;
-		gather_add(pgt, &d->g, c->addr, span, -1, false);
+		gather_add(pgt, d->g, c->addr, span, -1, false);
 		fast_detach(pgt, d, child, c->level + 1);
 	}
 	return 0;
@@ -893,11 +890,34 @@ static s2_noinline int fast_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t 
 			      fast_visit, d);
 }
 
+static int fast_unmap(struct s2_pgtable *pgt, uint64_t ipa, uint64_t size,
+		      struct s2_detached *det, struct s2_tlb_batch *tb)
+{
+	struct fast_data d;
+	int ret;
+
+	d.g = tb;
+	d.rb.table = NULL;
+	d.rb.n = 0;
+	for (unsigned i = 0; i < S2_MAX_LEVELS + 1; i++)
+		d.dirty[i] = false;
+	d.start = ipa;
+	d.det = det;
+	d.ncmo = 0;
+	ret = fast_walk(pgt, ipa, ipa + size, &d);
+	ref_flush(pgt, &d.rb);
+	/* Non-FWB: the edges' data is cleaned only after their invalidation,
+	 * which therefore cannot wait for the caller. */
+	if (d.ncmo)
+		fast_drain(pgt, &d);
+	return ret;
+}
+
 int s2_pgt_unmap_fast(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		      struct s2_detached *det)
 {
 	struct s2_detached local;
-	struct fast_data d;
+	struct s2_tlb_batch g;
 	int ret;
 
 	if (!pgt_live(pgt))
@@ -906,28 +926,42 @@ int s2_pgt_unmap_fast(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 	if (ret)
 		return ret;
 	local.nr = 0;
-	gather_init(&d.g);
-	d.rb.table = NULL;
-	d.rb.n = 0;
-	for (unsigned i = 0; i < S2_MAX_LEVELS + 1; i++)
-		d.dirty[i] = false;
-	d.start = ipa.v;
-	d.det = det ? det : &local;
-	d.ncmo = 0;
-	ret = fast_walk(pgt, ipa.v, ipa.v + size, &d);
-	ref_flush(pgt, &d.rb);
+	gather_init(&g);
+	ret = fast_unmap(pgt, ipa.v, size, det ? det : &local, &g);
 	/* One invalidation for the whole operation, before return (seed 004). */
-	fast_drain(pgt, &d);
+	s2_gather_flush(pgt, &g);
 	if (!det)
 		s2_pgt_unmap_fast_finish(pgt, &local);
 	return ret;
+}
+
+int s2_pgt_unmap_defer(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+		       struct s2_detached *det, struct s2_tlb_batch *tb)
+{
+	int ret;
+
+	if (!pgt_live(pgt) || !det || !tb)
+		return -S2_EINVAL;
+	ret = check_range(pgt, ipa.v, size);
+	if (ret)
+		return ret;
+	ret = fast_unmap(pgt, ipa.v, size, det, tb);
+	if (pgt->flags & S2_PGT_NO_FWB)
+		s2_gather_flush(pgt, tb);
+	return ret;
+}
+
+void s2_pgt_tlb_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *tb)
+{
+	if (pgt && tb)
+		s2_gather_flush(pgt, tb);
 }
 
 /* ------------------------------------------------------------ wrprotect */
 
 static s2_always_inline int wrprot_visit(struct s2_walk_ctx *c, unsigned visit)
 {
-	struct s2_gather *g = c->arg;
+	struct s2_tlb_batch *g = c->arg;
 	const struct s2_fmt_level *lv = s2_lv(c->pgt, c->level);
 	uint64_t new;
 
@@ -942,14 +976,14 @@ static s2_always_inline int wrprot_visit(struct s2_walk_ctx *c, unsigned visit)
 }
 
 static s2_noinline int wrprot_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
-				   struct s2_gather *g)
+				   struct s2_tlb_batch *g)
 {
 	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF, wrprot_visit, g);
 }
 
 int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 {
-	struct s2_gather g;
+	struct s2_tlb_batch g;
 	int ret;
 
 	if (!pgt_live(pgt))
