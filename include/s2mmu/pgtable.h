@@ -91,6 +91,12 @@ struct s2_pgtable {
 	uint64_t span[S2_MAX_LEVELS + 1];	/* bytes covered by one entry */
 	unsigned shift[S2_MAX_LEVELS + 1];
 	unsigned long nr_tables;	/* live table pages, root excluded */
+	/* Every level keeps a next-table address at its own bit position and
+	 * the platform maps linearly: a child table is (entry & mask) minus
+	 * child_va_offset, the one step per level on a walk's dependent
+	 * chain of loads. */
+	bool child_direct;
+	uint64_t child_va_offset;
 	/* A TLB-gather run this long or longer is invalidated with one
 	 * whole-VM operation instead of ranges (set by init; tests lower or
 	 * raise it to exercise either side). */

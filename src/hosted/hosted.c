@@ -85,11 +85,13 @@ static struct shard *my_shard(struct s2_hosted *h)
 }
 
 #define STAT_IDX(f) (offsetof(struct s2_hosted_stats, f) / sizeof(uint64_t))
-#define STAT_ADD(h, f, n) do {						\
-		uint64_t *c_ = &my_shard(h)->c[STAT_IDX(f)];		\
-		__atomic_store_n(c_, __atomic_load_n(c_, __ATOMIC_RELAXED) + (n), \
-				 __ATOMIC_RELAXED);			\
-	} while (0)
+/* Only the owning thread writes a shard; readers sum them relaxed. */
+static inline void shard_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+#define STAT_ADD(h, f, n) shard_add(&my_shard(h)->c[STAT_IDX(f)], (n))
 
 /* ------------------------------------------------------------------ RCU */
 
@@ -361,10 +363,15 @@ static void h_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
 {
 	struct s2_hosted *h = ctx;
 
+	uint64_t *c;
+
 	observe(h, S2_EV_TLBI_IPA, ipa, 0, level);
-	STAT_ADD(h, tlbi_ipa, 1);
+	/* one shard lookup for both counters: this runs once per fault-path
+	 * relax and per-page unmap */
+	c = my_shard(h)->c;
+	shard_add(&c[STAT_IDX(tlbi_ipa)], 1);
 	if (flags & S2_TLBI_LOCAL)
-		STAT_ADD(h, tlbi_ipa_local, 1);
+		shard_add(&c[STAT_IDX(tlbi_ipa_local)], 1);
 }
 
 static void h_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)

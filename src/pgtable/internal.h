@@ -61,6 +61,8 @@ static s2_always_inline uint64_t lv_oa(const struct s2_pgtable *pgt,
 static s2_always_inline uint64_t *lv_child(const struct s2_pgtable *pgt,
 					   const struct s2_fmt_level *lv, uint64_t pte)
 {
+	if (s2_likely(pgt->child_direct))
+		return (uint64_t *)(uintptr_t)((pte & lv->tbl_mask) - pgt->child_va_offset);
 	return (uint64_t *)pgt_va(pgt, ((pte & lv->tbl_mask) >> lv->tbl_pos) << pgt->page_shift);
 }
 

@@ -736,6 +736,92 @@ static s2_noinline int unmap_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t
 	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF | S2_VISIT_POST, unmap_visit, d);
 }
 
+static void unmap_data_init(struct unmap_data *d)
+{
+	gather_init(&d->g);
+	d->rb.table = NULL;
+	d->rb.n = 0;
+	for (unsigned i = 0; i < S2_MAX_LEVELS + 1; i++)
+		d->dirty[i] = false;
+	d->rcu = false;
+}
+
+/* The TLBI before any page the walk unlinked can be freed (see unmap_visit). */
+static void unmap_data_finish(struct s2_pgtable *pgt, struct unmap_data *d)
+{
+	ref_flush(pgt, &d->rb);
+	s2_gather_flush(pgt, &d->g);
+	if (d->rcu)
+		pgt->plat->rcu_read_unlock(pgt->ctx);
+}
+
+/*
+ * One last-level page, the per-page unmap of a fault-like caller (a vCPU
+ * page reclaimed, a notifier for one page), is mostly a descent, one
+ * store, one count drop and one single-entry TLBI; the walker's
+ * bookkeeping (visits, reference batch, gather, post-order pass) would
+ * double its cost.  So: descend keeping the path, remove the leaf, and
+ * only when that emptied its table hand the path to the same POST visits
+ * the walker makes (unlink, non-leaf TLBI, deferred free).  Blocks and
+ * non-FWB tables (TLBI then clean, and the cmo_before_tlbi site) take the
+ * walker, before anything has changed.
+ */
+static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
+{
+	const unsigned mask = (1U << pgt->fmt.bits_per_level) - 1;
+	const int sl = pgt->start_level;
+	uint64_t *path[S2_MAX_LEVELS];
+	uint64_t *table = pgt->root, *ptep, old;
+	unsigned idx = (unsigned)(addr >> pgt->shift[S2_LVL(sl)]);
+	struct unmap_data d;
+	struct s2_walk_ctx c;
+	int level = sl;
+
+	for (;;) {
+		ptep = &table[idx];
+		old = s2_load_acquire(ptep);
+		if (level == S2_LAST_LEVEL || !lv_table(s2_lv(pgt, level), old))
+			break;
+		path[level - sl] = ptep;
+		table = lv_child(pgt, s2_lv(pgt, level), old);
+		level++;
+		idx = (unsigned)(addr >> pgt->shift[S2_LVL(level)]) & mask;
+	}
+	if (!lv_valid(s2_lv(pgt, level), old))
+		return 0;
+	if (level != S2_LAST_LEVEL || level == sl || (pgt->flags & S2_PGT_NO_FWB)) {
+		unmap_data_init(&d);
+		unmap_walk(pgt, addr, addr + pgt_span(pgt, S2_LAST_LEVEL), &d);
+		unmap_data_finish(pgt, &d);
+		return 0;
+	}
+	if (pgt_hw_updates(pgt))
+		s2_xchg(ptep, 0);
+	else
+		s2_store(ptep, 0);
+	/* A count back at 1 (the parent's link alone) is an empty table. */
+	if (ref_add(pgt, table, -1) != 1) {
+		pgt->plat->tlbi_ipa(pgt->ctx, addr, level, S2_TLBI_LEAF);
+		return 0;
+	}
+	unmap_data_init(&d);
+	gather_add(pgt, &d.g, addr, pgt_span(pgt, level), level, true);
+	d.dirty[S2_LVL(level)] = true;
+	c.pgt = pgt;
+	c.end = addr + pgt_span(pgt, level);
+	c.flags = S2_VISIT_LEAF | S2_VISIT_POST;
+	c.arg = &d;
+	for (level--; level >= sl; level--) {
+		c.ptep = path[level - sl];
+		c.old = s2_load_acquire(c.ptep);
+		c.addr = addr & ~(pgt_span(pgt, level) - 1);
+		c.level = level;
+		unmap_visit(&c, S2_VISIT_POST);
+	}
+	unmap_data_finish(pgt, &d);
+	return 0;
+}
+
 int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 {
 	struct unmap_data d;
@@ -746,17 +832,11 @@ int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	ret = check_range(pgt, ipa.v, size);
 	if (ret)
 		return ret;
-	gather_init(&d.g);
-	d.rb.table = NULL;
-	d.rb.n = 0;
-	for (unsigned i = 0; i < S2_MAX_LEVELS + 1; i++)
-		d.dirty[i] = false;
-	d.rcu = false;
+	if (size == pgt_span(pgt, S2_LAST_LEVEL))
+		return unmap_page(pgt, ipa.v);
+	unmap_data_init(&d);
 	ret = unmap_walk(pgt, ipa.v, ipa.v + size, &d);
-	ref_flush(pgt, &d.rb);
-	s2_gather_flush(pgt, &d.g);
-	if (d.rcu)
-		pgt->plat->rcu_read_unlock(pgt->ctx);
+	unmap_data_finish(pgt, &d);
 	return ret;
 }
 
@@ -1076,100 +1156,86 @@ int s2_pgt_test_clear_young(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 
 /* ------------------------------------------------- relax and mkyoung */
 
-struct attr_data {
-	unsigned prot;		/* permissions to add */
-	bool young;		/* set the access flag */
-	bool changed;
-	int level;
-	uint64_t addr;
-};
-
-static s2_always_inline int attr_visit(struct s2_walk_ctx *c, unsigned visit, bool shared)
+/*
+ * One page's leaf, the fault path's relax and access-flag update: a
+ * descent and one update, written out rather than run through a visitor
+ * so that nothing but the entry's own compare-and-exchange is stored on
+ * the way (a locked update waits for earlier stores to drain).  Inlined
+ * into each caller with @young and @shared constant.  On success
+ * *@changed says whether the TLB may hold the entry with fewer rights
+ * than it now has, at *@level / *@addr.
+ */
+static s2_always_inline int attr_page(struct s2_pgtable *pgt, uint64_t ipa, unsigned prot,
+				      bool young, bool shared, int *level, uint64_t *addr,
+				      bool *changed)
 {
-	struct attr_data *d = c->arg;
-	const struct s2_fmt_level *lv = s2_lv(c->pgt, c->level);
-	uint64_t set = 0, clear = 0, new;
-	int ret;
-
-	(void)visit;
-	if (!lv_valid(lv, c->old))
-		return (c->old & lv->locked) ? -S2_EAGAIN : -S2_ENOENT;
-	if (d->prot & S2_PROT_R)
-		set |= lv->r;
-	if (d->prot & S2_PROT_W)
-		set |= lv->w;
-	if (d->prot & S2_PROT_X) {
-		set |= lv->x_on;
-		clear |= lv->x_off;
-	}
-	if (d->young)
-		set |= lv->af;
-	ret = update_leaf(c, shared, set, clear, &new);
-	if (ret)
-		return ret;
-	d->changed = new != c->old || (d->prot && (lv_prot(lv, c->old) & d->prot) != d->prot);
-	d->level = c->level;
-	d->addr = c->addr;
-	return 0;
-}
-
-static s2_always_inline int attr_visit_excl(struct s2_walk_ctx *c, unsigned visit)
-{
-	return attr_visit(c, visit, false);
-}
-
-static s2_always_inline int attr_visit_shared(struct s2_walk_ctx *c, unsigned visit)
-{
-	return attr_visit(c, visit, true);
-}
-
-static int attr_update(struct s2_pgtable *pgt, uint64_t ipa, struct attr_data *d,
-		       unsigned flags)
-{
+	const struct s2_fmt_level *lv;
 	uint64_t a = ipa & ~((1ULL << pgt->page_shift) - 1);
-
+	uint64_t set = 0, clear = 0, new;
 	struct s2_walk_ctx c;
+	int ret;
 
 	if (ipa >= (1ULL << pgt->ia_bits))
 		return -S2_ERANGE;
 	c.pgt = pgt;
 	c.ptep = s2_descend(pgt, a, &c.level, &c.old);
-	c.addr = a & ~(pgt_span(pgt, c.level) - 1);
-	c.end = a + 1;
-	c.flags = S2_VISIT_LEAF | (flags & S2_WALK_SHARED);
-	c.arg = d;
-	if (flags & S2_WALK_SHARED)
-		return attr_visit_shared(&c, S2_VISIT_LEAF);
-	return attr_visit_excl(&c, S2_VISIT_LEAF);
+	lv = s2_lv(pgt, c.level);
+	if (!lv_valid(lv, c.old))
+		return (c.old & lv->locked) ? -S2_EAGAIN : -S2_ENOENT;
+	if (prot & S2_PROT_R)
+		set |= lv->r;
+	if (prot & S2_PROT_W)
+		set |= lv->w;
+	if (prot & S2_PROT_X) {
+		set |= lv->x_on;
+		clear |= lv->x_off;
+	}
+	if (young)
+		set |= lv->af;
+	ret = update_leaf(&c, shared, set, clear, &new);
+	if (ret)
+		return ret;
+	*changed = new != c.old || (prot && (lv_prot(lv, c.old) & prot) != prot);
+	*level = c.level;
+	*addr = a & ~(pgt_span(pgt, c.level) - 1);
+	return 0;
 }
 
 int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
 		       unsigned flags)
 {
-	struct attr_data d = { prot, false, false, 0, 0 };
-	int ret;
+	uint64_t addr;
+	bool changed;
+	int ret, level;
 
 	if (!pgt_live(pgt) || !prot || (prot & ~S2_PROT_RWX) || (flags & ~S2_WALK_SHARED))
 		return -S2_EINVAL;
-	ret = attr_update(pgt, ipa.v, &d, flags);
+	if (flags & S2_WALK_SHARED)
+		ret = attr_page(pgt, ipa.v, prot, false, true, &level, &addr, &changed);
+	else
+		ret = attr_page(pgt, ipa.v, prot, false, false, &level, &addr, &changed);
 	/*
 	 * The TLB may hold the entry with its old permissions (entries that
 	 * cause permission faults can be cached): invalidate it locally so
 	 * the vCPU does not fault again, as KVM does.
 	 */
-	if (!ret && d.changed)
-		pgt->plat->tlbi_ipa(pgt->ctx, d.addr, d.level, S2_TLBI_LEAF | S2_TLBI_LOCAL);
+	if (!ret && changed)
+		pgt->plat->tlbi_ipa(pgt->ctx, addr, level, S2_TLBI_LEAF | S2_TLBI_LOCAL);
 	return ret;
 }
 
 int s2_pgt_mkyoung(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned flags)
 {
-	struct attr_data d = { 0, true, false, 0, 0 };
+	uint64_t addr;
+	bool changed;
+	int level;
 
 	if (!pgt_live(pgt) || (flags & ~S2_WALK_SHARED))
 		return -S2_EINVAL;
 	/* No TLBI: an entry with AF clear faults and is never cached. */
-	return attr_update(pgt, ipa.v, &d, flags);
+	if (flags & S2_WALK_SHARED)
+		return attr_page(pgt, ipa.v, 0, true, true, &level, &addr, &changed);
+	return attr_page(pgt, ipa.v, 0, true, false, &level, &addr, &changed);
 }
 
 /* ---------------------------------------------------------------- split */
@@ -1388,9 +1454,13 @@ int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg)
 	pgt->tlbi_vm_threshold = S2_TLBI_VM_THRESHOLD;
 	pgt->plat = c.plat;
 	pgt->ctx = c.plat_ctx;
+	pgt->child_direct = c.plat->linear;
+	pgt->child_va_offset = (uint64_t)c.plat->linear_offset;
 	for (l = sl; l <= S2_LAST_LEVEL; l++) {
 		pgt->shift[S2_LVL(l)] = s2_level_shift(pgt->page_shift, l);
 		pgt->span[S2_LVL(l)] = 1ULL << pgt->shift[S2_LVL(l)];
+		if (l < S2_LAST_LEVEL && s2_lv(pgt, l)->tbl_pos != pgt->page_shift)
+			pgt->child_direct = false;
 	}
 	/* The root is at least one granule, aligned to its whole size. */
 	pgt->root_size = (size_t)entries * 8;
