@@ -96,6 +96,7 @@ static void v0_read1_after(void *a) { (void)a; w_access(0, 0, false); w_access(0
 static void h_munmap_2m(void *a) { (void)a; w_munmap(0, M2); }
 static void v0_thp_touch(void *a) { (void)a; w_access(0, 0, false); }
 static void h_munmap_2m4(void *a) { (void)a; w_munmap(0, M2 + 4 * K4); }
+static void h_dontneed_2m4(void *a) { (void)a; w_dontneed(0, M2 + 4 * K4); }
 static void h_move(void *a) { (void)a; w_move_slot(0, 0x400000); }
 static void v0_slot_tail(void *a) { (void)a; w_access(0, 0, false); w_access(0, 0x100000 - K4, false); }
 static void v0_pfnmap_x2(void *a)
@@ -105,6 +106,22 @@ static void v0_pfnmap_x2(void *a)
 	w_access(0, 0x1000000 + K4, false);
 }
 static void m_reprefault_delete(void *a) { (void)a; w_prefault_pfnmap(); w_delete_slot(1); }
+/*
+ * The VMM moves slot 0 (HVA page 0 at GPA 0) to GPA 4M and vCPU 0 reads
+ * the moved page at its new GPA; then the VMM mprotects an unrelated page
+ * and the vCPU reads again, through its TLB entry.  mprotect takes
+ * mmap_lock for write, so it waits for a DONTNEED in flight to finish
+ * (frames freed): the second read comes after the free without the
+ * scheduler having to preempt the vCPU at the right point.
+ */
+static void m_move_then_v0_new(void *a)
+{
+	(void)a;
+	w_move_slot(0, 0x400000);
+	w_access(0, 0x400000, false);
+	w_mprotect_ro(3 * K4, K4);
+	w_access(0, 0x400000, false);
+}
 
 /* ---- set-ups ---- */
 
@@ -192,6 +209,11 @@ const struct scenario scenarios[] = {
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  NULL, T3("vcpu0", v0_read_page0_then_1, "host: dontneed p0", h_dontneed_page0,
 		   "move slot", h_move), false },
+	{ "memslot_move_mid_inval", "a slot moved while the host unmaps one of its pages, "
+	  "and a fault on the page's new GPA",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  NULL, T2("host: dontneed p0", h_dontneed_page0, "vmm: move, vcpu0 new GPA, mprotect",
+		   m_move_then_v0_new), false },
 	{ "lazy_split", "dirty logging on, a write splits a block another vCPU uses",
 	  { THP2M, .nr_vcpus = 2, .populate = true },
 	  NULL, T2("vcpu0", v0_read_page0_x3, "log on + vcpu1 write", c_log_on_then_v1_write),
@@ -229,6 +251,14 @@ const struct scenario scenarios[] = {
 	    .nr_vcpus = 1 },
 	  populate_two_tables, T2("host: munmap 2M+4p", h_munmap_2m4, "vm destroy", h_destroy),
 	  false },
+	{ "zap_yield_vs_inval", "a chunked zap yields mmu_lock while a second invalidation "
+	  "of its first chunk runs and returns",
+	  { .kind = HOST_VMA_ANON, .vma_len = M2 + 4 * K4,
+	    .vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = M2 + 4 * K4,
+	    .nr_vcpus = 1 },
+	  populate_two_tables, T3("host: dontneed 2M+4p", h_dontneed_2m4,
+				  "host: dontneed p0", h_dontneed_page0,
+				  "vcpu0", v0_read_page0_x3), false },
 };
 const unsigned nr_scenarios = sizeof(scenarios) / sizeof(scenarios[0]);
 
@@ -269,6 +299,7 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_range_add_overwrite] = { "range_add_overwrite", "fault_vs_two_invals", 1 },
 	[S2_BUG_seq_truncate] = { "seq_truncate", "seq_wrap", 10 },
 	[S2_BUG_lost_hw_dirty] = { "lost_hw_dirty", "age_hw_af", 9 },
-	[S2_BUG_yield_without_flush] = { "yield_without_flush", NULL, 1 },
-	[S2_BUG_memslot_update_mid_invalidation] = { "memslot_update_mid_invalidation", NULL, 1 },
+	[S2_BUG_yield_without_flush] = { "yield_without_flush", "zap_yield_vs_inval", 1 },
+	[S2_BUG_memslot_update_mid_invalidation] = { "memslot_update_mid_invalidation",
+						      "memslot_move_mid_inval", 1 },
 };

@@ -14,7 +14,7 @@
  *  - it is not writable where the host page or the slot is read-only
  *    (I2), nor, in a dirty-logged slot, before its write was recorded;
  * and every return value against the model: -EFAULT without a usable
- * slot, -EAGAIN exactly when an invalidation in progress covers the HVA
+ * slot, -EAGAIN exactly when an invalidation in progress covers the GPA
  * or the host changed under the fault, 0 otherwise (progress, I10),
  * -ENOMEM only when an allocation was made to fail and then with nothing
  * changed; harvests return exactly the pages written since the last one
@@ -96,16 +96,38 @@ static uint64_t new_frame(struct host *h)
 /* Every change the host makes is bracketed by the notifiers, as Linux. */
 static struct state S;
 
+/*
+ * The core tracks in-progress invalidations by GPA: the union, over every
+ * slot present (an INVALID one too), of the guest image of the HVA range;
+ * empty (start > end) where no slot overlaps.  Slots do not change while
+ * one is pending (every memslot operation below ends them first).
+ */
 static void host_start(struct host *h, uint64_t start, uint64_t end)
 {
+	uint64_t gs = ~0ULL, ge = 0;
+
+	for (unsigned i = 0; i < NSLOTS; i++) {
+		const struct mslot *s = &S.s[i];
+		uint64_t a = start > s->hva ? start : s->hva;
+		uint64_t b = end < s->hva + s->size ? end : s->hva + s->size;
+
+		if (!s->present || a >= b)
+			continue;
+		a = (a - s->hva + s->gpa) & ~(PG - 1);
+		b = (b - s->hva + s->gpa + PG - 1) & ~(PG - 1);
+		if (a < gs)
+			gs = a;
+		if (b > ge)
+			ge = b;
+	}
 	if (S.inprog++ == 0) {
-		S.range_start = start;
-		S.range_end = end;
+		S.range_start = gs;
+		S.range_end = ge;
 	} else {
-		if (start < S.range_start)
-			S.range_start = start;
-		if (end > S.range_end)
-			S.range_end = end;
+		if (gs < S.range_start)
+			S.range_start = gs;
+		if (ge > S.range_end)
+			S.range_end = ge;
 	}
 	FUZZ_CHECK(s2_vm_mn_invalidate_range_start(h->vm, s2_hva(start), s2_hva(end), true) == 0,
 		   "invalidate_range_start failed");
@@ -417,7 +439,9 @@ static void op_fault(struct cursor *c, uint8_t b)
 		want = -S2_EFAULT;
 	else if (S.released)
 		want = -S2_ENOENT;
-	else if (S.inprog && (S.counter_tracking || (hva >= S.range_start && hva < S.range_end)))
+	else if (S.inprog && (S.counter_tracking ||
+			      ((gpa & ~(PG - 1)) >= S.range_start &&
+			       (gpa & ~(PG - 1)) < S.range_end)))
 		want = -S2_EAGAIN;
 	else if ((access & S2_ACC_WRITE) && S.h.ro[i])
 		want = -S2_EAGAIN;	/* the COW break moved the sequence */

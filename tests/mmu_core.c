@@ -304,6 +304,62 @@ static void test_invalidate(void)
 	}
 }
 
+/*
+ * The in-progress range is by GPA: the guest images of the HVA range
+ * through every slot it overlaps, computed at the start.  Slot 0 maps
+ * GPA 16M at HVA0+2M, slot 1 GPA 0 at HVA0, slot 2 GPA 32M at HVA0+2M
+ * again (an alias).
+ */
+static void test_invalidate_gpa(void)
+{
+	struct fake_host fh;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_fault_info fi;
+	struct s2_vm_stats st;
+	struct s2_vm *vm = mkvm(&fh, 0);
+	uint64_t g0 = 8 * M2, g2 = 16 * M2;
+	int ret;
+
+	s2_vm_set_memslot(vm, 0, s2_gpa(g0), M2, s2_hva(HVA0 + M2), 0);
+	s2_vm_set_memslot(vm, 1, s2_gpa(0), M2, s2_hva(HVA0), 0);
+	s2_vm_mn_invalidate_range_start(vm, s2_hva(HVA0 + M2), s2_hva(HVA0 + M2 + PG), true);
+	ret = s2_vm_fault(vm, s2_gpa(g0), S2_ACC_READ, &mc, &fi);
+	tap_ok(ret == -S2_EAGAIN && fi.retry_cause == S2_RETRY_RANGE,
+	       "by GPA: a fault on the slot's image of the HVA range retries");
+	tap_ok(s2_vm_fault(vm, s2_gpa(M2 - PG), S2_ACC_READ, &mc, &fi) == 0 &&
+	       s2_vm_fault(vm, s2_gpa(g0 + PG), S2_ACC_READ, &mc, &fi) == 0,
+	       "by GPA: faults outside the image proceed (other slot, next page)");
+	s2_vm_mn_invalidate_range_end(vm, s2_hva(HVA0 + M2), s2_hva(HVA0 + M2 + PG));
+	tap_ok(s2_vm_fault(vm, s2_gpa(g0), S2_ACC_READ, &mc, &fi) == 0,
+	       "by GPA: after the end the fault maps");
+
+	s2_vm_mn_invalidate_range_start(vm, s2_hva(HVA0 + 6 * M2), s2_hva(HVA0 + 7 * M2), true);
+	tap_ok(s2_vm_fault(vm, s2_gpa(PG), S2_ACC_READ, &mc, &fi) == 0 &&
+	       s2_vm_fault(vm, s2_gpa(g0 + 2 * PG), S2_ACC_READ, &mc, &fi) == 0,
+	       "by GPA: an invalidation no slot overlaps holds no fault back");
+	s2_vm_mn_invalidate_range_end(vm, s2_hva(HVA0 + 6 * M2), s2_hva(HVA0 + 7 * M2));
+
+	s2_vm_set_memslot(vm, 2, s2_gpa(g2), M2, s2_hva(HVA0 + M2), 0);
+	s2_vm_mn_invalidate_range_start(vm, s2_hva(HVA0 + M2 + PG), s2_hva(HVA0 + M2 + 2 * PG),
+					true);
+	ret = s2_vm_fault(vm, s2_gpa(g2 + PG), S2_ACC_READ, &mc, &fi);
+	tap_ok(ret == -S2_EAGAIN && fi.retry_cause == S2_RETRY_RANGE &&
+	       s2_vm_fault(vm, s2_gpa(g0 + PG), S2_ACC_READ, &mc, &fi) == -S2_EAGAIN &&
+	       !mapped(vm, g0 + PG, NULL),
+	       "by GPA: two slots alias the HVA: both images are zapped and retry");
+	s2_vm_mn_invalidate_range_end(vm, s2_hva(HVA0 + M2 + PG), s2_hva(HVA0 + M2 + 2 * PG));
+	s2_vm_get_stats(vm, &st);
+	tap_ok(st.spurious_retries == 0, "by GPA: no spurious retry counted (%llu)",
+	       (unsigned long long)st.spurious_retries);
+	s2_vm_destroy(vm);
+	while (mc.head) {
+		void *pg = mc.head;
+
+		mc.head = *(void **)pg;
+		s2_hosted_platform()->free_page(H, pg, 12);
+	}
+}
+
 static void test_release(void)
 {
 	struct fake_host fh;
@@ -506,6 +562,7 @@ int main(void)
 	test_fault_basics();
 	test_blocks();
 	test_invalidate();
+	test_invalidate_gpa();
 	test_release();
 	test_age();
 	test_dirty_log();

@@ -109,7 +109,7 @@ struct s2_fault_info {
 enum {
 	S2_RETRY_NONE,
 	S2_RETRY_SEQ,		/* the invalidation sequence moved */
-	S2_RETRY_RANGE,		/* an in-progress invalidation covers the HVA */
+	S2_RETRY_RANGE,		/* an in-progress invalidation covers the GPA */
 	S2_RETRY_RACE,		/* lost a compare-and-exchange to another walker */
 	S2_RETRY_HOST,		/* resolve said -EAGAIN */
 	S2_RETRY_MEMSLOT,	/* the memslots changed during the fault */
@@ -194,8 +194,10 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
 /*
  * MMU-notifier handlers.  Ranges are host-virtual [start, end).
  * invalidate_range_start zaps every stage-2 mapping of the range and
- * invalidates the TLBs before it returns; invalidate_range_end lets
- * faults on the range proceed again.  Context: take mmu_lock for write.
+ * invalidates the TLBs before it returns; until the matching
+ * invalidate_range_end, faults on the range's guest image (its GPAs
+ * through the memslots of the start, which cannot change before the end)
+ * retry.  Context: take mmu_lock for write.
  * invalidate_range_start returns 0, or -S2_EINVAL for @vm NULL or an
  * empty range; after release it returns 0 and does nothing.  An end with
  * no start, and NULL @vm for every handler, are ignored; the aging

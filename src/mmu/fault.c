@@ -8,8 +8,22 @@
  */
 #include "internal.h"
 
-/* Seed 000: is a fault that sampled @seq for @hva stale?  Under mmu_lock. */
-static int retry_cause(struct s2_vm *vm, uint64_t seq, uint64_t hva)
+/*
+ * Seed 000: is a fault that sampled @seq for @gpa stale?  Under mmu_lock;
+ * the caller checks slots_gen as well.
+ *
+ * The in-progress range is by GPA (internal.h).  Why a fault whose frame
+ * is being unmapped always lands in it: the frame came from resolving
+ * hva = slot.hva + (gpa - slot.gpa) with the slot of generation gen.  If
+ * slots_gen still reads gen under mmu_lock, that slot is the live one and
+ * no array was published since the lookup; an array is only published
+ * with mn_active == 0 under mmu_lock (memslot.c slots_publish), and
+ * mn_active counts every start until its end is done, so every start
+ * that is in progress now translated its HVA range with this same array
+ * and therefore put this slot's image of @hva, which is @gpa, into the
+ * range.  A start that already ended moved the sequence past @seq.
+ */
+static int retry_cause(struct s2_vm *vm, uint64_t seq, uint64_t gpa)
 {
 	const struct s2_platform *p = vm->plat;
 
@@ -22,7 +36,7 @@ static int retry_cause(struct s2_vm *vm, uint64_t seq, uint64_t hva)
 	 */
 	if (vm->in_progress && !S2_BUG(p, vm->ctx, ignore_in_progress)) {
 		if ((vm->flags & S2_VM_COUNTER_TRACKING) ||
-		    (hva >= vm->range_start && hva < vm->range_end))
+		    (gpa >= vm->range_start && gpa < vm->range_end))
 			return S2_RETRY_RANGE;
 	}
 	if (S2_BUG(p, vm->ctx, seq_truncate)) {
@@ -184,11 +198,14 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa_, unsigned access,
 		ret = -S2_ENOENT;
 		goto out_unlock;
 	}
-	cause = retry_cause(vm, seq, hva);
+	cause = retry_cause(vm, seq, gpa);
 	if (cause == S2_RETRY_NONE && s2_load(&vm->slots_gen) != gen)
 		cause = S2_RETRY_MEMSLOT;
 	if (cause != S2_RETRY_NONE) {
-		if (!vm->in_progress || hva < vm->range_start || hva >= vm->range_end)
+		/* spurious: no in-progress invalidation covers this GPA (the
+		 * counter scheme's retries for others, sequence moves, memslot
+		 * changes) */
+		if (!vm->in_progress || gpa < vm->range_start || gpa >= vm->range_end)
 			VM_STAT_SH(vm, sh, spurious_retries);
 		info->retry_cause = cause;
 		VM_STAT_SH(vm, sh, retries[cause]);

@@ -42,7 +42,14 @@ struct s2_vm {
 	/*
 	 * Invalidation tracking (seed 000).  seq moves at every
 	 * invalidate_range_end; in_progress counts starts not yet ended and
-	 * [range_start, range_end) is the union of their HVA ranges.  All
+	 * [range_start, range_end) is the union of their GPA ranges: for
+	 * each start, the guest range of every memslot its HVA range
+	 * overlaps, computed under mmu_lock with the slot array of that time
+	 * (empty, start > end, when no slot overlaps).  The fault compares
+	 * its GPA, as KVM's mmu_invalidate_retry_gfn does.  By GPA is sound
+	 * only because the array cannot change while in_progress is non-zero:
+	 * slots_publish waits for mn_active == 0 under mmu_lock ("Block
+	 * memslot updates across range_start() and range_end()").  All
 	 * written under mmu_lock held for write, read under it for read.
 	 */
 	uint64_t seq;
@@ -97,13 +104,31 @@ static inline const struct s2_memslot *slot_find(const struct s2_memslots *ms, u
 	return NULL;
 }
 
+/*
+ * What zaps under one hold of mmu_lock (write) still owe: the TLB
+ * invalidation of every entry they removed, merged into one batch so
+ * that a notifier spanning several slots or chunks invalidates once where
+ * the ranges are adjacent, and the subtrees they detached, which may be
+ * cleaned and freed only after that invalidation.  s2_vm_unlock_finish
+ * settles both; nothing may drop mmu_lock without it.
+ */
+struct s2_zap {
+	struct s2_tlb_batch tb;
+	struct s2_detached det;
+};
+
+static inline void s2_zap_init(struct s2_zap *z)
+{
+	s2_tlb_batch_init(&z->tb);
+	z->det.nr = 0;
+}
+
 int s2_mc_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n);
 void s2_mc_drain(struct s2_vm *vm, struct s2_memcache *mc);
-void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end,
-		   struct s2_detached *det);
-void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
-		     struct s2_detached *det);
-void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_detached *det);
+struct s2_pgtable *s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start,
+				 uint64_t end, struct s2_zap *z);
+void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct s2_zap *z);
+void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap *z);
 void s2_vm_teardown(struct s2_vm *vm);
 
 #endif

@@ -24,6 +24,9 @@ static size_t bitmap_bytes(const struct s2_vm *vm, uint64_t size)
  * invalidation's start and end" ("Block memslot updates across
  * range_start() and range_end()"): the swap happens under mmu_lock with
  * no invalidation in progress, so every start/end pair sees one array.
+ * The in-progress range is by GPA (internal.h), computed by the start
+ * from the array of its time, and the fault path trusts it only because
+ * of this wait.
  */
 static void slots_publish(struct s2_vm *vm, struct s2_memslots *next)
 {
@@ -32,6 +35,14 @@ static void slots_publish(struct s2_vm *vm, struct s2_memslots *next)
 
 	for (;;) {
 		p->write_lock(vm->mmu_lock);
+		/*
+		 * memslot_update_mid_invalidation: swapped with a start not
+		 * yet ended.  A slot moved to a new GPA keeps its HVA, but the
+		 * start recorded the old GPAs: a fault on the new GPA of an
+		 * HVA being unmapped is not in the range, samples the new
+		 * generation, resolves the frame the host is about to free
+		 * and installs it after the start's zap (I1).
+		 */
 		if (!s2_load(&vm->mn_active) ||
 		    S2_BUG(p, vm->ctx, memslot_update_mid_invalidation))
 			break;
@@ -71,17 +82,19 @@ static int slot_index(const struct s2_memslots *ms, unsigned id)
 	return -1;
 }
 
+/* A slot's guest range, under one hold of mmu_lock; its TLB invalidation
+ * is issued before the lock goes (s2_vm_unlock_finish). */
 static void zap_gpa(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 {
 	struct s2_pgtable *pgt;
-	struct s2_detached det;
+	struct s2_zap z;
 
-	det.nr = 0;
+	s2_zap_init(&z);
 	vm->plat->write_lock(vm->mmu_lock);
 	pgt = vm->pgt;
 	if (pgt)
-		s2_vm_unmap_gpa(pgt, gpa, size, &det);
-	s2_vm_unlock_finish(vm, pgt, &det);
+		s2_vm_unmap_gpa(pgt, gpa, size, &z);
+	s2_vm_unlock_finish(vm, pgt, &z);
 }
 
 /*

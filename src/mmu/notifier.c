@@ -50,30 +50,43 @@ static bool for_each_gpa(struct s2_vm *vm, uint64_t start, uint64_t end,
 #endif
 
 struct zap_arg {
-	struct s2_detached *det;
+	struct s2_zap *z;
 	struct s2_pgtable *pgt;		/* NULL once release took the table */
 };
 
 /*
- * Between two chunks: everything zapped so far is already invalidated
- * (both unmaps finish their TLBI before returning), and the detached
- * subtrees are cleaned and queued outside the lock as at the end; then the
- * lock goes and comes back.  Release may have taken the table meanwhile
- * and, after its grace period, freed it: the table is read again under
- * the lock ("Fix use after free of stage2 page table").
+ * Between two chunks: the batched TLB invalidation of everything zapped so
+ * far is issued, and the detached subtrees cleaned and queued, before the
+ * lock goes (s2_vm_unlock_finish), exactly as at the end of the handler.
+ * The invalidation cannot wait for the end: while the lock is away a
+ * second invalidation of an overlapping range may run whole, find our
+ * entries already gone, owe no TLB invalidation, and return, and the host
+ * then frees pages that the vCPUs' TLBs still map (I1; "KVM: x86/mmu:
+ * Ensure TLBs are flushed when yielding during GFN range zap").  Release
+ * may take the table meanwhile and, after its grace period, free it: the
+ * table is read again under the lock ("Fix use after free of stage2 page
+ * table").
  */
 static void zap_resched(struct s2_vm *vm, struct zap_arg *za)
 {
 	const struct s2_platform *p = vm->plat;
+	/* yield_without_flush: the lock dropped with the invalidation (and
+	 * so the detached subtrees, which must wait for it) still pending,
+	 * issued only once the lock is back */
+	bool late = S2_BUG(p, vm->ctx, yield_without_flush);
 
-	s2_vm_unlock_finish(vm, za->pgt, za->det);
-	za->det->nr = 0;
+	if (late)
+		p->write_unlock(vm->mmu_lock);
+	else
+		s2_vm_unlock_finish(vm, za->pgt, za->z);
 	p->yield(vm->ctx);
 	p->write_lock(vm->mmu_lock);
 	/* unmap_resched_pgd_uaf: the pointer read before the lock was
 	 * dropped kept, though release may have freed what it points at */
 	if (!S2_BUG(p, vm->ctx, unmap_resched_pgd_uaf))
 		za->pgt = s2_load(&vm->pgt);
+	if (late && za->pgt)
+		s2_pgt_tlb_flush(za->pgt, &za->z->tb);
 }
 
 static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
@@ -82,12 +95,13 @@ static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint6
 	struct zap_arg *za = arg;
 	uint64_t chunk = ZAP_CHUNK(pgt);
 
-	/* Both unmaps invalidate the TLBs before returning: the host frees
-	 * the frames once we return (seed 004, I1). */
+	/* The invalidation is owed, not done, when this returns: the host
+	 * frees the frames once the handler returns, so it is issued before
+	 * then and before any lock drop (seed 004, I1). */
 	while (size && za->pgt) {
 		uint64_t n = size < chunk ? size : chunk;
 
-		s2_vm_unmap_gpa(za->pgt, gpa, n, za->det);
+		s2_vm_unmap_gpa(za->pgt, gpa, n, za->z);
 		VM_STAT_ADD(vm, zapped_bytes, n);
 		gpa += n;
 		size -= n;
@@ -98,46 +112,59 @@ static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint6
 }
 
 /*
- * A range that can hold a whole last-level table goes through the fast
- * unmap: whole subtrees leave with one break each and one TLBI for the
- * lot, and their cleaning and freeing is left in @det for the caller to
- * finish outside mmu_lock.  Smaller ones have nothing to detach.
+ * A range that can hold a whole last-level table goes through the
+ * deferred fast unmap: whole subtrees leave with one break each, their
+ * TLB invalidation is merged into @z's batch (so ranges of several slots
+ * or chunks that touch invalidate once) and their cleaning and freeing is
+ * left in @z for s2_vm_unlock_finish, outside mmu_lock.  Smaller ones have
+ * nothing to detach and take the per-leaf unmap, which invalidates its
+ * few entries itself before returning.
+ * Context: mmu_lock held for write; s2_vm_unlock_finish(@z) before it goes.
  */
-void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
-		     struct s2_detached *det)
+void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct s2_zap *z)
 {
 	if (size >= pgt->span[S2_LVL(S2_LAST_LEVEL - 1)])
-		s2_pgt_unmap_fast(pgt, s2_gpa(gpa), size, det);
+		s2_pgt_unmap_defer(pgt, s2_gpa(gpa), size, &z->det, &z->tb);
 	else
 		s2_pgt_unmap(pgt, s2_gpa(gpa), size);
 }
 
 /*
+ * Zap the guest images of [@start, @end) into @z.
+ * Return: the table live under the lock now, NULL if release took it
+ * while the lock was dropped between chunks; what is left in @z belongs
+ * to it (a chunk's debts are settled before the lock goes), so the caller
+ * passes it to s2_vm_unlock_finish.
  * Context: mmu_lock held for write; dropped and retaken between chunks.
- * What is left in @det belongs to the table live under the lock now
- * (a chunk's subtrees are finished before the lock goes), so the caller's
- * s2_vm_unlock_finish may use @pgt for it.
  */
-void s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start, uint64_t end,
-		   struct s2_detached *det)
+struct s2_pgtable *s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start,
+				 uint64_t end, struct s2_zap *z)
 {
-	struct zap_arg za = { det, pgt };
+	struct zap_arg za = { z, pgt };
 
 	for_each_gpa(vm, start, end, zap_fn, pgt, &za);
+	return za.pgt;
 }
 
 /*
- * Called with mmu_lock held for write after a zap into @det: enter an RCU
- * read section before the lock goes, so that a release racing with us
- * (teardown's synchronize_rcu, then destroy's defer_barrier) waits until
- * the detached subtrees are queued; then drop the lock, clean and queue
- * them.  The cleaning still completes before the handler returns, which
- * is what the host relies on (I8).
+ * Called with mmu_lock held for write after zaps into @z.  First the
+ * batched TLB invalidation, under the lock: once the lock goes, another
+ * invalidation may find the entries gone and return owing nothing (see
+ * zap_resched), and the detached subtrees may be cleaned (I8: only after
+ * the translation is gone) and freed (I3: walk caches) only after it.
+ * Then enter an RCU read section before the lock goes, so that a release
+ * racing with us (teardown's synchronize_rcu, then destroy's
+ * defer_barrier) waits until the detached subtrees are queued; then drop
+ * the lock, clean and queue them.  The cleaning still completes before
+ * the handler returns, which is what the host relies on (I8).  Leaves @z
+ * empty.
  */
-void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_detached *det)
+void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap *z)
 {
 	const struct s2_platform *p = vm->plat;
+	struct s2_detached *det = &z->det;
 
+	s2_pgt_tlb_flush(pgt, &z->tb);
 	if (!det->nr) {
 		p->write_unlock(vm->mmu_lock);
 		return;
@@ -168,12 +195,31 @@ void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_det
 	p->rcu_read_unlock(vm->ctx);
 }
 
+struct gpa_span {
+	uint64_t start, end;		/* empty while start > end */
+};
+
+static bool span_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
+		    void *arg)
+{
+	struct gpa_span *sp = arg;
+
+	(void)vm;
+	(void)pgt;
+	if (gpa < sp->start)
+		sp->start = gpa;
+	if (gpa + size > sp->end)
+		sp->end = gpa + size;
+	return true;
+}
+
 int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t end,
 				    bool blockable)
 {
 	const struct s2_platform *p;
 	struct s2_pgtable *pgt;
-	struct s2_detached det;
+	struct s2_zap z;
+	struct gpa_span sp = { ~0ULL, 0 };
 
 	(void)blockable;	/* mmu_lock never sleeps for long: proceed */
 	if (!vm || start.v >= end.v)
@@ -187,27 +233,34 @@ int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t e
 	/*
 	 * Publish "in progress" before zapping, so a fault that resolved the
 	 * old frame and takes mmu_lock after us sees it and retries.  The
-	 * range is the union of all in-progress ones: overwriting it would
-	 * let a fault on the first range through while it is still changing.
+	 * range is by GPA: the guest images of [start, end) through every
+	 * slot it overlaps, INVALID ones included (a slot being moved or
+	 * deleted is still mapped until its zap), taken from the array live
+	 * now, which stays live until our end (memslot.c slots_publish waits
+	 * for mn_active, counted above, to drop to zero).  It is the union
+	 * of all in-progress ones: overwriting it would let a fault on the
+	 * first range through while it is still changing.
 	 */
+	for_each_gpa(vm, start.v, end.v, span_fn, NULL, &sp);
 	if (vm->in_progress++ == 0 || S2_BUG(p, vm->ctx, range_add_overwrite)) {
-		vm->range_start = start.v;
-		vm->range_end = end.v;
+		vm->range_start = sp.start;
+		vm->range_end = sp.end;
 	} else {
-		if (start.v < vm->range_start)
-			vm->range_start = start.v;
-		if (end.v > vm->range_end)
-			vm->range_end = end.v;
+		if (sp.start < vm->range_start)
+			vm->range_start = sp.start;
+		if (sp.end > vm->range_end)
+			vm->range_end = sp.end;
 	}
 	pgt = vm->pgt;
-	det.nr = 0;
+	s2_zap_init(&z);
 	/* tlbi_after_return (seed 004): the zap and its TLBI left for
 	 * range_end, after the host was told it may free the frames */
 	if (pgt && !S2_BUG(p, vm->ctx, tlbi_after_return))
-		s2_vm_zap_hva(vm, pgt, start.v, end.v, &det);
-	else
+		pgt = s2_vm_zap_hva(vm, pgt, start.v, end.v, &z);
+	else if (!pgt)
 		VM_STAT(vm, after_release);
-	s2_vm_unlock_finish(vm, pgt, &det);
+	/* one TLB invalidation for every slot and the last chunk */
+	s2_vm_unlock_finish(vm, pgt, &z);
 	return 0;
 }
 
@@ -222,15 +275,15 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
 		return;
 	p = vm->plat;
 	if (S2_BUG(p, vm->ctx, tlbi_after_return)) {
-		struct s2_detached det;
+		struct s2_zap z;
 		struct s2_pgtable *pgt;
 
-		det.nr = 0;
+		s2_zap_init(&z);
 		p->write_lock(vm->mmu_lock);
 		pgt = vm->pgt;
 		if (pgt)
-			s2_vm_zap_hva(vm, pgt, start.v, end.v, &det);
-		s2_vm_unlock_finish(vm, pgt, &det);
+			pgt = s2_vm_zap_hva(vm, pgt, start.v, end.v, &z);
+		s2_vm_unlock_finish(vm, pgt, &z);
 	}
 	p->write_lock(vm->mmu_lock);
 	/*
