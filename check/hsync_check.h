@@ -62,6 +62,11 @@ static inline int hsync_loadi(hsync_int *p) { return atomic_load(p); }
 static inline void hsync_storei(hsync_int *p, int v) { atomic_store(p, v); }
 static inline int hsync_addi(hsync_int *p, int v) { return atomic_fetch_add(p, v) + v; }
 static inline int hsync_xchgi(hsync_int *p, int v) { return atomic_exchange(p, v); }
+static inline bool hsync_cmpxchgi(hsync_int *p, int *old, int v)
+{
+	ck_point("host: cmpxchg");
+	return atomic_compare_exchange_strong(p, old, v);
+}
 static inline void *hsync_loadp(hsync_ptr *p) { return atomic_load(p); }
 static inline void hsync_storep(hsync_ptr *p, void *v) { atomic_store(p, v); }
 static inline void hsync_fence(void) { }

@@ -254,6 +254,145 @@ static void test_fork_cow(void)
 	end_mm(mm, free0, "fork");
 }
 
+/*
+ * FREE is reported while the folio is out of every allocator's reach (count
+ * zero, not yet on a free list): a tracer that judges the freed data, as
+ * the machine's I8 oracle does with its cache model, must see the freed
+ * folio and not its next owner.  The free lists are LIFO, so an allocation
+ * made inside the FREE report is exactly where the frame would go first
+ * if it were already free, as a vCPU refaulting the same address got it.
+ */
+static struct host_mm *fr_other;
+static uint64_t fr_pfn, fr_alloc = UINT64_MAX;
+static int fr_seen, fr_was_free = -1, fr_refs = -1;
+
+static void fr_trace(void *priv, const struct host_trace_ev *ev)
+{
+	struct host_frame_info fi;
+
+	rec_trace(priv, ev);
+	if (ev->kind != HOST_TR_FREE || ev->pfn != fr_pfn)
+		return;
+	fr_seen++;
+	host_frame_query(phys, ev->pfn, &fi);
+	fr_was_free = fi.free;
+	fr_refs = fi.refcount;
+	fr_alloc = gup(fr_other, 0x20000000, true, NULL);
+}
+
+static void test_free_report_before_reuse(void)
+{
+	uint64_t free0 = host_phys_nr_free(phys);
+	struct host_mm *mm = new_mm();
+	const uint64_t b = 0x10000000;
+	struct host_frame_info fi;
+
+	fr_other = host_mm_create(phys);
+	host_mmap(fr_other, A(0x20000000), 4096, HOST_VMA_ANON, HOST_PROT_READ | HOST_PROT_WRITE);
+	host_mmap(mm, A(b), 4096, HOST_VMA_ANON, HOST_PROT_READ | HOST_PROT_WRITE);
+	poke(mm, b, 5);
+	fr_pfn = gup(mm, b, false, NULL);
+	host_mm_set_tracer(mm, fr_trace, &rec);
+	rec_reset(&rec);
+	tap_ok(host_madvise_dontneed(mm, A(b), 4096) == 0, "free report: DONTNEED");
+	check_seq("S(CLEAR) PT E(CLEAR) FL FREE", NULL, "free report: DONTNEED");
+	tap_ok(fr_seen == 1 && fr_was_free == 0 && fr_refs == 0,
+	       "FREE reported with the count at zero, before the folio is back on a free list");
+	tap_ok(fr_alloc != UINT64_MAX && fr_alloc != fr_pfn,
+	       "an allocation during the FREE report cannot get the folio being freed");
+	host_frame_query(phys, fr_pfn, &fi);
+	tap_ok(fi.free && gup(mm, b, true, NULL) == fr_pfn,
+	       "after the report the folio is free and the next one handed out (LIFO)");
+	host_mm_set_tracer(mm, rec_trace, &rec);
+
+	/* A gup reference outlives a zap: the caller's put is the free. */
+	{
+		uint64_t pfn;
+		bool w;
+		int lvl;
+
+		tap_ok(host_gup(mm, A(b), true, &pfn, &w, &lvl) == 0, "free report: gup");
+		rec_reset(&rec);
+		host_madvise_dontneed(mm, A(b), 4096);
+		check_seq("S(CLEAR) PT E(CLEAR) FL", NULL,
+			  "free report: zap under a gup reference frees nothing");
+		rec_reset(&rec);
+		host_frame_put_mm(mm, pfn);
+		host_frame_query(phys, pfn, &fi);
+		check_seq("FREE", NULL, "free report: host_frame_put_mm of the last reference");
+		tap_ok(fi.free, "free report: the folio is free after that put");
+	}
+	host_mmput(fr_other);
+	fr_other = NULL;
+	end_mm(mm, free0, "free report");
+}
+
+/*
+ * do_wp_page takes its reference on the old folio under the PTL that shows
+ * it mapped read-only and holds it until after E: the other sharer may
+ * unmap it meanwhile (here the fork child exits from inside the parent's
+ * S), and the last put, the FREE, is then the fault's own, after E.
+ */
+static struct host_mm *wp_child;
+static uint64_t wp_pfn;
+static int wp_refs_in_s = -1;
+
+static int wp_start(struct host_mn_sub *s, s2_hva_t a, s2_hva_t e, enum host_mn_event ev,
+		    bool blockable)
+{
+	if (wp_child) {
+		wp_refs_in_s = refcount(wp_pfn);
+		host_mmput(wp_child);
+		wp_child = NULL;
+	}
+	return rec_start(s, a, e, ev, blockable);
+}
+
+static const struct host_mn_ops wp_ops = {
+	.invalidate_range_start = wp_start,
+	.invalidate_range_end = rec_end,
+	.release = rec_release,
+	.clear_flush_young = rec_cfy,
+	.clear_young = rec_cy,
+	.test_young = rec_ty,
+};
+
+static void test_wp_fault_reference(void)
+{
+	uint64_t free0 = host_phys_nr_free(phys);
+	struct host_mn_sub wsub = { .ops = &wp_ops, .priv = &rec };
+	struct host_mm *mm = host_mm_create(phys), *child;
+	const uint64_t b = 0x10000000;
+	struct host_frame_info fi;
+
+	rec_reset(&rec);
+	rec.mm = NULL;
+	host_mm_set_tracer(mm, rec_trace, &rec);
+	if (host_mn_register(mm, &wsub))
+		TAP_BAIL("register");
+	host_mmap(mm, A(b), 4096, HOST_VMA_ANON, HOST_PROT_READ | HOST_PROT_WRITE);
+	poke(mm, b, 10);
+	wp_pfn = gup(mm, b, false, NULL);
+	tap_ok(host_fork(mm, &child) == 0 && refcount(wp_pfn) == 2, "wp ref: fork shares the page");
+	rec_reset(&rec);
+	wp_child = child;
+	poke(mm, b, 99);
+	check_seq("S(CLEAR) PT FL PT E(CLEAR) FREE", NULL,
+		  "wp ref: sharer gone during the COW break, the fault's put is the FREE, after E");
+	tap_ok(wp_refs_in_s == 3, "wp ref: the fault holds its own reference across S "
+	       "(parent PTE + child PTE + fault: %d)", wp_refs_in_s);
+	host_frame_query(phys, wp_pfn, &fi);
+	tap_ok(fi.free && peek(mm, b) == 99, "wp ref: old page freed, parent has its copy");
+	rec_reset(&rec);
+	poke(mm, b, 100);
+	check_seq("", NULL, "wp ref: the copy is writable, no fault");
+	struct host_mm *mms[] = { mm };
+	audit(mms, 1, "wp ref");
+	host_mmput(mm);
+	host_mn_unregister(&wsub);
+	tap_ok(host_phys_nr_free(phys) == free0, "wp ref: everything freed after exit");
+}
+
 static void test_thp(void)
 {
 	uint64_t free0 = host_phys_nr_free(phys), pfn, h0;
@@ -534,6 +673,8 @@ int main(void)
 	test_munmap();
 	test_madvise_mprotect();
 	test_fork_cow();
+	test_free_report_before_reuse();
+	test_wp_fault_reference();
 	test_thp();
 	test_migrate();
 	test_reclaim_age();

@@ -105,32 +105,39 @@ static int do_swap_in(struct host_mm *mm, struct host_vma *v, uint64_t hva, uint
 }
 
 /*
- * do_wp_page on a present read-only entry in a writable VMA.
+ * do_wp_page on a present read-only entry in a writable VMA.  The caller
+ * took a reference on the folio under the page-table lock that showed it
+ * mapped (do_wp_page's folio_get under the PTL), and this function drops
+ * it: without it the folio could be zapped, freed and reused between that
+ * walk and the reads below, and the copy would take another owner's data.
+ * The folio's count is therefore the mapping's reference plus ours (plus
+ * any pins).
  * - hugetlb is mapped shared here: just make it writable (wp_page_shared).
- * - an exclusive page (order 0, not KSM, one reference: the mapping's) is
- *   reused: the write bit is set with no notifier, since permissions only
- *   grow (wp_page_reuse).  An exclusive PMD-mapped THP likewise.
+ * - an exclusive page (order 0, not KSM, no reference but the mapping's
+ *   and ours) is reused: the write bit is set with no notifier, since
+ *   permissions only grow (wp_page_reuse).  An exclusive PMD-mapped THP
+ *   likewise.
  * - a shared THP PMD is split (its own S/E) and the fault retried on PTEs.
  * - otherwise wp_page_copy: copy without locks, S(CLEAR,4K), recheck
- *   pte_same, ptep_clear_flush (PT, FL), set the new PTE (PT), E, and only
- *   after E drop the old page's PTE reference (the FREE if it was last).
+ *   pte_same, ptep_clear_flush (PT, FL), set the new PTE (PT), drop the
+ *   old PTE's reference (never the last: ours is held), E, and only after
+ *   E drop ours (the FREE if it was last).
  * Returns 0 to retry the walk, or -errno.
  */
 static int do_wp_fault(struct host_mm *mm, struct host_vma *v, uint64_t hva, uint64_t e, int l)
 {
 	struct host_phys *phys = mm->phys;
-	uint64_t base = hva & ~(level_size(l) - 1), old = pte_pfn(e), npfn, head;
-	struct host_frame *h;
+	uint64_t base = hva & ~(level_size(l) - 1), old = pte_pfn(e), npfn;
+	struct host_frame *h = phys_frame(phys, phys_head(phys, old));
 	hsync_u64 *ep;
 	bool reuse;
 	int cl;
 
-	head = phys_head(phys, old);
-	h = phys_frame(phys, head);
 	if (l > 1) {
 		reuse = vma_is_hugetlb(v) ||
-			(hsync_loadi(&h->refcount) == 1 && hsync_loadi(&h->entire_mapcount) == 1);
+			(hsync_loadi(&h->refcount) == 2 && hsync_loadi(&h->entire_mapcount) == 1);
 		if (!reuse) {
+			frame_put_traced(mm, old);
 			/* do_huge_pmd_wp_page: fall back to the PTE path */
 			split_huge_pmd(mm, v, hva);
 			return 0;
@@ -138,20 +145,23 @@ static int do_wp_fault(struct host_mm *mm, struct host_vma *v, uint64_t hva, uin
 	} else {
 		reuse = __atomic_load_n(&h->order, __ATOMIC_RELAXED) == 0 &&
 			!(hsync_loadi(&h->flags) & FRF_KSM) &&
-			hsync_loadi(&h->refcount) == 1;
+			hsync_loadi(&h->refcount) == 2;
 	}
 	if (reuse) {
 		hsync_mutex_lock(&mm->ptl);
 		ep = pt_walk(mm, base, l, false, &cl);
 		if (ep && cl == l && hsync_load64(ep) == e &&
-		    (vma_is_hugetlb(v) || hsync_loadi(&h->refcount) == 1))
+		    (vma_is_hugetlb(v) || hsync_loadi(&h->refcount) == 2))
 			pt_set(mm, ep, base, l, e | HOST_PTE_RW | HOST_PTE_D | HOST_PTE_A);
 		hsync_mutex_unlock(&mm->ptl);
+		frame_put_traced(mm, old);
 		return 0;
 	}
 
-	if (phys_alloc(phys, 0, mm, base, &npfn))
+	if (phys_alloc(phys, 0, mm, base, &npfn)) {
+		frame_put_traced(mm, old);
 		return -ENOMEM;
+	}
 	host_frame_write(phys, npfn, host_frame_read(phys, old));	/* cow_user_page */
 	mn_invalidate_start(mm, base, base + HOST_PAGE_SIZE, HOST_MN_CLEAR, true);
 	hsync_mutex_lock(&mm->ptl);
@@ -165,14 +175,14 @@ static int do_wp_fault(struct host_mm *mm, struct host_vma *v, uint64_t hva, uin
 		pt_set(mm, ep, base, 1, ne);		/* set_pte_at_notify */
 		mapcount_inc(phys, ne, 1);
 		mapcount_dec(phys, e, 1);
+		frame_put_traced(mm, old);		/* the old PTE's reference */
 		npfn = UINT64_MAX;
 	}
 	hsync_mutex_unlock(&mm->ptl);
 	mn_invalidate_end(mm, base, base + HOST_PAGE_SIZE, HOST_MN_CLEAR, true);
-	if (npfn == UINT64_MAX)
-		frame_put_traced(mm, old);	/* the old PTE's reference */
-	else
+	if (npfn != UINT64_MAX)
 		host_frame_put(phys, npfn);	/* pte changed under us: retry */
+	frame_put_traced(mm, old);		/* ours: the FREE if it is the last */
 	return 0;
 }
 
@@ -209,10 +219,19 @@ int host_gup(struct host_mm *mm, s2_hva_t hva_, bool write,
 			hsync_mutex_unlock(&mm->ptl);
 			break;
 		}
+		if (ep && pte_is_leaf(e, l)) {
+			/* A write to a read-only leaf.  The mapping holds a
+			 * reference while the PTL shows it, so the try-get
+			 * cannot meet a free folio here; should it ever fail,
+			 * nothing has changed and the caller retries. */
+			bool got = frame_try_get(mm, pte_pfn(e));
+
+			hsync_mutex_unlock(&mm->ptl);
+			r = got ? do_wp_fault(mm, v, hva, e, l) : -EAGAIN;
+			continue;
+		}
 		hsync_mutex_unlock(&mm->ptl);
-		if (ep && pte_is_leaf(e, l))
-			r = do_wp_fault(mm, v, hva, e, l);
-		else if (ep && pte_is_migr(e))
+		if (ep && pte_is_migr(e))
 			migration_wait();
 		else if (ep && pte_is_swap(e))
 			r = do_swap_in(mm, v, hva, e);

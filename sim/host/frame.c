@@ -83,9 +83,10 @@ static void mark_free_block(struct host_phys *phys, uint64_t pfn, unsigned order
 	for (uint64_t i = 0; i < n; i++) {
 		struct host_frame *f = &phys->f[pfn + i];
 
-		/* Relaxed atomics: a fault path reads head/order of a frame it
-		 * holds no reference to (do_wp_fault), and validates what it
-		 * read against the PTE under the page-table lock afterwards. */
+		/* Relaxed atomics: frame_try_get reads head of a frame it
+		 * holds no reference to (it may be free or being reused, as
+		 * folio_try_get's caller may pass any page), and decides only
+		 * after its reference is in and head is read again. */
 		__atomic_store_n(&f->state, (uint8_t)FR_FREE, __ATOMIC_RELAXED);
 		__atomic_store_n(&f->order, (uint8_t)order, __ATOMIC_RELAXED);
 		__atomic_store_n(&f->head, pfn, __ATOMIC_RELAXED);
@@ -266,7 +267,18 @@ uint64_t phys_head(struct host_phys *phys, uint64_t pfn)
 	return __atomic_load_n(&phys->f[pfn].head, __ATOMIC_RELAXED);
 }
 
-static bool frame_put_head(struct host_phys *phys, uint64_t head)
+/*
+ * put_page on the folio headed by @head; the last reference frees it.
+ * The FREE goes to @mm's tracer (NULL: untraced) after the count reached
+ * zero and before phys_free hands the folio back to the allocator.  That
+ * is the instant Linux calls freeing: whatever must hold for the freed
+ * data (cleaned to PoC on a non-FWB platform, I8) must hold then.  Once
+ * the folio is on a free list another thread can allocate it, map it and
+ * write it, and a tracer running after that would judge the next owner's
+ * state as this free's.  With the count at zero no try-get succeeds and
+ * no allocator sees the folio, so the tracer sees the freed folio alone.
+ */
+static void frame_put_head(struct host_phys *phys, uint64_t head, struct host_mm *mm)
 {
 	int r = hsync_addi(&phys->f[head].refcount, -1);
 
@@ -276,10 +288,52 @@ static bool frame_put_head(struct host_phys *phys, uint64_t head)
 		abort();
 	}
 	if (r == 0) {
+		if (mm) {
+			struct host_trace_ev ev = {
+				.kind = HOST_TR_FREE, .pfn = head,
+				.order = __atomic_load_n(&phys->f[head].order, __ATOMIC_RELAXED),
+			};
+
+			trace_ev(mm, &ev);
+		}
 		phys_free(phys, head);
-		return true;
 	}
-	return false;
+}
+
+/*
+ * folio_try_get: a reference on the folio that holds @pfn unless its count
+ * is zero (free, or its last reference being dropped).  The increment is
+ * a compare-and-exchange from a non-zero count, never a plain add, so a
+ * folio on its way to the allocator is never revived.  The folio may have
+ * been freed and reallocated between the read of head and the increment;
+ * head is read again once the reference is held (the folio can no longer
+ * change then), and a reference on a folio that no longer holds @pfn is
+ * dropped again, through @mm's tracer since it may be the last.
+ */
+bool frame_try_get(struct host_mm *mm, uint64_t pfn)
+{
+	struct host_phys *phys = mm->phys;
+
+	if (pfn >= phys->nr_frames)
+		return false;
+	for (;;) {
+		uint64_t head = phys_head(phys, pfn);
+		hsync_int *rc = &phys->f[head].refcount;
+		int c = hsync_loadi(rc);
+
+		while (c > 0 && !hsync_cmpxchgi(rc, &c, c + 1))
+			;
+		if (c <= 0) {
+			/* Zero on a folio that no longer holds @pfn says
+			 * nothing about the one that does now: look again. */
+			if (phys_head(phys, pfn) != head)
+				continue;
+			return false;
+		}
+		if (phys_head(phys, pfn) == head)
+			return true;
+		frame_put_head(phys, head, mm);
+	}
 }
 
 void host_frame_get(struct host_phys *phys, uint64_t pfn)
@@ -293,24 +347,21 @@ void host_frame_put(struct host_phys *phys, uint64_t pfn)
 {
 	if (pfn >= phys->nr_frames)
 		return;
-	frame_put_head(phys, phys_head(phys, pfn));
+	frame_put_head(phys, phys_head(phys, pfn), NULL);
+}
+
+void host_frame_put_mm(struct host_mm *mm, uint64_t pfn)
+{
+	frame_put_traced(mm, pfn);
 }
 
 void frame_put_traced(struct host_mm *mm, uint64_t pfn)
 {
 	struct host_phys *phys = mm->phys;
-	uint64_t head;
-	unsigned order;
 
 	if (pfn >= phys->nr_frames)
 		return;
-	head = phys_head(phys, pfn);
-	order = phys->f[head].order;
-	if (frame_put_head(phys, head)) {
-		struct host_trace_ev ev = { .kind = HOST_TR_FREE, .pfn = head, .order = order };
-
-		trace_ev(mm, &ev);
-	}
+	frame_put_head(phys, phys_head(phys, pfn), mm);
 }
 
 uint64_t host_frame_read(struct host_phys *phys, uint64_t pfn)

@@ -138,6 +138,15 @@ uint64_t host_frame_gen(struct host_phys *phys, uint64_t pfn);
  */
 void host_frame_get(struct host_phys *phys, uint64_t pfn);
 void host_frame_put(struct host_phys *phys, uint64_t pfn);
+/**
+ * host_frame_put_mm() - host_frame_put() for a reference taken by
+ * host_gup() on @mm: if it is the last, the FREE goes to @mm's tracer, as
+ * for the frees of @mm's own operations.  A zap that raced with the gup
+ * leaves the caller's put as the one that frees the folio; this way the
+ * tracer still sees that free.
+ * Context: any; @mm's struct alive (mm_count).
+ */
+void host_frame_put_mm(struct host_mm *mm, uint64_t pfn);
 /** host_frame_query() - snapshot of one frame.  Return: 0, -EINVAL bad pfn. */
 int host_frame_query(struct host_phys *phys, uint64_t pfn, struct host_frame_info *fi);
 
@@ -181,7 +190,10 @@ void host_mmap_read_unlock(struct host_mm *mm);
 enum host_trace_kind {
 	HOST_TR_PT,		/* page-table entry changed: addr, level, old, new */
 	HOST_TR_FLUSH,		/* host TLB flush of [start, end) */
-	HOST_TR_FREE,		/* folio freed: pfn (head), order */
+	HOST_TR_FREE,		/* folio freed: pfn (head), order; reported
+				 * once its count is zero and before it is
+				 * back on a free list (no one can reuse it
+				 * while the tracer runs) */
 	HOST_TR_SYNC,		/* lockless walkers waited out (IPI / grace period) */
 	HOST_TR_TABLE_FREE,	/* host page-table page freed */
 	HOST_TR_COPY,		/* content copied old pfn -> new pfn */

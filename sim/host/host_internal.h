@@ -33,7 +33,8 @@ struct host_frame {
 	hsync_u64 content;
 	hsync_ptr owner_mm;
 	hsync_u64 owner_hva;
-	/* allocator state, under phys->lock (read racily by query only) */
+	/* allocator state, written under phys->lock (relaxed atomics:
+	 * frame_try_get reads head with no lock and no reference) */
 	uint8_t state;
 	uint8_t order;			/* allocated: folio order; free: block order */
 	uint64_t head;			/* folio head (allocated) / block head (free) */
@@ -142,6 +143,11 @@ int phys_alloc(struct host_phys *phys, unsigned order, struct host_mm *owner,
 	       uint64_t hva, uint64_t *pfn);
 /* put with tracing of the free to @mm's tracer. */
 void frame_put_traced(struct host_mm *mm, uint64_t pfn);
+/* folio_try_get: a reference on the folio of @pfn, or false if it is free
+ * (or its last reference is being dropped); safe on any RAM pfn, with no
+ * lock and no reference held.  A stray reference it must drop again goes
+ * through frame_put_traced(@mm). */
+bool frame_try_get(struct host_mm *mm, uint64_t pfn);
 bool frame_is_io(struct host_phys *phys, uint64_t pfn);
 int64_t swap_alloc(struct host_phys *phys, uint64_t content);
 uint64_t swap_read(struct host_phys *phys, uint64_t slot);

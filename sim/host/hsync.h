@@ -102,6 +102,10 @@ static inline int hsync_loadi(hsync_int *p) { return atomic_load_explicit(p, mem
 static inline void hsync_storei(hsync_int *p, int v) { atomic_store_explicit(p, v, memory_order_release); }
 static inline int hsync_addi(hsync_int *p, int v) { return atomic_fetch_add(p, v) + v; }
 static inline int hsync_xchgi(hsync_int *p, int v) { return atomic_exchange(p, v); }
+static inline bool hsync_cmpxchgi(hsync_int *p, int *old, int v)
+{
+	return atomic_compare_exchange_strong(p, old, v);
+}
 static inline void *hsync_loadp(hsync_ptr *p) { return atomic_load_explicit(p, memory_order_acquire); }
 static inline void hsync_storep(hsync_ptr *p, void *v) { atomic_store_explicit(p, v, memory_order_release); }
 static inline void hsync_fence(void) { atomic_thread_fence(memory_order_seq_cst); }
@@ -116,4 +120,5 @@ static inline void hsync_yield(void) { sched_yield(); }
 static inline void hsync_point(const char *where) { (void)where; }
 
 #endif /* HSYNC_IMPL_HEADER */
+
 #endif

@@ -173,8 +173,10 @@ static void g_put(void *host, const struct s2_resolved *r)
 {
 	struct machine *m = host;
 
+	/* Through the mm: when a zap raced with this fault, the VM's put
+	 * is the last and its FREE must reach the I8 check too. */
 	if (!r->device)
-		host_frame_put(m->phys, r->cookie);
+		host_frame_put_mm(m->mm, r->cookie);
 }
 
 static uint64_t g_mapping_size(void *host, s2_hva_t hva)
