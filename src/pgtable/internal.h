@@ -383,6 +383,13 @@ void s2_gather_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g);
 static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_tlb_batch *g,
 					uint64_t addr, uint64_t size, int level, bool leaf)
 {
+	/* The next leaf of a range walk: the run just grows. */
+	if (leaf && addr == g->end && g->end != g->start) {
+		g->end = addr + size;
+		if (g->level != level)
+			g->level = -1;
+		return;
+	}
 	/* Adjacent or overlapping: a table entry after its own leaves, or
 	 * the parent's entry spanning both. */
 	if (g->end != g->start && addr <= g->end && addr + size >= g->start) {

@@ -325,27 +325,27 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 	return 0;
 }
 
-static s2_always_inline int map_leaf(struct s2_walk_ctx *c, struct map_data *d,
-				    bool shared)
+/* Install a leaf of output @pa at @c's entry; its table's count in @rb. */
+static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigned prot,
+				    struct refbatch *rb, bool shared)
 {
 	struct s2_pgtable *pgt = c->pgt;
 	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
 	uint64_t span = pgt_span(pgt, c->level);
-	uint64_t pa = d->pa + (c->addr - d->ipa);
-	uint64_t new = lv_leaf_template(lv, d->prot, true) | lv_oa_bits(pgt, lv, pa);
+	uint64_t new = lv_leaf_template(lv, prot, true) | lv_oa_bits(pgt, lv, pa);
 	uint64_t old = c->old;
 
 	if (!lv_valid(lv, old)) {
 		if (shared && (old & lv->locked))
 			return -S2_EAGAIN;
-		cmo_map(pgt, pa, span, d->prot);
+		cmo_map(pgt, pa, span, prot);
 		if (shared && !S2_BUG(pgt->plat, pgt->ctx, shared_plain_store)) {
 			if (!s2_cmpxchg(c->ptep, &old, new))
 				return -S2_EAGAIN;
 		} else {
 			s2_store_release(c->ptep, new);
 		}
-		ref_entry(pgt, &d->rb, c->ptep, c->level, 1);
+		ref_entry(pgt, rb, c->ptep, c->level, 1);
 		return 0;
 	}
 	if (lv_oa(pgt, lv, old) == pa) {
@@ -356,14 +356,14 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, struct map_data *d,
 			/* "Fix memory leak on stage2 update of a valid PTE":
 			 * a reference taken for an entry that already had one */
 			if (S2_BUG(pgt->plat, pgt->ctx, double_get_leak))
-				ref_entry(pgt, &d->rb, c->ptep, c->level, 1);
+				ref_entry(pgt, rb, c->ptep, c->level, 1);
 			return 0;
 		}
 		/* KVM policy: a fault never changes permissions through map;
 		 * it retries and the relax path adds what is missing. */
 		if (shared)
 			return -S2_EAGAIN;
-		if (lv_prot(lv, old) & ~d->prot & S2_PROT_RWX) {
+		if (lv_prot(lv, old) & ~prot & S2_PROT_RWX) {
 			/* removing permissions: the old ones must leave the TLB */
 			uint64_t fin;
 
@@ -378,7 +378,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, struct map_data *d,
 		return -S2_EAGAIN;
 	pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
 	cmo_unmapped(pgt, lv, old, span);
-	cmo_map(pgt, pa, span, d->prot);
+	cmo_map(pgt, pa, span, prot);
 	s2_store_release(c->ptep, new);
 	return 0;
 }
@@ -452,7 +452,7 @@ static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, boo
 	if (visit == S2_VISIT_PRE)
 		return fits ? map_collapse(c, d, shared) : 0;
 	if (fits)
-		return map_leaf(c, d, shared);
+		return map_leaf(c, d->pa + (c->addr - d->ipa), d->prot, &d->rb, shared);
 	return map_new_table(c, d, shared);
 }
 
@@ -576,6 +576,34 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 			return -S2_ENOMEM;
 	}
 
+	if (size == (1ULL << pgt->page_shift)) {
+		/*
+		 * A fault: if its last-level table exists, the only visit
+		 * would be the LEAF visit of that entry, and a page always
+		 * fits there; so install it directly (no walk context
+		 * beyond the entry, no map_data).
+		 */
+		struct s2_walk_ctx c;
+		struct refbatch rb = { NULL, 0 };
+
+		c.ptep = s2_descend(pgt, ipa.v, &c.level, &c.old);
+		if (c.level == S2_LAST_LEVEL) {
+			c.pgt = pgt;
+			c.addr = ipa.v;
+			c.end = ipa.v + size;
+			c.flags = S2_VISIT_LEAF | (flags & S2_WALK_SHARED);
+			c.arg = NULL;
+			if (flags & S2_WALK_SHARED) {
+				/* parallel faults interleave here (map_visit) */
+				S2_PREEMPT(pgt->plat, pgt->ctx, "map: entry read");
+				ret = map_leaf(&c, pa.v, prot, &rb, true);
+			} else {
+				ret = map_leaf(&c, pa.v, prot, &rb, false);
+			}
+			ref_flush(pgt, &rb);
+			return ret;
+		}
+	}
 	d.ipa = ipa.v;
 	d.end = ipa.v + size;
 	d.pa = pa.v;
@@ -588,24 +616,6 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 	walk = S2_VISIT_LEAF;
 	if (size > (1ULL << pgt->page_shift) && size >= min_block(pgt, max_size))
 		walk |= S2_VISIT_PRE;
-	if (size == (1ULL << pgt->page_shift)) {
-		/* A fault: if its last-level table exists, the only visit
-		 * is the LEAF visit of that entry. */
-		struct s2_walk_ctx c;
-
-		c.ptep = s2_descend(pgt, ipa.v, &c.level, &c.old);
-		if (c.level == S2_LAST_LEVEL) {
-			c.pgt = pgt;
-			c.addr = ipa.v;
-			c.end = d.end;
-			c.flags = walk | (flags & S2_WALK_SHARED);
-			c.arg = &d;
-			ret = (flags & S2_WALK_SHARED) ? map_visit_shared(&c, S2_VISIT_LEAF) :
-							 map_visit_excl(&c, S2_VISIT_LEAF);
-			ref_flush(pgt, &d.rb);
-			return ret;
-		}
-	}
 	ret = (flags & S2_WALK_SHARED) ? map_walk_shared(pgt, &d, walk) :
 					 map_walk_excl(pgt, &d, walk);
 	ref_flush(pgt, &d.rb);
@@ -1201,19 +1211,15 @@ static s2_always_inline int attr_page(struct s2_pgtable *pgt, uint64_t ipa, unsi
 	return 0;
 }
 
-int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
-		       unsigned flags)
+/* One function per walk mode, so neither carries the other's registers. */
+static s2_always_inline int relax_page(struct s2_pgtable *pgt, uint64_t ipa, unsigned prot,
+				       bool shared)
 {
 	uint64_t addr;
 	bool changed;
 	int ret, level;
 
-	if (!pgt_live(pgt) || !prot || (prot & ~S2_PROT_RWX) || (flags & ~S2_WALK_SHARED))
-		return -S2_EINVAL;
-	if (flags & S2_WALK_SHARED)
-		ret = attr_page(pgt, ipa.v, prot, false, true, &level, &addr, &changed);
-	else
-		ret = attr_page(pgt, ipa.v, prot, false, false, &level, &addr, &changed);
+	ret = attr_page(pgt, ipa, prot, false, shared, &level, &addr, &changed);
 	/*
 	 * The TLB may hold the entry with its old permissions (entries that
 	 * cause permission faults can be cached): invalidate it locally so
@@ -1222,6 +1228,26 @@ int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
 	if (!ret && changed)
 		pgt->plat->tlbi_ipa(pgt->ctx, addr, level, S2_TLBI_LEAF | S2_TLBI_LOCAL);
 	return ret;
+}
+
+static s2_noinline int relax_shared(struct s2_pgtable *pgt, uint64_t ipa, unsigned prot)
+{
+	return relax_page(pgt, ipa, prot, true);
+}
+
+static s2_noinline int relax_excl(struct s2_pgtable *pgt, uint64_t ipa, unsigned prot)
+{
+	return relax_page(pgt, ipa, prot, false);
+}
+
+int s2_pgt_relax_perms(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned prot,
+		       unsigned flags)
+{
+	if (!pgt_live(pgt) || !prot || (prot & ~S2_PROT_RWX) || (flags & ~S2_WALK_SHARED))
+		return -S2_EINVAL;
+	if (flags & S2_WALK_SHARED)
+		return relax_shared(pgt, ipa.v, prot);
+	return relax_excl(pgt, ipa.v, prot);
 }
 
 int s2_pgt_mkyoung(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned flags)
