@@ -237,8 +237,10 @@ static void test_fork_cow(void)
 	tap_ok(c0 == p0 && refcount(p0) == 2, "child shares the frame (refcount 2)");
 	rec_reset(&rec);
 	poke(mm, b, 99);
-	check_seq("S(CLEAR) PT FL PT E(CLEAR)", NULL, "COW break: S, clear+flush, new PTE, E; no FREE (child holds it)");
-	tap_ok(rec.ev[0].end - rec.ev[0].start == 4096, "COW S covers one page");
+	check_seq("COPY S(CLEAR) PT FL PT E(CLEAR)", NULL,
+		  "COW break: copy, S, clear+flush, new PTE, E; no FREE (child holds it)");
+	tap_ok(rec.ev[0].start == p0 && rec.ev[1].end - rec.ev[1].start == 4096,
+	       "COW copies the shared frame; its S covers one page");
 	tap_ok(gup(mm, b, false, NULL) != p0 && peek(mm, b) == 99 && peek(child, b) == 10,
 	       "parent has its own copy; child keeps the old data");
 	host_mm_set_tracer(child, rec_trace, &crec);
@@ -377,7 +379,7 @@ static void test_wp_fault_reference(void)
 	rec_reset(&rec);
 	wp_child = child;
 	poke(mm, b, 99);
-	check_seq("S(CLEAR) PT FL PT E(CLEAR) FREE", NULL,
+	check_seq("COPY S(CLEAR) PT FL PT E(CLEAR) FREE", NULL,
 		  "wp ref: sharer gone during the COW break, the fault's put is the FREE, after E");
 	tap_ok(wp_refs_in_s == 3, "wp ref: the fault holds its own reference across S "
 	       "(parent PTE + child PTE + fault: %d)", wp_refs_in_s);
@@ -420,7 +422,7 @@ static void test_thp(void)
 	audit(mms, 1, "split");
 	rec_reset(&rec);
 	tap_ok(host_thp_collapse(mm, A(b)) == 0, "collapse");
-	check_seq("S(CLEAR) PT FL E(CLEAR) SYNC COPY FREE TFREE PT", NULL,
+	check_seq("S(CLEAR) PT FL E(CLEAR) SYNC COPY*512 FREE TFREE PT", NULL,
 		  "collapse: S, detach+flush, E, wait walkers, copy, free small, install huge");
 	tap_ok(host_mapping_level(mm, A(b)) == HOST_LEVEL_2M && gup(mm, b, false, NULL) != h0,
 	       "collapsed into a new huge page");
@@ -551,7 +553,7 @@ static void test_ksm(void)
 	host_frame_put(phys, pfn);
 	rec_reset(&rec);
 	poke(mm, b + 3 * 4096, 9);
-	check_seq("S(CLEAR) PT FL PT E(CLEAR)", NULL, "write to a KSM page: COW copy");
+	check_seq("COPY S(CLEAR) PT FL PT E(CLEAR)", NULL, "write to a KSM page: COW copy");
 	tap_ok(peek(mm, b) == 7 && peek(mm, b + 3 * 4096) == 9, "KSM page unchanged, writer has its copy");
 	struct host_mm *mms[] = { mm };
 	audit(mms, 1, "ksm");

@@ -163,6 +163,9 @@ static int do_wp_fault(struct host_mm *mm, struct host_vma *v, uint64_t hva, uin
 		return -ENOMEM;
 	}
 	host_frame_write(phys, npfn, host_frame_read(phys, old));	/* cow_user_page */
+	/* read from memory before any notifier (Linux copies first): the
+	 * guest's writes to @old must already be there (I8) */
+	trace_simple(mm, HOST_TR_COPY, old, npfn);
 	mn_invalidate_start(mm, base, base + HOST_PAGE_SIZE, HOST_MN_CLEAR, true);
 	hsync_mutex_lock(&mm->ptl);
 	ep = pt_walk(mm, base, 1, false, &cl);

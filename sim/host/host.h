@@ -196,7 +196,9 @@ enum host_trace_kind {
 				 * while the tracer runs) */
 	HOST_TR_SYNC,		/* lockless walkers waited out (IPI / grace period) */
 	HOST_TR_TABLE_FREE,	/* host page-table page freed */
-	HOST_TR_COPY,		/* content copied old pfn -> new pfn */
+	HOST_TR_COPY,		/* one page's content copied old pfn -> new
+				 * pfn (migration, collapse per source page,
+				 * COW break), reported after the read */
 };
 
 struct host_trace_ev {

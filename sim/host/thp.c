@@ -211,10 +211,12 @@ int host_thp_collapse(struct host_mm *mm, s2_hva_t addr)
 	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
 		uint64_t e = hsync_load64(&t->e[i]);
 
-		if (pte_present(e))
-			host_frame_write(phys, hpfn + i, host_frame_read(phys, pte_pfn(e)));
+		if (!pte_present(e))
+			continue;
+		host_frame_write(phys, hpfn + i, host_frame_read(phys, pte_pfn(e)));
+		/* each source read from memory: its data must be there (I8) */
+		trace_simple(mm, HOST_TR_COPY, pte_pfn(e), hpfn + i);
 	}
-	trace_simple(mm, HOST_TR_COPY, 0, hpfn);
 	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
 		uint64_t e = hsync_load64(&t->e[i]);
 

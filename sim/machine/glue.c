@@ -399,10 +399,6 @@ static void tracer(void *priv, const struct host_trace_ev *ev)
 	if (!m->line)
 		return;
 	if (ev->kind == HOST_TR_COPY) {
-		/* A collapse copies many sources (old = 0): their FREE
-		 * events follow, and are checked then. */
-		if (!ev->old)
-			return;
 		pfn = ev->old;
 		n = 1;
 	} else if (ev->kind == HOST_TR_FREE) {
