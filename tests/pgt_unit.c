@@ -689,6 +689,61 @@ static bool range_empty(struct s2_pgtable *pgt, uint64_t a, uint64_t e, uint64_t
 	return true;
 }
 
+/*
+ * Per-page unmap (its own path, not the walker): one single-entry TLBI per
+ * page while the table still holds others; the page that empties the
+ * table unlinks it, and every table above holding only it, with one
+ * non-leaf TLBI and their deferred frees, like a range unmap of the same
+ * span.  A page already unmapped costs nothing.
+ */
+static void test_unmap_per_page(const struct tfmt *f)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_hosted_stats st0, st1;
+	struct refcheck rc;
+	uint64_t pg, blk, base, a, n;
+	bool leaf_ok = true;
+
+	tfmt_init(&pgt, h, f, 0);
+	pg = 1ULL << pgt.page_shift;
+	blk = pgt.span[S2_LVL(2)];
+	base = 4 * blk;
+	s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(base), blk));
+	s2_pgt_map(&pgt, s2_gpa(base), blk, s2_hpa(1ULL << 40), S2_PROT_R | S2_PROT_W, pg, &mc, 0);
+	n = blk / pg;
+	for (a = 0; a + 1 < n; a++) {
+		s2_hosted_get_stats(h, &st0);
+		s2_pgt_unmap(&pgt, s2_gpa(base + a * pg), pg);
+		s2_hosted_get_stats(h, &st1);
+		leaf_ok &= st1.tlbi_ipa - st0.tlbi_ipa == 1 && tlbi_ops_(&st1) - tlbi_ops_(&st0) == 1 &&
+			   st1.deferred == st0.deferred;
+	}
+	tap_ok(leaf_ok && range_empty(&pgt, base, base + (n - 1) * pg, pg),
+	       "%s: per-page unmap: one single-entry TLBI a page, no table freed", f->name);
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_unmap(&pgt, s2_gpa(base + (n - 1) * pg), pg);
+	s2_hosted_get_stats(h, &st1);
+	tap_ok(tlbi_ops_(&st1) - tlbi_ops_(&st0) == 1 && st1.tlbi_ipa == st0.tlbi_ipa &&
+	       st1.deferred - st0.deferred == (unsigned)(S2_LAST_LEVEL - pgt.start_level) &&
+	       range_empty(&pgt, base, base + blk, pg),
+	       "%s: the last page unlinks its table and the ones above it (%llu freed)", f->name,
+	       (unsigned long long)(st1.deferred - st0.deferred));
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_unmap(&pgt, s2_gpa(base), pg);
+	s2_hosted_get_stats(h, &st1);
+	rc = refcheck(&pgt);
+	pgt.plat->defer_barrier(pgt.ctx);
+	s2_hosted_get_stats(h, &st0);
+	tap_ok(tlbi_ops_(&st1) == tlbi_ops_(&st0) && rc.bad == 0 &&
+	       st0.pages_live == pgt.nr_tables + mc.nr,
+	       "%s: unmapping it again: no TLBI; every table accounted for", f->name);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
 static void test_fast_unmap(const struct tfmt *f)
 {
 	struct s2_hosted *h = s2_hosted_new();
@@ -1009,6 +1064,8 @@ int main(void)
 		test_fast_unmap(&ept_no_ad[i]);
 	for (size_t i = 0; i < NR_TEST_FORMATS; i++)
 		test_unmap_defer(&test_formats[i]);
+	for (size_t i = 0; i < NR_TEST_FORMATS; i++)
+		test_unmap_per_page(&test_formats[i]);
 	test_cmo_order();
 	test_fast_unmap_tlbi_policy();
 	test_fast_unmap_cmo();
