@@ -147,6 +147,19 @@ static int check_huge_align(struct host_mm *mm, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* What munmap, madvise and mprotect all check under mmap_lock before
+ * touching [start, end): a live mm, VMAs covering it all, hugetlb cut
+ * only at its page size. */
+static int range_ok(struct host_mm *mm, uint64_t start, uint64_t end)
+{
+	int r;
+
+	if (hsync_loadi(&mm->exited))
+		return -ESRCH;
+	r = vma_range_covered(mm, start, end);
+	return r ? r : check_huge_align(mm, start, end);
+}
+
 static bool vma_overlaps(struct host_mm *mm, uint64_t start, uint64_t end)
 {
 	for (struct host_vma *v = mm->vmas; v && v->start < end; v = v->next)
@@ -470,12 +483,7 @@ int host_munmap(struct host_mm *mm, s2_hva_t addr, uint64_t len)
 	if (r)
 		return r;
 	hsync_write_lock(&mm->mmap_lock);
-	if (hsync_loadi(&mm->exited))
-		r = -ESRCH;
-	if (!r)
-		r = vma_range_covered(mm, start, end);
-	if (!r)
-		r = check_huge_align(mm, start, end);
+	r = range_ok(mm, start, end);
 	if (r) {
 		hsync_write_unlock(&mm->mmap_lock);
 		return r;
@@ -529,12 +537,7 @@ int host_madvise_dontneed(struct host_mm *mm, s2_hva_t addr, uint64_t len)
 	if (r)
 		return r;
 	hsync_read_lock(&mm->mmap_lock);
-	if (hsync_loadi(&mm->exited))
-		r = -ESRCH;
-	if (!r)
-		r = vma_range_covered(mm, start, end);
-	if (!r)
-		r = check_huge_align(mm, start, end);
+	r = range_ok(mm, start, end);
 	for (struct host_vma *v = vma_find(mm, start); !r && v && v->start < end; v = v->next)
 		if (v->kind == HOST_VMA_PFNMAP)
 			r = -EINVAL;	/* VM_PFNMAP is VM_SPECIAL: madvise refuses */
@@ -686,12 +689,7 @@ int host_mprotect(struct host_mm *mm, s2_hva_t addr, uint64_t len, unsigned prot
 		return -EINVAL;
 	wp = !(prot & HOST_PROT_WRITE);
 	hsync_write_lock(&mm->mmap_lock);
-	if (hsync_loadi(&mm->exited))
-		r = -ESRCH;
-	if (!r)
-		r = vma_range_covered(mm, start, end);
-	if (!r)
-		r = check_huge_align(mm, start, end);
+	r = range_ok(mm, start, end);
 	if (r) {
 		hsync_write_unlock(&mm->mmap_lock);
 		return r;

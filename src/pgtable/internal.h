@@ -177,6 +177,36 @@ static s2_always_inline uint64_t *s2_descend(const struct s2_pgtable *pgt, uint6
 }
 
 /*
+ * The walker's visit of one entry above the last-level loop, in both its
+ * paths: a table entry gets PRE, anything else LEAF (as @flags select),
+ * and the entry is re-read after the visit.  *@down: the walk descends
+ * into the table the entry now holds (*@pte), which a LEAF visit may have
+ * installed (map creating a level, split) and a PRE visit removed
+ * (collapse into a block).  Return: 0 or the visitor's error.
+ */
+static s2_always_inline int walk_visit_entry(struct s2_walk_ctx *c,
+					     const struct s2_fmt_level *lv, unsigned flags,
+					     s2_vis_t visit, uint64_t *pte, bool *down)
+{
+	unsigned kind = lv_table(lv, *pte) ? S2_VISIT_PRE : S2_VISIT_LEAF;
+	int ret;
+
+	*down = kind == S2_VISIT_PRE;
+	if (!(flags & kind))
+		return 0;
+	ret = visit(c, kind);
+	if (ret)
+		return ret;
+	if (c->level == S2_LAST_LEVEL) {
+		*down = false;
+		return 0;
+	}
+	*pte = s2_load_acquire(c->ptep);
+	*down = lv_table(lv, *pte);
+	return 0;
+}
+
+/*
  * The generic walker.  Iterative, so it can be inlined into each
  * operation with the visitor known at compile time.  Visits every entry
  * overlapping [start, end): leaves and invalid entries with S2_VISIT_LEAF,
@@ -210,37 +240,24 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 		/*
 		 * The range lies in one page: a straight descent with the
 		 * same visits the loop below would make, without its
-		 * bookkeeping.  This is every fault, relax and per-page unmap.
+		 * bookkeeping: a fault that must create tables, a per-page
+		 * unmap of a block, the aging of one page.
 		 */
 		for (;;) {
 			const struct s2_fmt_level *lv = s2_lv(pgt, lvl);
 			uint64_t pte;
 
+			bool down;
+
 			c.ptep = &table[idx];
 			c.old = pte = s2_load_acquire(c.ptep);
 			c.addr = start & ~(pgt->span[S2_LVL(lvl)] - 1);
 			c.level = lvl;
-			if (lv_table(lv, pte)) {
-				if (flags & S2_VISIT_PRE) {
-					ret = visit(&c, S2_VISIT_PRE);
-					if (ret)
-						return ret;
-					pte = s2_load_acquire(c.ptep);
-					if (!lv_table(lv, pte))
-						break;
-				}
-			} else {
-				if (flags & S2_VISIT_LEAF) {
-					ret = visit(&c, S2_VISIT_LEAF);
-					if (ret)
-						return ret;
-					if (lvl == S2_LAST_LEVEL)
-						break;
-					pte = s2_load_acquire(c.ptep);
-				}
-				if (!lv_table(lv, pte))
-					break;
-			}
+			ret = walk_visit_entry(&c, lv, flags, visit, &pte, &down);
+			if (ret)
+				return ret;
+			if (!down)
+				break;
 			tables[lvl - sl] = table;
 			idxs[lvl - sl] = idx;
 			table = lv_child(pgt, lv, pte);
@@ -319,23 +336,13 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 		c.old = pte;
 		c.addr = base;
 		c.level = lvl;
-		if (lv_table(lv, pte)) {
-			if (flags & S2_VISIT_PRE) {
-				ret = visit(&c, S2_VISIT_PRE);
-				if (ret)
-					return ret;
-				pte = s2_load_acquire(c.ptep);
-				if (!lv_table(lv, pte))
-					goto next;
-			}
-		} else {
-			if (flags & S2_VISIT_LEAF) {
-				ret = visit(&c, S2_VISIT_LEAF);
-				if (ret)
-					return ret;
-				pte = s2_load_acquire(c.ptep);
-			}
-			if (!lv_table(lv, pte))
+		{
+			bool down;
+
+			ret = walk_visit_entry(&c, lv, flags, visit, &pte, &down);
+			if (ret)
+				return ret;
+			if (!down)
 				goto next;
 		}
 		tables[lvl - sl] = table;
