@@ -151,10 +151,13 @@ static inline void mc_put(struct s2_memcache *mc, void *page)
  * last level).  The single-page operations that create nothing (lookup,
  * relax, mkyoung) and a fault whose tables all exist need exactly the
  * walker's LEAF visit of this entry, so they descend here instead of
- * setting the walker up (the fault path's hot loop).
+ * setting the walker up (the fault path's hot loop).  With @path, the
+ * table entries passed on the way are kept, indexed by level - start
+ * level (the per-page unmap hands them to the walker's POST visits);
+ * callers passing NULL pay nothing for it once inlined.
  */
 static s2_always_inline uint64_t *s2_descend(const struct s2_pgtable *pgt, uint64_t addr,
-					     int *levelp, uint64_t *pte_out)
+					     int *levelp, uint64_t *pte_out, uint64_t **path)
 {
 	const unsigned mask = (1U << pgt->fmt.bits_per_level) - 1;
 	uint64_t *table = pgt->root;
@@ -170,6 +173,8 @@ static s2_always_inline uint64_t *s2_descend(const struct s2_pgtable *pgt, uint6
 			*pte_out = pte;
 			return &table[idx];
 		}
+		if (path)
+			path[level - pgt->start_level] = &table[idx];
 		table = lv_child(pgt, lv, pte);
 		level++;
 		idx = (unsigned)(addr >> pgt->shift[S2_LVL(level)]) & mask;

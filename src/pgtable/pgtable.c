@@ -586,7 +586,7 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 		struct s2_walk_ctx c;
 		struct refbatch rb = { NULL, 0 };
 
-		c.ptep = s2_descend(pgt, ipa.v, &c.level, &c.old);
+		c.ptep = s2_descend(pgt, ipa.v, &c.level, &c.old, NULL);
 		if (c.level == S2_LAST_LEVEL) {
 			c.pgt = pgt;
 			c.addr = ipa.v;
@@ -778,25 +778,14 @@ static void unmap_data_finish(struct s2_pgtable *pgt, struct unmap_data *d)
  */
 static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 {
-	const unsigned mask = (1U << pgt->fmt.bits_per_level) - 1;
 	const int sl = pgt->start_level;
 	uint64_t *path[S2_MAX_LEVELS];
-	uint64_t *table = pgt->root, *ptep, old;
-	unsigned idx = (unsigned)(addr >> pgt->shift[S2_LVL(sl)]);
+	uint64_t *ptep, old;
 	struct unmap_data d;
 	struct s2_walk_ctx c;
-	int level = sl;
+	int level;
 
-	for (;;) {
-		ptep = &table[idx];
-		old = s2_load_acquire(ptep);
-		if (level == S2_LAST_LEVEL || !lv_table(s2_lv(pgt, level), old))
-			break;
-		path[level - sl] = ptep;
-		table = lv_child(pgt, s2_lv(pgt, level), old);
-		level++;
-		idx = (unsigned)(addr >> pgt->shift[S2_LVL(level)]) & mask;
-	}
+	ptep = s2_descend(pgt, addr, &level, &old, path);
 	if (!lv_valid(s2_lv(pgt, level), old))
 		return 0;
 	if (level != S2_LAST_LEVEL || level == sl || (pgt->flags & S2_PGT_NO_FWB)) {
@@ -810,7 +799,7 @@ static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 	else
 		s2_store(ptep, 0);
 	/* A count back at 1 (the parent's link alone) is an empty table. */
-	if (ref_add(pgt, table, -1) != 1) {
+	if (ref_add(pgt, table_of(pgt, ptep), -1) != 1) {
 		pgt->plat->tlbi_ipa(pgt->ctx, addr, level, S2_TLBI_LEAF);
 		return 0;
 	}
@@ -1188,7 +1177,7 @@ static s2_always_inline int attr_page(struct s2_pgtable *pgt, uint64_t ipa, unsi
 	if (ipa >= (1ULL << pgt->ia_bits))
 		return -S2_ERANGE;
 	c.pgt = pgt;
-	c.ptep = s2_descend(pgt, a, &c.level, &c.old);
+	c.ptep = s2_descend(pgt, a, &c.level, &c.old, NULL);
 	lv = s2_lv(pgt, c.level);
 	if (!lv_valid(lv, c.old))
 		return (c.old & lv->locked) ? -S2_EAGAIN : -S2_ENOENT;
@@ -1386,7 +1375,7 @@ int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out)
 		return -S2_EINVAL;
 	if (ipa.v >= (1ULL << pgt->ia_bits))
 		return -S2_ERANGE;
-	s2_descend(pgt, ipa.v, &level, &pte);
+	s2_descend(pgt, ipa.v, &level, &pte, NULL);
 	s2_pte_decode(pgt, pte, level, out);
 	out->ipa = s2_gpa(ipa.v & ~(out->size - 1));
 	return 0;
