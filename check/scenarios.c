@@ -302,4 +302,5 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_yield_without_flush] = { "yield_without_flush", "zap_yield_vs_inval", 1 },
 	[S2_BUG_memslot_update_mid_invalidation] = { "memslot_update_mid_invalidation",
 						      "memslot_move_mid_inval", 1 },
+	[S2_BUG_finish_before_flush] = { "finish_before_flush", "fast_unmap", 3 },
 };

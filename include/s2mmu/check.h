@@ -43,7 +43,8 @@
 	X(seq_truncate)				\
 	X(lost_hw_dirty)			\
 	X(yield_without_flush)			\
-	X(memslot_update_mid_invalidation)
+	X(memslot_update_mid_invalidation)	\
+	X(finish_before_flush)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,

@@ -164,6 +164,20 @@ void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap
 	const struct s2_platform *p = vm->plat;
 	struct s2_detached *det = &z->det;
 
+	if (det->nr && S2_BUG(p, vm->ctx, finish_before_flush)) {
+		/*
+		 * The detached subtrees queued for freeing before the
+		 * invalidation they are owed (s2_pgt_unmap_defer's contract
+		 * broken): the read section ends, the grace period with it,
+		 * and a walk cache still points into a freed table (I3).
+		 */
+		p->rcu_read_lock(vm->ctx);
+		s2_pgt_unmap_fast_finish(pgt, det);
+		p->rcu_read_unlock(vm->ctx);
+		s2_pgt_tlb_flush(pgt, &z->tb);
+		p->write_unlock(vm->mmu_lock);
+		return;
+	}
 	s2_pgt_tlb_flush(pgt, &z->tb);
 	if (!det->nr) {
 		p->write_unlock(vm->mmu_lock);
