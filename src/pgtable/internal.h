@@ -385,11 +385,6 @@ next:
  */
 #define S2_TLBI_RANGE_MAX_PAGES	(1ULL << 21)
 
-static inline void gather_init(struct s2_tlb_batch *g)
-{
-	s2_tlb_batch_init(g);
-}
-
 void s2_gather_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g);
 
 static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_tlb_batch *g,

@@ -748,7 +748,7 @@ static s2_noinline int unmap_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t
 
 static void unmap_data_init(struct unmap_data *d)
 {
-	gather_init(&d->g);
+	s2_tlb_batch_init(&d->g);
 	d->rb.table = NULL;
 	d->rb.n = 0;
 	for (unsigned i = 0; i < S2_MAX_LEVELS + 1; i++)
@@ -1005,7 +1005,7 @@ int s2_pgt_unmap_fast(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 	if (ret)
 		return ret;
 	local.nr = 0;
-	gather_init(&g);
+	s2_tlb_batch_init(&g);
 	ret = fast_unmap(pgt, ipa.v, size, det ? det : &local, &g);
 	/* One invalidation for the whole operation, before return (seed 004). */
 	s2_gather_flush(pgt, &g);
@@ -1070,7 +1070,7 @@ int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	ret = check_range(pgt, ipa.v, size);
 	if (ret)
 		return ret;
-	gather_init(&g);
+	s2_tlb_batch_init(&g);
 	ret = wrprot_walk(pgt, ipa.v, ipa.v + size, &g);
 	/* Write permission removed: stale writable TLB entries must be gone
 	 * before we return, or a guest write after a dirty-log harvest would
