@@ -95,7 +95,11 @@ bool mach_gpa_slot(struct machine *m, uint64_t gpa, unsigned *slot)
 	return false;
 }
 
-/* Write @v into @arr for every guest page of [start, end). */
+/*
+ * Raise @arr to @v for every guest page of [start, end).  A maximum, not a
+ * store: two threads that read the clock in one order may stamp in the
+ * other, and the older stamp must not hide the newer event.
+ */
 static void stamp(struct machine *m, uint64_t *arr, uint64_t start, uint64_t end, uint64_t v)
 {
 	unsigned i;
@@ -110,13 +114,19 @@ static void stamp(struct machine *m, uint64_t *arr, uint64_t start, uint64_t end
 			continue;
 		g0 = s->gidx0 + ((a - s->hva) >> HOST_PAGE_SHIFT);
 		g1 = s->gidx0 + ((b - s->hva + HOST_PAGE_SIZE - 1) >> HOST_PAGE_SHIFT);
-		for (g = g0; g < g1; g++)
-			__atomic_store_n(&arr[g], v, __ATOMIC_SEQ_CST);
+		for (g = g0; g < g1; g++) {
+			uint64_t old = __atomic_load_n(&arr[g], __ATOMIC_SEQ_CST);
+
+			while (old < v && !__atomic_compare_exchange_n(&arr[g], &old, v, false,
+								       __ATOMIC_SEQ_CST,
+								       __ATOMIC_SEQ_CST))
+				;
+		}
 	}
 }
 
-/* Add @d to the in-progress count of every guest page of [start, end). */
-static void inprog_add(struct machine *m, uint64_t start, uint64_t end, int d)
+/* Add @d to the count @arr keeps for every guest page of [start, end). */
+static void count_add(struct machine *m, uint32_t *arr, uint64_t start, uint64_t end, int d)
 {
 	unsigned i;
 
@@ -130,8 +140,32 @@ static void inprog_add(struct machine *m, uint64_t start, uint64_t end, int d)
 			continue;
 		g1 = s->gidx0 + ((b - s->hva + HOST_PAGE_SIZE - 1) >> HOST_PAGE_SHIFT);
 		for (g = s->gidx0 + ((a - s->hva) >> HOST_PAGE_SHIFT); g < g1; g++)
-			__atomic_add_fetch(&m->inprog[g], (uint32_t)d, __ATOMIC_SEQ_CST);
+			__atomic_add_fetch(&arr[g], (uint32_t)d, __ATOMIC_SEQ_CST);
 	}
+}
+
+static void inprog_add(struct machine *m, uint64_t start, uint64_t end, int d)
+{
+	count_add(m, m->inprog, start, end, d);
+}
+
+/*
+ * I9 brackets every operation that clears or zaps young state: the
+ * clearing count is up while it runs, and clear_done is stamped when it
+ * has finished.  A fill is owed to test_young only if its walk began
+ * after the last clear of the page had finished (a walk may read a young
+ * leaf just before a clear_young makes it old, and clear_young does not
+ * flush), and a miss counts only if no clear overlapped test_young.
+ */
+static void clear_begin(struct machine *m, uint64_t start, uint64_t end)
+{
+	count_add(m, m->clearing, start, end, 1);
+}
+
+static void clear_end(struct machine *m, uint64_t start, uint64_t end)
+{
+	stamp(m, m->clear_done, start, end, mach_tick(m));
+	count_add(m, m->clearing, start, end, -1);
 }
 
 /* ------------------------------------------------------------ host ops */
@@ -240,7 +274,7 @@ static int n_start(struct host_mn_sub *sub, s2_hva_t start, s2_hva_t end,
 	(void)ev;
 	inc(&m->c_starts);
 	/* I9: a zap loses the young state honestly; later accesses count. */
-	stamp(m, m->clear_start, start.v, end.v, t0);
+	clear_begin(m, start.v, end.v);
 	if (__atomic_load_n(&m->inject, __ATOMIC_ACQUIRE) & MACH_INJ_SKIP_INVAL) {
 		unsigned old = __atomic_fetch_and(&m->inject, ~MACH_INJ_SKIP_INVAL,
 						  __ATOMIC_ACQ_REL);
@@ -252,10 +286,12 @@ static int n_start(struct host_mn_sub *sub, s2_hva_t start, s2_hva_t end,
 			tl_skip_depth = tl_depth++;
 			inprog_add(m, start.v, end.v, 1);
 			stamp(m, m->inv_epoch, start.v, end.v, t0);
+			clear_end(m, start.v, end.v);
 			return 0;
 		}
 	}
 	ret = s2_vm_mn_invalidate_range_start(m->vm, start, end, blockable);
+	clear_end(m, start.v, end.v);
 	if (ret) {
 		/* Not zapped: the host ends it at once and leaves the range. */
 		tl_fail_depth = tl_depth++;
@@ -298,20 +334,15 @@ static void n_end(struct host_mn_sub *sub, s2_hva_t start, s2_hva_t end,
 static void n_release(struct host_mn_sub *sub)
 {
 	struct machine *m = sub->priv;
-
 	uint64_t t0 = mach_tick(m);
 
 	inc(&m->c_release);
-	stamp(m, m->clear_start, 0, HOST_TASK_SIZE, t0);
+	clear_begin(m, 0, HOST_TASK_SIZE);
 	s2_vm_mn_release(m->vm);
 	/* Release zaps everything and invalidates the VM's TLBs (I1, I4). */
 	stamp(m, m->inv_epoch, 0, HOST_TASK_SIZE, t0);
-	/*
-	 * I9: release drops the young state with the table, like a zap; a
-	 * translation filled between the stamp above and the table going
-	 * away is owed to no later test_young, which finds no table.
-	 */
-	stamp(m, m->clear_start, 0, HOST_TASK_SIZE, mach_tick(m));
+	/* I9: release drops the young state with the table, like a zap. */
+	clear_end(m, 0, HOST_TASK_SIZE);
 	__atomic_store_n(&m->released, 1, __ATOMIC_RELEASE);
 }
 
@@ -321,21 +352,25 @@ static int n_cfy(struct host_mn_sub *sub, s2_hva_t start, s2_hva_t end)
 	bool ret;
 
 	inc(&m->c_cfy);
-	stamp(m, m->clear_start, start.v, end.v, mach_tick(m));
+	clear_begin(m, start.v, end.v);
 	ret = s2_vm_mn_clear_flush_young(m->vm, start, end);
 	/* I9: accesses through translations filled after this are owed to
 	 * the next test_young. */
 	stamp(m, m->cfy_done, start.v, end.v, mach_tick(m));
+	clear_end(m, start.v, end.v);
 	return ret;
 }
 
 static int n_cy(struct host_mn_sub *sub, s2_hva_t start, s2_hva_t end)
 {
 	struct machine *m = sub->priv;
+	bool ret;
 
 	inc(&m->c_cy);
-	stamp(m, m->clear_start, start.v, end.v, mach_tick(m));
-	return s2_vm_mn_clear_young(m->vm, start, end);
+	clear_begin(m, start.v, end.v);
+	ret = s2_vm_mn_clear_young(m->vm, start, end);
+	clear_end(m, start.v, end.v);
+	return ret;
 }
 
 /* Whether an access owed to test_young (I9) happened on [a, b) */
@@ -348,10 +383,14 @@ static bool young_owed(struct machine *m, uint64_t a, uint64_t b, uint64_t *whic
 
 		if (!mach_gidx(m, hva, &g, NULL))
 			continue;
+		if (__atomic_load_n(&m->clearing[g], __ATOMIC_SEQ_CST))
+			continue;
 		y = __atomic_load_n(&m->young_mark[g], __ATOMIC_SEQ_CST);
-		c = __atomic_load_n(&m->clear_start[g], __ATOMIC_SEQ_CST);
+		c = __atomic_load_n(&m->clear_done[g], __ATOMIC_SEQ_CST);
 		d = __atomic_load_n(&m->cfy_done[g], __ATOMIC_SEQ_CST);
-		if (d && y > d && y > c) {
+		/* Clock values are ticks: a walk that read the tick of a
+		 * stamp began after the stamp's event had finished. */
+		if (d && y >= d && y >= c) {
 			*which = hva;
 			return true;
 		}
@@ -368,11 +407,16 @@ static int n_ty(struct host_mn_sub *sub, s2_hva_t start, s2_hva_t end)
 	inc(&m->c_ty);
 	owed = young_owed(m, start.v, end.v, &hva);
 	if (owed && mach_gidx(m, hva, &g, NULL))
-		before = __atomic_load_n(&m->clear_start[g], __ATOMIC_SEQ_CST);
-	ret = s2_vm_mn_test_young(m->vm, start, end);
+		before = __atomic_load_n(&m->clear_done[g], __ATOMIC_SEQ_CST);
+	if ((__atomic_load_n(&m->inject, __ATOMIC_ACQUIRE) & MACH_INJ_TY_OLD) &&
+	    (__atomic_fetch_and(&m->inject, ~MACH_INJ_TY_OLD, __ATOMIC_ACQ_REL) & MACH_INJ_TY_OLD))
+		ret = false;	/* the wrong glue: the core is never asked */
+	else
+		ret = s2_vm_mn_test_young(m->vm, start, end);
 	/* Only if nothing cleared the page meanwhile is a miss a miss. */
 	if (owed && !ret && mach_gidx(m, hva, &g, NULL) &&
-	    __atomic_load_n(&m->clear_start[g], __ATOMIC_SEQ_CST) == before)
+	    !__atomic_load_n(&m->clearing[g], __ATOMIC_SEQ_CST) &&
+	    __atomic_load_n(&m->clear_done[g], __ATOMIC_SEQ_CST) == before)
 		mach_violation(m, MI_I9, "test_young [%#llx,%#llx) false after an access "
 			       "at hva %#llx through a translation filled after "
 			       "clear_flush_young returned",
@@ -430,11 +474,12 @@ static int slot_set(struct machine *m, unsigned i, unsigned flags)
 	int ret;
 
 	inc(&m->c_memslot);
-	stamp(m, m->clear_start, s->hva, s->hva + s->size, mach_tick(m));
+	clear_begin(m, s->hva, s->hva + s->size);
 	/* Live before the core can map it: a fill of a slot the glue calls
 	 * dead is an I1 violation, so never call it dead too early. */
 	__atomic_store_n(&s->live, true, __ATOMIC_SEQ_CST);
 	ret = s2_vm_set_memslot(m->vm, i, s2_gpa(s->gpa), s->size, s2_hva(s->hva), flags);
+	clear_end(m, s->hva, s->hva + s->size);
 	/* vCPU threads read flags in their oracle checks while the main
 	 * thread changes logging: atomic, or it is a data race (TSan). */
 	if (!ret)
@@ -445,13 +490,13 @@ static int slot_set(struct machine *m, unsigned i, unsigned flags)
 int mach_delete_slot(struct machine *m, unsigned i)
 {
 	struct mslot *s = &m->slot[i];
+	uint64_t t0 = mach_tick(m);
 	int ret;
 
-	uint64_t t0 = mach_tick(m);
-
 	inc(&m->c_memslot);
-	stamp(m, m->clear_start, s->hva, s->hva + s->size, t0);
+	clear_begin(m, s->hva, s->hva + s->size);
 	ret = s2_vm_delete_memslot(m->vm, i);
+	clear_end(m, s->hva, s->hva + s->size);
 	if (ret)
 		return ret;
 	__atomic_store_n(&s->live, false, __ATOMIC_SEQ_CST);
@@ -596,13 +641,14 @@ static int setup_oracle(struct machine *m)
 
 	m->inv_epoch = calloc(n, sizeof(uint64_t));
 	m->inprog = calloc(n, sizeof(uint32_t));
-	m->clear_start = calloc(n, sizeof(uint64_t));
+	m->clear_done = calloc(n, sizeof(uint64_t));
+	m->clearing = calloc(n, sizeof(uint32_t));
 	m->cfy_done = calloc(n, sizeof(uint64_t));
 	m->young_mark = calloc(n, sizeof(uint64_t));
 	m->last_write_hv = calloc(n, sizeof(uint64_t));
 	m->host_ro = calloc(n, 1);
-	if (!m->inv_epoch || !m->inprog || !m->clear_start || !m->cfy_done || !m->young_mark ||
-	    !m->last_write_hv || !m->host_ro)
+	if (!m->inv_epoch || !m->inprog || !m->clear_done || !m->clearing || !m->cfy_done ||
+	    !m->young_mark || !m->last_write_hv || !m->host_ro)
 		return -ENOMEM;
 	if (m->cfg.pgt_flags & S2_PGT_NO_FWB) {
 		m->line = calloc(m->nr_pfns, sizeof(uint64_t));
@@ -753,7 +799,8 @@ void mach_destroy(struct machine *m)
 		host_phys_destroy(m->phys);
 	free(m->inv_epoch);
 	free(m->inprog);
-	free(m->clear_start);
+	free(m->clear_done);
+	free(m->clearing);
 	free(m->cfy_done);
 	free(m->young_mark);
 	free(m->last_write_hv);

@@ -30,6 +30,7 @@ struct tlb_ent {
 	uint64_t pa;		/* output of the leaf's start */
 	uint64_t hva;		/* HVA of the leaf's start */
 	uint64_t fill_clock;	/* oracle clock when the leaf was read */
+	uint64_t walk_clock;	/* oracle clock before the leaf was read (I9) */
 	uint64_t gen_pfn, gen;	/* the frame touched at fill and its generation */
 	int level;
 	unsigned slot;
@@ -98,9 +99,10 @@ struct machine {
 	uint64_t hv;			/* harvest epoch (I7) */
 	uint64_t *inv_epoch;		/* clock when the last range_start returned (I1) */
 	uint32_t *inprog;		/* invalidations between start and end (I1) */
-	uint64_t *clear_start;		/* clock when young was last cleared or zapped (I9) */
+	uint64_t *clear_done;		/* clock when a young clear or zap last finished (I9) */
+	uint32_t *clearing;		/* young clears and zaps running now (I9) */
 	uint64_t *cfy_done;		/* clock when clear_flush_young last returned (I9) */
-	uint64_t *young_mark;		/* fill clock of the latest access (I9) */
+	uint64_t *young_mark;		/* walk clock of the latest access (I9) */
 	uint64_t *last_write_hv;	/* harvest epoch of unreported writes (I7) */
 	uint8_t *host_ro;		/* VMA made read-only by mprotect (I2) */
 	uint64_t *line;			/* dirty cache line per pfn (non-FWB, I8) */

@@ -69,6 +69,8 @@ const char *mach_workload_name(enum mach_workload w);
  * catches them (tests/machine_inject.c). */
 #define MACH_INJ_SKIP_INVAL	0x1	/* forward no invalidate_range_start/end
 					   for the next armed invalidation */
+#define MACH_INJ_TY_OLD		0x2	/* answer the next test_young "old"
+					   without asking the core */
 
 struct mach_cfg {
 	unsigned nr_vcpus;

@@ -21,7 +21,7 @@ enum { W_OK, W_TRANS, W_PERM, W_AF, W_GONE, W_RETRY };
 
 struct walk_out {
 	int level;
-	uint64_t base, pa, clock;
+	uint64_t base, pa, clock, walk_clock;
 	bool w, device;
 };
 
@@ -268,6 +268,13 @@ static int hw_walk(struct mach_vcpu *v, struct s2_pgtable *pgt, uint64_t ipa, bo
 		if (lvl != m->start_level)
 			idx &= ptrs - 1;
 		ptep = &table[idx];
+		/*
+		 * Read before the entry, for I9: a walk that starts after a
+		 * young clear has finished sees the leaf old and makes it
+		 * young itself; one that started earlier may have read it
+		 * young just before clear_young made it old.
+		 */
+		o->walk_clock = __atomic_load_n(&m->clock, __ATOMIC_SEQ_CST);
 		pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
 		if (!s2_pte_valid(pgt, pte, lvl))
 			return W_TRANS;
@@ -386,6 +393,7 @@ static struct tlb_ent *fill(struct mach_vcpu *v, uint64_t gpa, const struct walk
 	__atomic_store_n(&e->pa, o->pa, __ATOMIC_SEQ_CST);
 	e->hva = s->hva + (o->base - s->gpa);
 	e->fill_clock = o->clock;
+	e->walk_clock = o->walk_clock;
 	e->gen_pfn = pa >> HOST_PAGE_SHIFT;
 	e->gen = host_frame_gen(m->phys, e->gen_pfn);
 	e->level = o->level;
@@ -472,8 +480,8 @@ static void do_access(struct mach_vcpu *v, struct tlb_ent *e, uint64_t gpa, bool
 		}
 	}
 	y = ldr(&m->young_mark[gidx]);
-	if (y < e->fill_clock)
-		__atomic_store_n(&m->young_mark[gidx], e->fill_clock, __ATOMIC_SEQ_CST);
+	if (y < e->walk_clock)
+		__atomic_store_n(&m->young_mark[gidx], e->walk_clock, __ATOMIC_SEQ_CST);
 }
 
 /*
