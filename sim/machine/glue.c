@@ -418,7 +418,7 @@ static int n_ty(struct host_mn_sub *sub, s2_hva_t start, s2_hva_t end)
 	    !__atomic_load_n(&m->clearing[g], __ATOMIC_SEQ_CST) &&
 	    __atomic_load_n(&m->clear_done[g], __ATOMIC_SEQ_CST) == before)
 		mach_violation(m, MI_I9, "test_young [%#llx,%#llx) false after an access "
-			       "at hva %#llx through a translation filled after "
+			       "at hva %#llx through a translation walked after "
 			       "clear_flush_young returned",
 			       (unsigned long long)start.v, (unsigned long long)end.v,
 			       (unsigned long long)hva);
