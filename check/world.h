@@ -86,8 +86,8 @@ struct world {
 };
 
 extern struct world *W;
-extern int ck_inject;
-extern int ck_format;			/* enum s2_format_id of the VM: ARM64 or EPT */			/* enum s2_bug_id + 1, 0 = none */
+extern int ck_inject;			/* enum s2_bug_id + 1, 0 = none */
+extern int ck_format;			/* enum s2_format_id of the VM: ARM64 or EPT */
 
 void w_process_init(void);		/* once per process: table-page pool */
 void w_create(const struct w_cfg *cfg);

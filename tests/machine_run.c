@@ -9,11 +9,22 @@
 #include "tests/tap.h"
 #include "sim/machine/machine.h"
 
+/* The oracle's verdict on a run, with the first violations as diagnostics. */
+static void no_violation(const struct mach_stats *s, const char *what)
+{
+	unsigned i;
+
+	tap_ok(s->violations_total == 0, "%s (%llu)", what,
+	       (unsigned long long)s->violations_total);
+	for (i = 0; i < s->nr_texts; i++)
+		tap_diag("%s", s->texts[i]);
+}
+
 int main(void)
 {
 	struct mach_run_opts o;
 	struct mach_stats s;
-	unsigned k, i;
+	unsigned k;
 
 	mach_run_defaults(&o);
 	o.seconds = 2;
@@ -32,10 +43,7 @@ int main(void)
 	tap_ok(s.releases == 1, "release forwarded once");
 	tap_ok(s.inval_starts == s.inval_ends, "every start ended (%llu)",
 	       (unsigned long long)s.inval_starts);
-	tap_ok(s.violations_total == 0, "no violation (%llu)",
-	       (unsigned long long)s.violations_total);
-	for (i = 0; i < s.nr_texts; i++)
-		tap_diag("%s", s.texts[i]);
+	no_violation(&s, "no violation");
 
 	/* The same core and machine on x86 EPT, unchanged (issue 8). */
 	mach_run_defaults(&o);
@@ -50,10 +58,7 @@ int main(void)
 	tap_ok(s.v.accesses > 1000 && s.releases == 1,
 	       "EPT: guest accesses completed (%llu), release forwarded",
 	       (unsigned long long)s.v.accesses);
-	tap_ok(s.violations_total == 0, "EPT: no violation (%llu)",
-	       (unsigned long long)s.violations_total);
-	for (i = 0; i < s.nr_texts; i++)
-		tap_diag("%s", s.texts[i]);
+	no_violation(&s, "EPT: no violation");
 
 	/*
 	 * Non-FWB under DONTNEED churn on 4K pages: each freed frame goes
@@ -77,9 +82,6 @@ int main(void)
 	tap_ok(s.host_ok[MH_DONTNEED] > 100 && s.dcache > 0,
 	       "non-FWB: DONTNEED churn ran (%llu), caches cleaned (%llu)",
 	       (unsigned long long)s.host_ok[MH_DONTNEED], (unsigned long long)s.dcache);
-	tap_ok(s.violations_total == 0, "non-FWB: no violation, I8 included (%llu)",
-	       (unsigned long long)s.violations_total);
-	for (i = 0; i < s.nr_texts; i++)
-		tap_diag("%s", s.texts[i]);
+	no_violation(&s, "non-FWB: no violation, I8 included");
 	return tap_done();
 }

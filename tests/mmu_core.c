@@ -196,15 +196,8 @@ static void test_fault_basics(void)
 	s2_vm_get_stats(vm, &st);
 	tap_ok(st.installs >= 4 && st.efault == 2, "fault: counters (installs %llu, efault %llu)",
 	       (unsigned long long)st.installs, (unsigned long long)st.efault);
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	{
-		void *pg;
-
-		while ((pg = mc.head)) {
-			mc.head = *(void **)pg;
-			s2_hosted_platform()->free_page(H, pg, 12);
-		}
-	}
 }
 
 static void test_blocks(void)
@@ -234,13 +227,8 @@ static void test_blocks(void)
 	tap_ok(m.valid && m.size == PG, "block: never past the slot's end -> pages");
 	s2_vm_set_memslot(vm, 0, s2_gpa(64 * M2), M2 / 2, s2_hva(HVA0), 0);
 	tap_ok(!mapped(vm, PG, NULL), "memslot move zaps the old range");
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	while (mc.head) {
-		void *pg = mc.head;
-
-		mc.head = *(void **)pg;
-		s2_hosted_platform()->free_page(H, pg, 12);
-	}
 }
 
 static void test_invalidate(void)
@@ -295,13 +283,8 @@ static void test_invalidate(void)
 	s2_vm_mn_invalidate_range_end(vm, s2_hva(HVA0 + 64 * PG), s2_hva(HVA0 + 65 * PG));
 	tap_ok(s2_vm_fault(vm, s2_gpa(3 * PG), S2_ACC_READ, &mc, &fi) == 0 && fh.refs == 0,
 	       "both ended: the fault maps; every frame reference was dropped");
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	while (mc.head) {
-		void *pg = mc.head;
-
-		mc.head = *(void **)pg;
-		s2_hosted_platform()->free_page(H, pg, 12);
-	}
 }
 
 /*
@@ -351,13 +334,8 @@ static void test_invalidate_gpa(void)
 	s2_vm_get_stats(vm, &st);
 	tap_ok(st.spurious_retries == 0, "by GPA: no spurious retry counted (%llu)",
 	       (unsigned long long)st.spurious_retries);
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	while (mc.head) {
-		void *pg = mc.head;
-
-		mc.head = *(void **)pg;
-		s2_hosted_platform()->free_page(H, pg, 12);
-	}
 }
 
 static void test_release(void)
@@ -389,13 +367,8 @@ static void test_release(void)
 	s2_vm_get_stats(vm, &st);
 	tap_ok(st.after_release >= 4 && st.releases == 2, "after-release calls counted (%llu)",
 	       (unsigned long long)st.after_release);
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	while (mc.head) {
-		void *pg = mc.head;
-
-		mc.head = *(void **)pg;
-		s2_hosted_platform()->free_page(H, pg, 12);
-	}
 }
 
 static void test_age(void)
@@ -426,13 +399,8 @@ static void test_age(void)
 	s2_hosted_get_stats(H, &b);
 	tap_ok(b.tlbi_range + b.tlbi_ipa + b.tlbi_vm == a.tlbi_range + a.tlbi_ipa + a.tlbi_vm &&
 	       mapped(vm, PG, &m) && !m.young, "clear_young clears without flushing (as Linux)");
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	while (mc.head) {
-		void *pg = mc.head;
-
-		mc.head = *(void **)pg;
-		s2_hosted_platform()->free_page(H, pg, 12);
-	}
 }
 
 static void test_dirty_log(void)
@@ -471,13 +439,8 @@ static void test_dirty_log(void)
 	       "the next write faults and is reported again (I7)");
 	s2_vm_set_memslot(vm, 0, s2_gpa(0), 2 * M2, s2_hva(HVA0), 0);
 	tap_ok(s2_vm_get_dirty_log(vm, 0, bm, 16) == -S2_EINVAL, "logging off: bitmap gone");
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	while (mc.head) {
-		void *pg = mc.head;
-
-		mc.head = *(void **)pg;
-		s2_hosted_platform()->free_page(H, pg, 12);
-	}
 }
 
 /* S2_VM_EAGER_SPLIT: logging on splits blocks up front, keeping outputs. */
@@ -510,13 +473,8 @@ static void test_eager_split(void)
 	       "eager split: a logged write is a permission relax, the neighbours stay");
 	tap_ok(s2_vm_get_dirty_log(vm, 0, bm, 16) == 0 && bm[0] == (1ULL << 3),
 	       "eager split: the write is reported");
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	while (mc.head) {
-		void *pg = mc.head;
-
-		mc.head = *(void **)pg;
-		s2_hosted_platform()->free_page(H, pg, 12);
-	}
 }
 
 /* A large invalidation takes the fast unmap: everything gone, few TLBIs. */
@@ -544,13 +502,8 @@ static void test_invalidate_fast(void)
 	       "... one TLBI, three whole tables detached (%llu deferred)",
 	       (unsigned long long)(st1.deferred - st0.deferred));
 	s2_vm_mn_invalidate_range_end(vm, s2_hva(HVA0 + PG), s2_hva(HVA0 + 4 * M2));
+	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
-	while (mc.head) {
-		void *pg = mc.head;
-
-		mc.head = *(void **)pg;
-		s2_hosted_platform()->free_page(H, pg, 12);
-	}
 }
 
 int main(void)

@@ -744,6 +744,21 @@ static void test_unmap_per_page(const struct tfmt *f)
 	s2_hosted_free(h);
 }
 
+/*
+ * A fresh table of format @f mapping [0, @nblk level-2 spans) with pages
+ * (no blocks: the cap is one page); *@pg and *@blk get the two sizes.
+ */
+static void map_pages(struct s2_pgtable *pgt, struct s2_hosted *h, const struct tfmt *f,
+		      struct s2_memcache *mc, unsigned nblk, uint64_t *pg, uint64_t *blk)
+{
+	tfmt_init(pgt, h, f, 0);
+	*pg = 1ULL << pgt->page_shift;
+	*blk = pgt->span[S2_LVL(2)];
+	s2_memcache_topup(pgt, mc, s2_pgt_pages_needed(pgt, s2_gpa(0), nblk * *blk));
+	s2_pgt_map(pgt, s2_gpa(0), nblk * *blk, s2_hpa(1ULL << 40), S2_PROT_R | S2_PROT_W, *pg,
+		   mc, 0);
+}
+
 static void test_fast_unmap(const struct tfmt *f)
 {
 	struct s2_hosted *h = s2_hosted_new();
@@ -757,12 +772,7 @@ static void test_fast_unmap(const struct tfmt *f)
 	unsigned n;
 	bool ok;
 
-	tfmt_init(&pgt, h, f, 0);
-	pg = 1ULL << pgt.page_shift;
-	blk = pgt.span[S2_LVL(2)];
-	s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(0), 10 * blk));
-	s2_pgt_map(&pgt, s2_gpa(0), 10 * blk, s2_hpa(1ULL << 40), S2_PROT_R | S2_PROT_W, pg,
-		   &mc, 0);
+	map_pages(&pgt, h, f, &mc, 10, &pg, &blk);
 	/* unaligned both ends: leaves at the edges, eight whole tables between */
 	a = blk - 2 * pg;
 	e = 9 * blk + 3 * pg;
@@ -826,12 +836,7 @@ static void test_unmap_defer(const struct tfmt *f)
 	uint64_t pg, blk;
 	unsigned n;
 
-	tfmt_init(&pgt, h, f, 0);
-	pg = 1ULL << pgt.page_shift;
-	blk = pgt.span[S2_LVL(2)];
-	s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(0), 6 * blk));
-	s2_pgt_map(&pgt, s2_gpa(0), 6 * blk, s2_hpa(1ULL << 40), S2_PROT_R | S2_PROT_W, pg,
-		   &mc, 0);
+	map_pages(&pgt, h, f, &mc, 6, &pg, &blk);
 	s2_hosted_get_stats(h, &st0);
 	s2_pgt_unmap_defer(&pgt, s2_gpa(0), blk + 3 * pg, &det, &tb);
 	s2_pgt_unmap_defer(&pgt, s2_gpa(blk + 3 * pg), blk - 3 * pg, &det, &tb);

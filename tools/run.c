@@ -94,6 +94,16 @@ static uint64_t sum_retries(const struct mach_stats *s)
 	return t;
 }
 
+/* The --format value (@long: as the table's heading says it). */
+static const char *fmt_name(enum s2_format_id f, bool long_name)
+{
+	if (f == S2_FMT_TEST)
+		return long_name ? "test format" : "test";
+	if (f == S2_FMT_EPT)
+		return long_name ? "x86 EPT 4-level" : "ept";
+	return long_name ? "arm64 4K" : "arm64";
+}
+
 static void print_json(const struct mach_run_opts *o, const struct mach_stats *s)
 {
 	unsigned i;
@@ -101,7 +111,7 @@ static void print_json(const struct mach_run_opts *o, const struct mach_stats *s
 	printf("{\"vcpus\":%u,\"guest_size\":%llu,\"seconds\":%.3f,\"seed\":%llu,"
 	       "\"format\":\"%s\",", o->cfg.nr_vcpus, (unsigned long long)o->cfg.guest_size,
 	       s->seconds, (unsigned long long)o->cfg.seed,
-	       o->cfg.format == S2_FMT_TEST ? "test" : o->cfg.format == S2_FMT_EPT ? "ept" : "arm64");
+	       fmt_name(o->cfg.format, false));
 	printf("\"accesses\":%llu,\"reads\":%llu,\"writes\":%llu,",
 	       (unsigned long long)s->v.accesses, (unsigned long long)s->v.reads,
 	       (unsigned long long)s->v.writes);
@@ -186,8 +196,7 @@ static void print_table(const struct mach_run_opts *o, const struct mach_stats *
 
 	printf("s2mmu run: %u vCPUs, %llu MiB guest, %s, %.1f s, seed %llu\n",
 	       o->cfg.nr_vcpus, (unsigned long long)(o->cfg.guest_size >> 20),
-	       o->cfg.format == S2_FMT_TEST ? "test format" :
-	       o->cfg.format == S2_FMT_EPT ? "x86 EPT 4-level" : "arm64 4K",
+	       fmt_name(o->cfg.format, true),
 	       s->seconds, (unsigned long long)o->cfg.seed);
 	printf("guest\n");
 	row("accesses", s->v.accesses);

@@ -224,7 +224,6 @@ bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
  */
 int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t words);
 
-/* Counters; all 0 for @vm NULL, nothing done for @out NULL. */
 /**
  * s2_vm_memcache_free - give a vCPU's page cache back to the platform, with
  * or without the table (after release there is none to pass to
@@ -235,7 +234,8 @@ int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t 
 void s2_vm_memcache_free(struct s2_vm *vm, struct s2_memcache *mc);
 
 /**
- * s2_vm_get_stats - a snapshot of the VM's counters (zeros for a NULL @vm).
+ * s2_vm_get_stats - a snapshot of the VM's counters (zeros for a NULL @vm;
+ * nothing done for @out NULL).
  * Context: any; the counters are read one by one, not as one instant.
  */
 void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out);

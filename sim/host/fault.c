@@ -137,7 +137,7 @@ static int do_wp_fault(struct host_mm *mm, struct host_vma *v, uint64_t hva, uin
 		reuse = vma_is_hugetlb(v) ||
 			(hsync_loadi(&h->refcount) == 2 && hsync_loadi(&h->entire_mapcount) == 1);
 		if (!reuse) {
-			frame_put_traced(mm, old);
+			host_frame_put_mm(mm, old);
 			/* do_huge_pmd_wp_page: fall back to the PTE path */
 			split_huge_pmd(mm, v, hva);
 			return 0;
@@ -154,12 +154,12 @@ static int do_wp_fault(struct host_mm *mm, struct host_vma *v, uint64_t hva, uin
 		    (vma_is_hugetlb(v) || hsync_loadi(&h->refcount) == 2))
 			pt_set(mm, ep, base, l, e | HOST_PTE_RW | HOST_PTE_D | HOST_PTE_A);
 		hsync_mutex_unlock(&mm->ptl);
-		frame_put_traced(mm, old);
+		host_frame_put_mm(mm, old);
 		return 0;
 	}
 
 	if (phys_alloc(phys, 0, mm, base, &npfn)) {
-		frame_put_traced(mm, old);
+		host_frame_put_mm(mm, old);
 		return -ENOMEM;
 	}
 	host_frame_write(phys, npfn, host_frame_read(phys, old));	/* cow_user_page */
@@ -178,14 +178,14 @@ static int do_wp_fault(struct host_mm *mm, struct host_vma *v, uint64_t hva, uin
 		pt_set(mm, ep, base, 1, ne);		/* set_pte_at_notify */
 		mapcount_inc(phys, ne, 1);
 		mapcount_dec(phys, e, 1);
-		frame_put_traced(mm, old);		/* the old PTE's reference */
+		host_frame_put_mm(mm, old);		/* the old PTE's reference */
 		npfn = UINT64_MAX;
 	}
 	hsync_mutex_unlock(&mm->ptl);
 	mn_invalidate_end(mm, base, base + HOST_PAGE_SIZE, HOST_MN_CLEAR, true);
 	if (npfn != UINT64_MAX)
 		host_frame_put(phys, npfn);	/* pte changed under us: retry */
-	frame_put_traced(mm, old);		/* ours: the FREE if it is the last */
+	host_frame_put_mm(mm, old);		/* ours: the FREE if it is the last */
 	return 0;
 }
 

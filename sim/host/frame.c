@@ -352,11 +352,6 @@ void host_frame_put(struct host_phys *phys, uint64_t pfn)
 
 void host_frame_put_mm(struct host_mm *mm, uint64_t pfn)
 {
-	frame_put_traced(mm, pfn);
-}
-
-void frame_put_traced(struct host_mm *mm, uint64_t pfn)
-{
 	struct host_phys *phys = mm->phys;
 
 	if (pfn >= phys->nr_frames)

@@ -139,11 +139,11 @@ uint64_t host_frame_gen(struct host_phys *phys, uint64_t pfn);
 void host_frame_get(struct host_phys *phys, uint64_t pfn);
 void host_frame_put(struct host_phys *phys, uint64_t pfn);
 /**
- * host_frame_put_mm() - host_frame_put() for a reference taken by
- * host_gup() on @mm: if it is the last, the FREE goes to @mm's tracer, as
- * for the frees of @mm's own operations.  A zap that raced with the gup
- * leaves the caller's put as the one that frees the folio; this way the
- * tracer still sees that free.
+ * host_frame_put_mm() - host_frame_put() with the FREE, if this is the
+ * last reference, reported to @mm's tracer: every put of @mm's own
+ * operations, and the put of a reference host_gup() took on @mm (a zap
+ * that raced with the gup leaves that put as the one that frees the
+ * folio, and the tracer must still see the free).
  * Context: any; @mm's struct alive (mm_count).
  */
 void host_frame_put_mm(struct host_mm *mm, uint64_t pfn);

@@ -141,12 +141,10 @@ uint64_t phys_head(struct host_phys *phys, uint64_t pfn);
 /* Allocate a folio of @order (0, 9, 18): refcount 1, content zeroed. */
 int phys_alloc(struct host_phys *phys, unsigned order, struct host_mm *owner,
 	       uint64_t hva, uint64_t *pfn);
-/* put with tracing of the free to @mm's tracer. */
-void frame_put_traced(struct host_mm *mm, uint64_t pfn);
 /* folio_try_get: a reference on the folio of @pfn, or false if it is free
  * (or its last reference is being dropped); safe on any RAM pfn, with no
  * lock and no reference held.  A stray reference it must drop again goes
- * through frame_put_traced(@mm). */
+ * through host_frame_put_mm(@mm). */
 bool frame_try_get(struct host_mm *mm, uint64_t pfn);
 bool frame_is_io(struct host_phys *phys, uint64_t pfn);
 int64_t swap_alloc(struct host_phys *phys, uint64_t content);

@@ -120,5 +120,4 @@ static inline void hsync_yield(void) { sched_yield(); }
 static inline void hsync_point(const char *where) { (void)where; }
 
 #endif /* HSYNC_IMPL_HEADER */
-
 #endif

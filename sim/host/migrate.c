@@ -139,7 +139,7 @@ int host_migrate(struct host_mm *mm, s2_hva_t addr)
 	pt_set(mm, ep, base, l, ne);
 	mapcount_inc(phys, ne, l);
 	hsync_mutex_unlock(&mm->ptl);
-	frame_put_traced(mm, old);	/* putback: the FREE, after E */
+	host_frame_put_mm(mm, old);	/* putback: the FREE, after E */
 out:
 	hsync_read_unlock(&mm->mmap_lock);
 	return r;
@@ -379,7 +379,7 @@ static bool ksm_replace(struct host_mm *mm, uint64_t a, uint64_t wpe, uint64_t k
 		trace_flush(mm, a, a + HOST_PAGE_SIZE);
 		pt_set(mm, ep, a, 1, ne);
 		mapcount_dec(phys, wpe, 1);
-		frame_put_traced(mm, pte_pfn(wpe));	/* not the last: ksmd holds one */
+		host_frame_put_mm(mm, pte_pfn(wpe));	/* not the last: ksmd holds one */
 		done = true;
 	}
 	hsync_mutex_unlock(&mm->ptl);
@@ -466,7 +466,7 @@ int host_ksm_merge(struct host_mm *mm, s2_hva_t addr, uint64_t len, uint64_t *nr
 			if (wpe && host_frame_read(phys, c[m].pfn) == host_frame_read(phys, kpfn) &&
 			    ksm_replace(mm, c[m].addr, wpe, kpfn))
 				merged++;
-			frame_put_traced(mm, c[m].pfn);
+			host_frame_put_mm(mm, c[m].pfn);
 		}
 		host_frame_put(phys, kpfn);
 next_group:

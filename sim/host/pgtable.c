@@ -401,7 +401,7 @@ void gather_flush_pages(struct host_mm *mm, struct gather *g)
 	g->fl_start = UINT64_MAX;
 	g->fl_end = 0;
 	for (size_t i = 0; i < g->n; i++)
-		frame_put_traced(mm, g->pfn[i]);
+		host_frame_put_mm(mm, g->pfn[i]);
 	g->n = 0;
 }
 
@@ -413,7 +413,7 @@ void gather_finish(struct host_mm *mm, struct gather *g)
 		trace_flush(mm, g->fl_start, g->fl_end);
 	table_free_deferred(mm, g->tables, g->nt);
 	for (size_t i = 0; i < g->n; i++)
-		frame_put_traced(mm, g->pfn[i]);
+		host_frame_put_mm(mm, g->pfn[i]);
 	free(g->pfn);
 	free(g->tables);
 	gather_init(g);

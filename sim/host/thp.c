@@ -224,7 +224,7 @@ int host_thp_collapse(struct host_mm *mm, s2_hva_t addr)
 			continue;
 		hsync_store64(&t->e[i], 0);	/* ptep_clear in the detached table */
 		mapcount_dec(phys, e, 1);
-		frame_put_traced(mm, pte_pfn(e));
+		host_frame_put_mm(mm, pte_pfn(e));
 	}
 	/* The walkers that could see this table were waited out above. */
 	table_free_now(mm, t);

@@ -362,7 +362,6 @@ static void observe(struct s2_hosted *h, enum s2_hosted_event ev, uint64_t a,
 static void h_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
 {
 	struct s2_hosted *h = ctx;
-
 	uint64_t *c;
 
 	observe(h, S2_EV_TLBI_IPA, ipa, 0, level);

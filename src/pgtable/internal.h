@@ -251,7 +251,6 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 		for (;;) {
 			const struct s2_fmt_level *lv = s2_lv(pgt, lvl);
 			uint64_t pte;
-
 			bool down;
 
 			c.ptep = &table[idx];
@@ -385,7 +384,6 @@ next:
  */
 #define S2_TLBI_RANGE_MAX_PAGES	(1ULL << 21)
 
-void s2_gather_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g);
 
 static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_tlb_batch *g,
 					uint64_t addr, uint64_t size, int level, bool leaf)
@@ -410,7 +408,7 @@ static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_tlb_ba
 		return;
 	}
 	if (g->end != g->start)
-		s2_gather_flush(pgt, g);
+		s2_pgt_tlb_flush(pgt, g);
 	g->start = addr;
 	g->end = addr + size;
 	g->level = level;

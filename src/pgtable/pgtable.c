@@ -155,10 +155,13 @@ static s2_always_inline void cmo_unmapped(struct s2_pgtable *pgt,
 	pgt->plat->dcache_clean_inval_poc(pgt->ctx, lv_oa(pgt, lv, old), size);
 }
 
-void s2_gather_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g)
+void s2_pgt_tlb_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g)
 {
-	uint64_t size = g->end - g->start;
+	uint64_t size;
 
+	if (!pgt || !g)
+		return;
+	size = g->end - g->start;
 	if (!size)
 		return;
 	if (size == pgt_span(pgt, g->level < 0 ? S2_LAST_LEVEL : g->level) && g->leaf_only)
@@ -625,20 +628,27 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 /* ---------------------------------------------------------------- unmap */
 
 /*
- * Remove the valid leaf of @c for a walk that removes entries; return its
- * final value.  With hardware-managed bits the exchange keeps an access or
- * dirty bit the hardware set since the walk read the entry.
+ * Zero the valid leaf at @ptep, read earlier as @old; return its final
+ * value.  With hardware-managed bits the exchange keeps an access or dirty
+ * bit the hardware set since the entry was read.
  */
+static s2_always_inline uint64_t take_leaf(struct s2_pgtable *pgt, uint64_t *ptep,
+					   uint64_t old)
+{
+	if (pgt_hw_updates(pgt))
+		return s2_xchg(ptep, 0);
+	s2_store(ptep, 0);
+	return old;
+}
+
+/* take_leaf for a walk that removes entries: also drops the table's count
+ * and marks the level's table as one that may have emptied. */
 static s2_always_inline uint64_t clear_leaf(struct s2_walk_ctx *c, struct refbatch *rb,
 					    bool *dirty)
 {
 	struct s2_pgtable *pgt = c->pgt;
-	uint64_t old = c->old;
+	uint64_t old = take_leaf(pgt, c->ptep, c->old);
 
-	if (pgt_hw_updates(pgt))
-		old = s2_xchg(c->ptep, 0);
-	else
-		s2_store(c->ptep, 0);
 	ref_entry(pgt, rb, c->ptep, c->level, -1);
 	dirty[S2_LVL(c->level)] = true;
 	return old;
@@ -702,10 +712,10 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit)
 			 * guest write, so a later write stays in the cache */
 			cmo_unmapped(pgt, lv, old, span);
 			gather_add(pgt, &d->g, c->addr, span, c->level, true);
-			s2_gather_flush(pgt, &d->g);
+			s2_pgt_tlb_flush(pgt, &d->g);
 		} else if (pgt->flags & S2_PGT_NO_FWB) {
 			gather_add(pgt, &d->g, c->addr, span, c->level, true);
-			s2_gather_flush(pgt, &d->g);
+			s2_pgt_tlb_flush(pgt, &d->g);
 			cmo_unmapped(pgt, lv, old, span);
 		} else {
 			gather_add(pgt, &d->g, c->addr, span, c->level, true);
@@ -760,7 +770,7 @@ static void unmap_data_init(struct unmap_data *d)
 static void unmap_data_finish(struct s2_pgtable *pgt, struct unmap_data *d)
 {
 	ref_flush(pgt, &d->rb);
-	s2_gather_flush(pgt, &d->g);
+	s2_pgt_tlb_flush(pgt, &d->g);
 	if (d->rcu)
 		pgt->plat->rcu_read_unlock(pgt->ctx);
 }
@@ -794,10 +804,7 @@ static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 		unmap_data_finish(pgt, &d);
 		return 0;
 	}
-	if (pgt_hw_updates(pgt))
-		s2_xchg(ptep, 0);
-	else
-		s2_store(ptep, 0);
+	take_leaf(pgt, ptep, old);
 	/* A count back at 1 (the parent's link alone) is an empty table. */
 	if (ref_add(pgt, table_of(pgt, ptep), -1) != 1) {
 		pgt->plat->tlbi_ipa(pgt->ctx, addr, level, S2_TLBI_LEAF);
@@ -883,7 +890,7 @@ static void fast_drain(struct s2_pgtable *pgt, struct fast_data *d)
 {
 	unsigned i;
 
-	s2_gather_flush(pgt, d->g);
+	s2_pgt_tlb_flush(pgt, d->g);
 	for (i = 0; i < d->ncmo; i++)
 		pgt->plat->dcache_clean_inval_poc(pgt->ctx, d->cmo[i].pa, d->cmo[i].size);
 	d->ncmo = 0;
@@ -1008,7 +1015,7 @@ int s2_pgt_unmap_fast(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 	s2_tlb_batch_init(&g);
 	ret = fast_unmap(pgt, ipa.v, size, det ? det : &local, &g);
 	/* One invalidation for the whole operation, before return (seed 004). */
-	s2_gather_flush(pgt, &g);
+	s2_pgt_tlb_flush(pgt, &g);
 	if (!det)
 		s2_pgt_unmap_fast_finish(pgt, &local);
 	return ret;
@@ -1026,14 +1033,8 @@ int s2_pgt_unmap_defer(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		return ret;
 	ret = fast_unmap(pgt, ipa.v, size, det, tb);
 	if (pgt->flags & S2_PGT_NO_FWB)
-		s2_gather_flush(pgt, tb);
+		s2_pgt_tlb_flush(pgt, tb);
 	return ret;
-}
-
-void s2_pgt_tlb_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *tb)
-{
-	if (pgt && tb)
-		s2_gather_flush(pgt, tb);
 }
 
 /* ------------------------------------------------------------ wrprotect */
@@ -1075,7 +1076,7 @@ int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	/* Write permission removed: stale writable TLB entries must be gone
 	 * before we return, or a guest write after a dirty-log harvest would
 	 * go unrecorded (I7). */
-	s2_gather_flush(pgt, &g);
+	s2_pgt_tlb_flush(pgt, &g);
 	return ret;
 }
 
