@@ -16,6 +16,7 @@
 #include <s2mmu/pgtable.h>
 #include <s2mmu/hosted.h>
 #include "bench.h"
+#include "tools/version.h"
 
 struct fig {
 	char name[64];
@@ -434,7 +435,9 @@ int s2_bench_main(int argc, char **argv)
 		const char *gq = quick ? "1g" : "8g";
 		const struct fig *f;
 
-		printf("{\"machine\":\"%s\",\"quick\":%s", host, quick ? "true" : "false");
+		putchar('{');
+		s2_version_json_fields(stdout);	/* as `s2mmu version --json` */
+		printf(",\"machine\":\"%s\",\"quick\":%s", host, quick ? "true" : "false");
 		for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
 			char nm[64];
 

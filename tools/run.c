@@ -9,6 +9,7 @@
 
 #include "sim/machine/machine.h"
 #include "tools/run.h"
+#include "tools/version.h"
 
 static void usage(FILE *f)
 {
@@ -108,7 +109,9 @@ static void print_json(const struct mach_run_opts *o, const struct mach_stats *s
 {
 	unsigned i;
 
-	printf("{\"vcpus\":%u,\"guest_size\":%llu,\"seconds\":%.3f,\"seed\":%llu,"
+	putchar('{');
+	s2_version_json_fields(stdout);	/* as `s2mmu version --json` */
+	printf(",\"vcpus\":%u,\"guest_size\":%llu,\"seconds\":%.3f,\"seed\":%llu,"
 	       "\"format\":\"%s\",", o->cfg.nr_vcpus, (unsigned long long)o->cfg.guest_size,
 	       s->seconds, (unsigned long long)o->cfg.seed,
 	       fmt_name(o->cfg.format, false));

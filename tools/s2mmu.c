@@ -6,6 +6,7 @@
 #include "bench/bench.h"
 #include "tools/check.h"
 #include "tools/run.h"
+#include "tools/version.h"
 
 static void usage(FILE *f)
 {
@@ -16,8 +17,10 @@ static void usage(FILE *f)
 		"  bench   measure the page-table engine (s2mmu bench --help)\n"
 		"  check   controlled interleavings + oracle + bug catalogue (s2mmu check --help)\n"
 		"  run     vCPUs under host churn, checked by the oracle (s2mmu run --help)\n"
+		"  version library version, soname, git revision, formats (s2mmu version --help)\n"
 		"\n"
-		"`s2mmu <command> --help` describes each command's options.\n");
+		"`s2mmu <command> --help` describes each command's options;\n"
+		"`s2mmu --version` is `s2mmu version`.\n");
 }
 
 int main(int argc, char **argv)
@@ -30,6 +33,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+		return s2_version_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bench"))
 		return s2_bench_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
