@@ -123,7 +123,44 @@ static void m_move_then_v0_new(void *a)
 	w_access(0, 0x400000, false);
 }
 
+static void v0_read_p5(void *a) { (void)a; w_access(0, 5 * K4, false); }
+static void v1_read_p7(void *a) { (void)a; w_access(1, 7 * K4, false); }
+static void m_prefault(void *a) { (void)a; w_prefault_pfnmap(); }
+static void h_munmap_pfnmap(void *a) { (void)a; w_munmap(0x3f0000, 16 * K4); }
+static void v0_pfnmap_read(void *a) { (void)a; w_access(0, 0x1000000 + K4, false); }
+static void v1_pfnmap_read2(void *a)
+{
+	(void)a;
+	w_access(1, 0x1000000 + K4, false);
+	w_access(1, 0x1000000 + K4, false);
+}
+static void v0_exec(void *a)
+{
+	(void)a;
+	w_access_kind(0, 0, S2_ACC_EXEC);
+	w_access(0, K4, false);
+	w_access_kind(0, K4, S2_ACC_EXEC);
+	w_access_kind(0, K4, S2_ACC_EXEC);
+}
+static void h_migrate_p1(void *a) { (void)a; w_migrate(K4); }
+static void h_cy_cfy_ty(void *a)
+{
+	(void)a;
+	w_age(0, K4, HOST_AGE_CLEAR_YOUNG);
+	w_age(0, K4, HOST_AGE_CLEAR_FLUSH_YOUNG);
+	w_age(0, K4, HOST_AGE_TEST_YOUNG);
+}
+
 /* ---- set-ups ---- */
+
+static void log_pages_then_off(void)
+{
+	/* pages 0 and 1 mapped as pages while logging, then logging off:
+	 * the next fault in the 2M maps a block over their table */
+	w_access(0, 0, true);
+	w_access(0, K4, true);
+	w_dirty_log(false);
+}
 
 static void populate_page0(void)
 {
@@ -259,6 +296,24 @@ const struct scenario scenarios[] = {
 	  populate_two_tables, T3("host: dontneed 2M+4p", h_dontneed_2m4,
 				  "host: dontneed p0", h_dontneed_page0,
 				  "vcpu0", v0_read_page0_x3), false },
+	{ "shared_collapse_walk", "one fault collapses a table into a block while another "
+	  "descends through it (I3)",
+	  { THP2M, .nr_vcpus = 2, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG },
+	  log_pages_then_off, T2("vcpu0", v0_read_p5, "vcpu1", v1_read_p7), false },
+	{ "prefault_vs_munmap", "the VMM prefaults a PFNMAP slot while the host unmaps it",
+	  { ANON(4), .nr_vcpus = 1, .pfnmap_slot = true },
+	  NULL, T2("vmm: prefault", m_prefault, "host: munmap pfnmap", h_munmap_pfnmap), false },
+	{ "pfnmap_memtype", "a PFNMAP of memory faulted in Normal, prefaulted again as Device",
+	  { ANON(4), .nr_vcpus = 2, .pfnmap_slot = true, .pfnmap_mem = true },
+	  NULL, T3("vcpu0", v0_pfnmap_read, "vmm: prefault", m_prefault,
+		   "vcpu1", v1_pfnmap_read2), false },
+	{ "exec_vs_migrate", "instruction fetches from pages made executable, one migrated",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .arm64_only = true },
+	  NULL, T2("vcpu0", v0_exec, "host: migrate p1", h_migrate_p1), false },
+	{ "age_clear_young", "clear_young, then clear_flush_young, then test_young, with a "
+	  "vCPU reading (I9)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_HW_AF },
+	  populate_page0, T2("vcpu0", v0_read_page0_x3, "cy+cfy+ty", h_cy_cfy_ty), false },
 };
 const unsigned nr_scenarios = sizeof(scenarios) / sizeof(scenarios[0]);
 
@@ -303,4 +358,10 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_memslot_update_mid_invalidation] = { "memslot_update_mid_invalidation",
 						      "memslot_move_mid_inval", 1 },
 	[S2_BUG_finish_before_flush] = { "finish_before_flush", "fast_unmap", 3 },
+	[S2_BUG_shared_walk_no_rcu] = { "shared_walk_no_rcu", "shared_collapse_walk", 3 },
+	[S2_BUG_prefault_no_seq] = { "prefault_no_seq", "prefault_vs_munmap", 1 },
+	[S2_BUG_slots_gen_relaxed] = { "slots_gen_relaxed", NULL, 7 },
+	[S2_BUG_memtype_no_bbm] = { "memtype_no_bbm", "pfnmap_memtype", 5 },
+	[S2_BUG_fwb_no_icache] = { "fwb_no_icache", "exec_vs_migrate", 11 },
+	[S2_BUG_cfy_skips_old] = { "cfy_skips_old", "age_clear_young", 9 },
 };

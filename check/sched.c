@@ -40,6 +40,8 @@ static uint64_t rng;
 static unsigned pct_change[8];
 
 void (*ck_violation_hook)(int inv, const char *msg);
+void (*ck_point_hook)(void);
+static const char *light_site;	/* a light point's site, traced only on a switch */
 
 static uint64_t rnd(void)
 {
@@ -220,6 +222,11 @@ static void schedule_locked(void)
 			io->nr_preempt++;
 	}
 	cur = next;
+	if (next != self && self >= 0 && light_site) {
+		/* a light point shows in the timeline only where it switched */
+		trace(self, light_site);
+		light_site = NULL;
+	}
 	if (next != self)
 		pthread_cond_signal(&th[next].cv);
 }
@@ -232,6 +239,9 @@ static void wait_baton_locked(void)
 
 static void reschedule(void)
 {
+	/* what may happen at any scheduling point (a grace period ending) */
+	if (ck_point_hook)
+		ck_point_hook();
 	pthread_mutex_lock(&big);
 	schedule_locked();
 	wait_baton_locked();
@@ -244,6 +254,15 @@ void ck_point(const char *site)
 		return;
 	trace(self, site);
 	reschedule();
+}
+
+void ck_point_light(const char *site)
+{
+	if (!ck_running())
+		return;
+	light_site = site;
+	reschedule();
+	light_site = NULL;
 }
 
 void ck_note(const char *fmt, ...)
@@ -357,6 +376,8 @@ static void acquire(struct ck_lock *l, int kind, const char *what)
 		return;
 	}
 	trace(self, what);
+	if (ck_point_hook)
+		ck_point_hook();
 	pthread_mutex_lock(&big);
 	th[self].wait = l;
 	th[self].wait_kind = kind;

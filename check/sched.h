@@ -83,6 +83,13 @@ int ck_self(void);
 
 /* A scheduling point, named for the trace. */
 void ck_point(const char *site);
+/* A scheduling point that is traced only when the scheduler switches
+ * away from the caller there (table-entry accesses: many, and
+ * interesting only where another thread ran between two of them). */
+void ck_point_light(const char *site);
+/* Called at every scheduling point before the decision (the world's RCU
+ * model ends grace periods there); may itself reach scheduling points. */
+extern void (*ck_point_hook)(void);
 /* A trace line of the calling thread, no switch. */
 void ck_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The last trace entry of the calling thread (for crash reports). */

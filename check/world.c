@@ -186,6 +186,19 @@ static void run_callbacks(bool all)
 	in_cbs = false;
 }
 
+/*
+ * A grace period may end at any scheduling point where no read section
+ * still holds it, and a page queued for freeing becomes inaccessible as
+ * soon as it does: the callbacks run at the first point after that
+ * (ck_point_hook), not at the next RCU event, so a walker outside any
+ * read section that still holds a pointer into the page faults on it.
+ */
+static void rcu_point(void)
+{
+	if (ncbs && W)
+		run_callbacks(false);
+}
+
 static void c_rcu_read_lock(void *ctx)
 {
 	int t = ck_self();
@@ -359,8 +372,9 @@ static void c_dcache(void *ctx, uint64_t pa, uint64_t size)
 static void c_icache(void *ctx, uint64_t pa, uint64_t size)
 {
 	(void)ctx;
-	(void)pa;
-	(void)size;
+	ck_note("icache inval %#llx+%#llx", (unsigned long long)pa, (unsigned long long)size);
+	for (uint64_t p = pa >> 12; p < (pa + size) >> 12 && p < W_IO_PFN0; p++)
+		W->ic_stale[p] = false;
 }
 
 static void *c_zalloc(void *ctx, size_t n)
@@ -397,9 +411,11 @@ static void c_rwlock_free(void *ctx, void *l)
 }
 
 static void c_read_lock(void *l) { ck_read_lock(l, "mmu_lock (read)"); }
-static void c_read_unlock(void *l) { ck_read_unlock(l); }
+/* Every release of mmu_lock or slots_lock is a scheduling point: another
+ * thread may run between an unlock and the statement after it. */
+static void c_read_unlock(void *l) { ck_read_unlock(l); ck_point("lock released (read)"); }
 static void c_write_lock(void *l) { ck_write_lock(l, "mmu_lock (write)"); }
-static void c_write_unlock(void *l) { ck_write_unlock(l); }
+static void c_write_unlock(void *l) { ck_write_unlock(l); ck_point("lock released"); }
 
 static bool c_check_bug(void *ctx, int id)
 {
@@ -410,7 +426,11 @@ static bool c_check_bug(void *ctx, int id)
 static void c_check_preempt(void *ctx, const char *site)
 {
 	(void)ctx;
-	ck_point(site);
+	/* table-entry accesses (src/pgtable S2_PTE_POINT) are light points */
+	if (!strncmp(site, "pte:", 4))
+		ck_point_light(site);
+	else
+		ck_point(site);
 }
 
 static void c_check_violation(void *ctx, int inv, const char *what)
@@ -419,7 +439,7 @@ static void c_check_violation(void *ctx, int inv, const char *what)
 	ck_violation(inv, "%s", what);
 }
 
-static const struct s2_platform cplat = {
+static struct s2_platform cplat = {
 	.alloc_page = c_alloc_page,
 	.free_page = c_free_page,
 	.alloc_pages_exact = c_alloc_exact,
@@ -472,8 +492,11 @@ static int g_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved *r
 	ret = host_gup(W->mm, hva, write, &pfn, &wr, &level);
 	if (ret == -EFAULT &&
 	    !host_follow_pfn(W->mm, hva, write, &pfn, &wr, &level)) {
+		/* memory behind a PFNMAP is mapped Normal (pfn_is_map_memory) */
+		bool mem = W->cfg.pfnmap_mem && pfn >= W_IO_PFN0 + 128;
+
 		*r = (struct s2_resolved){ .pa = s2_hpa(pfn << 12), .writable = wr,
-					   .device = true, .cookie = pfn };
+					   .device = !mem, .cookie = pfn };
 		return 0;
 	}
 	if (ret)
@@ -613,6 +636,8 @@ static void n_release(struct host_mn_sub *sub)
 
 	(void)sub;
 	ck_note("release");
+	/* from here on aging promises nothing (I9): the VM is going */
+	W->released = true;
 	s2_vm_mn_release(W->vm);
 	for (unsigned g = 0; g < W_MAX_PAGES; g++)
 		W->inv_epoch[g] = t;
@@ -626,8 +651,11 @@ static int n_cfy(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
 
 	(void)sub;
 	range_pages(s.v, e.v, &g0, &g1);
-	for (g = g0; g < g1; g++)
+	t = tick();
+	for (g = g0; g < g1; g++) {
 		W->young_seen[g] = false;
+		W->cfy_start[g] = t;
+	}
 	ck_note("clear_flush_young");
 	y = s2_vm_mn_clear_flush_young(W->vm, s, e);
 	t = tick();
@@ -703,15 +731,19 @@ static void check_i5(const struct w_tlbe *n)
 
 			if (!e->valid || e->ipa >= n->ipa + n->size || n->ipa >= e->ipa + e->size)
 				continue;
-			if (e->ipa != n->ipa || e->size != n->size || e->pa != n->pa)
-				ck_violation(5, "vCPU%u holds %#llx+%#llx -> %#llx while "
-					     "%#llx+%#llx -> %#llx is filled",
+			/* output, size or memory type: all need a break */
+			if (e->ipa != n->ipa || e->size != n->size || e->pa != n->pa ||
+			    e->device != n->device)
+				ck_violation(5, "vCPU%u holds %#llx+%#llx -> %#llx%s while "
+					     "%#llx+%#llx -> %#llx%s is filled",
 					     v, (unsigned long long)e->ipa,
 					     (unsigned long long)e->size,
 					     (unsigned long long)e->pa,
+					     e->device ? " (Device)" : "",
 					     (unsigned long long)n->ipa,
 					     (unsigned long long)n->size,
-					     (unsigned long long)n->pa);
+					     (unsigned long long)n->pa,
+					     n->device ? " (Device)" : "");
 		}
 }
 
@@ -794,25 +826,38 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 	}
 	e = &v->tlb[v->next++ % W_TLB];
 	*e = (struct w_tlbe){ .valid = false, .w = (m.prot & S2_PROT_W) != 0,
+			      .x = (m.prot & S2_PROT_X) != 0,
+			      .device = (m.prot & S2_PROT_DEVICE) != 0,
 			      .dbm = (pte & pgt->fmt.lv[S2_LVL(level)].dbm) != 0, .ipa = gpa & ~(m.size - 1),
 			      .size = m.size, .pa = m.pa.v, .fill_tick = tick(),
 			      .level = level };
 	check_i5(e);
 	e->gen = e->pa >> 12 < W_IO_PFN0 ? host_frame_gen(W->phys, e->pa >> 12) : 0;
 	e->valid = true;
-	ck_note("vCPU%d fill %#llx+%#llx -> %#llx%s", v->id, (unsigned long long)e->ipa,
-		(unsigned long long)e->size, (unsigned long long)e->pa, e->w ? " W" : "");
+	ck_note("vCPU%d fill %#llx+%#llx -> %#llx%s%s%s", v->id, (unsigned long long)e->ipa,
+		(unsigned long long)e->size, (unsigned long long)e->pa, e->w ? " W" : "",
+		e->x ? " X" : "", e->device ? " Dev" : "");
 	return e;
 }
 
 /* Oracle at a completed access through @e.  Context: v->walk held. */
-static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa, bool write)
+static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa, unsigned acc)
 {
 	unsigned flags = 0;
+	bool write = acc == S2_ACC_WRITE;
 	uint64_t hva = gpa_hva(gpa, &flags), g, pfn = (e->pa + (gpa - e->ipa)) >> 12;
 
-	ck_note("vCPU%d %s %#llx -> pfn %#llx", v->id, write ? "write" : "read",
+	ck_note("vCPU%d %s %#llx -> pfn %#llx", v->id,
+		write ? "write" : acc == S2_ACC_EXEC ? "exec" : "read",
 		(unsigned long long)gpa, (unsigned long long)pfn);
+	if (acc == S2_ACC_EXEC && !e->x)
+		ck_violation(5, "vCPU%d executed GPA %#llx through a non-executable translation",
+			     v->id, (unsigned long long)gpa);
+	/* I11: instructions fetched from lines older than the frame's content */
+	if (acc == S2_ACC_EXEC && !cplat.icache_dic && pfn < W_IO_PFN0 && W->ic_stale[pfn])
+		ck_violation(11, "vCPU%d executed pfn %#llx (GPA %#llx) with stale instruction-cache "
+			     "lines: the page became executable without an I-cache invalidation",
+			     v->id, (unsigned long long)pfn, (unsigned long long)gpa);
 	if (!hva)
 		ck_violation(1, "vCPU%d accessed GPA %#llx, which no live memslot backs "
 			     "(a stale translation)", v->id, (unsigned long long)gpa);
@@ -828,6 +873,16 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 	if (write && (flags & S2_MEM_READONLY))
 		ck_violation(2, "vCPU%d wrote GPA %#llx through a READONLY memslot",
 			     v->id, (unsigned long long)gpa);
+	/*
+	 * I9: once clear_flush_young has returned, a translation filled
+	 * before it began must be gone from every TLB: an access through it
+	 * sets no access flag, and test_young would miss it.
+	 */
+	if (W->cfy_done[g] && W->cfy_done[g] != ~0ULL && e->fill_tick < W->cfy_start[g] &&
+	    !W->released)
+		ck_violation(9, "vCPU%d accessed page %#llx through a translation filled before "
+			     "clear_flush_young began, after it returned",
+			     v->id, (unsigned long long)(g << 12));
 	if (e->fill_tick > W->cfy_done[g])
 		W->young_seen[g] = true;
 	if (write && W->logging) {
@@ -895,6 +950,18 @@ static void check_fill(struct w_vcpu *v, struct w_tlbe snap, uint64_t gen)
 
 int w_access(unsigned vi, uint64_t gpa, bool write)
 {
+	return w_access_kind(vi, gpa, write ? S2_ACC_WRITE : S2_ACC_READ);
+}
+
+/* May the access go through @e, or is it a permission fault? */
+static bool tlbe_allows(const struct w_tlbe *e, unsigned acc)
+{
+	return acc == S2_ACC_WRITE ? e->w : acc == S2_ACC_EXEC ? e->x : true;
+}
+
+int w_access_kind(unsigned vi, uint64_t gpa, unsigned acc)
+{
+	bool write = acc == S2_ACC_WRITE;
 	struct w_vcpu *v = &W->vcpu[vi];
 	uint64_t quiet_since = ~0ULL;
 	unsigned quiet = 0;
@@ -914,8 +981,8 @@ int w_access(unsigned vi, uint64_t gpa, bool write)
 			e = walk(v, gpa, write);
 			fresh = e != NULL;
 		}
-		if (e && (!write || e->w)) {
-			check_access(v, e, gpa, write);
+		if (e && tlbe_allows(e, acc)) {
+			check_access(v, e, gpa, acc);
 			snap = *e;
 			gen = v->tlbi_gen;
 			ck_mutex_unlock(&v->walk);
@@ -925,9 +992,8 @@ int w_access(unsigned vi, uint64_t gpa, bool write)
 		}
 		ck_mutex_unlock(&v->walk);
 		ck_note("vCPU%d fault %#llx %s", v->id, (unsigned long long)gpa,
-			write ? "W" : "R");
-		ret = s2_vm_fault(W->vm, s2_gpa(gpa), write ? S2_ACC_WRITE : S2_ACC_READ,
-				  &v->mc, &info);
+			write ? "W" : acc == S2_ACC_EXEC ? "X" : "R");
+		ret = s2_vm_fault(W->vm, s2_gpa(gpa), acc, &v->mc, &info);
 		ck_note("vCPU%d fault -> %d cause %d", v->id, ret, info.retry_cause);
 		if (ret == -S2_EAGAIN) {
 			/*
@@ -1094,6 +1160,80 @@ int w_harvest(void)
 	return 0;
 }
 
+struct audit_leaf {
+	uint64_t ipa, size, pa;
+	bool w;
+};
+
+struct audit {
+	unsigned n;
+	struct audit_leaf l[256];
+};
+
+static int audit_visit(struct s2_walk_ctx *c, unsigned visit)
+{
+	struct audit *a = c->arg;
+	struct s2_mapping m;
+
+	(void)visit;
+	s2_pte_decode(c->pgt, c->old, c->level, &m);
+	if (!m.valid || a->n >= S2_ARRAY_SIZE(a->l))
+		return 0;
+	a->l[a->n++] = (struct audit_leaf){ c->addr, m.size, m.pa.v,
+					    (m.prot & S2_PROT_W) != 0 };
+	return 0;
+}
+
+void w_audit(void)
+{
+	struct s2_pgtable *pgt = W->vm ? s2_vm_pgtable(W->vm) : NULL;
+	static struct audit a;
+
+	/* released (exit or unregister): nothing maps anything */
+	if (!pgt || !pgt->root || W->exited || W->inprog_total)
+		return;
+	a.n = 0;
+	s2_pgt_walk(pgt, 0, 1ULL << pgt->ia_bits, audit_visit, &a, S2_WALK_LEAF);
+	for (unsigned i = 0; i < a.n; i++) {
+		const struct audit_leaf *l = &a.l[i];
+		uint64_t step = l->size > 512 * PG ? l->size / 512 : PG;
+
+		for (uint64_t off = 0; off < l->size; off += step) {
+			unsigned flags;
+			uint64_t gpa = l->ipa + off, hva = gpa_hva(gpa, &flags), pfn;
+			bool rw;
+
+			if (!hva)
+				ck_violation(l->size > PG ? 6 : 1, "at the end, stage 2 still maps GPA "
+					     "%#llx, which no live memslot backs",
+					     (unsigned long long)gpa);
+			host_pt_query_pfns(W->mm, s2_hva(hva), 1, &pfn, &rw);
+			if (pfn != (l->pa + off) >> 12)
+				ck_violation(l->size > PG ? 6 : 1, "at the end, stage 2 maps GPA %#llx "
+					     "to pfn %#llx but the host maps its HVA to %s%#llx",
+					     (unsigned long long)gpa,
+					     (unsigned long long)((l->pa + off) >> 12),
+					     pfn == ~0ULL ? "nothing " : "pfn ",
+					     (unsigned long long)(pfn == ~0ULL ? 0 : pfn));
+			if (l->w && (!rw || (flags & S2_MEM_READONLY)))
+				ck_violation(2, "at the end, stage 2 maps GPA %#llx writable, the "
+					     "host or the memslot read-only", (unsigned long long)gpa);
+		}
+	}
+}
+
+/* Host events the I-cache model needs: a frame's content written by the
+ * host (a copy into it, or zeroing for its next owner after a free). */
+static void w_trace(void *priv, const struct host_trace_ev *ev)
+{
+	(void)priv;
+	if (ev->kind == HOST_TR_FREE)
+		for (uint64_t p = ev->pfn; p < ev->pfn + (1ULL << ev->order) && p < W_IO_PFN0; p++)
+			W->ic_stale[p] = true;
+	else if (ev->kind == HOST_TR_COPY && ev->new_ < W_IO_PFN0)
+		W->ic_stale[ev->new_] = true;
+}
+
 unsigned w_live_tables(void)
 {
 	unsigned n = 0;
@@ -1126,6 +1266,12 @@ void w_create(const struct w_cfg *cfg)
 	W->mm = host_mm_create(W->phys);
 	if (!W->phys || !W->mm)
 		abort();
+	memset(W->ic_stale, 1, sizeof(W->ic_stale));
+	host_mm_set_tracer(W->mm, w_trace, NULL);
+	ck_point_hook = rcu_point;
+	/* x86's instruction fetches are coherent with its data side (the
+	 * platform declares DIC); arm64's are not, FWB or not (I11) */
+	cplat.icache_dic = ck_format == S2_FMT_EPT;
 	if (host_mmap(W->mm, H(0), cfg->vma_len, cfg->kind, cfg->vma_prot))
 		abort();
 	if (cfg->pfnmap_slot) {
@@ -1133,7 +1279,7 @@ void w_create(const struct w_cfg *cfg)
 
 		/* not flat: vm_pgoff is not the frame (seed 003) */
 		for (unsigned i = 0; i < 16; i++)
-			pfns[i] = W_IO_PFN0 + 64 + (i ^ 1);
+			pfns[i] = W_IO_PFN0 + (cfg->pfnmap_mem ? 128 : 64) + (i ^ 1);
 		if (host_mmap_pfnmap(W->mm, H(0x3f0000), 16 * PG,
 				     HOST_PROT_READ | HOST_PROT_WRITE, 7, pfns))
 			abort();
@@ -1171,9 +1317,10 @@ void w_create(const struct w_cfg *cfg)
 	if (host_mn_register(W->mm, &W->sub))
 		abort();
 	W->registered = true;
+	/* memory behind the PFNMAP: faults map it first (Normal) */
 	if (cfg->pfnmap_slot &&
 	    s2_vm_set_memslot(W->vm, 1, s2_gpa(0x1000000), 16 * PG, H(0x3f0000),
-			      S2_MEM_PREFAULT))
+			      cfg->pfnmap_mem ? 0 : S2_MEM_PREFAULT))
 		abort();
 	for (unsigned i = 0; i < W_MAX_VCPUS; i++) {
 		W->vcpu[i].id = (int)i;
@@ -1196,6 +1343,7 @@ void w_destroy(bool expect_empty)
 {
 	unsigned n;
 
+	w_audit();
 	run_callbacks(true);
 	if (expect_empty && (n = w_live_tables()))
 		ck_violation(3, "leak: %u table page(s) still allocated after the whole "

@@ -32,12 +32,16 @@ struct w_cfg {
 	unsigned pgt_flags;		/* S2_PGT_HW_AF, _HW_DBM, _NO_FWB */
 	unsigned vm_flags;
 	bool pfnmap_slot;		/* slot 1: 16 pages of a non-flat PFNMAP */
+	/* ...whose frames are memory (a carve-out a driver remaps), which
+	 * the fault path maps Normal, as KVM does for pfn_is_map_memory */
+	bool pfnmap_mem;
+	bool arm64_only;		/* needs arm64 semantics (I-cache, no DIC) */
 	unsigned nr_vcpus;
 	bool populate;			/* fault the VMA in before the threads */
 };
 
 struct w_tlbe {
-	bool valid, w, dbm;
+	bool valid, w, dbm, x, device;
 	uint64_t ipa, size, pa, fill_tick, gen;
 	int level;
 };
@@ -68,6 +72,7 @@ struct world {
 	struct s2_vm *vm;
 	struct host_mn_sub sub;
 	bool registered, exited;
+	bool released;			/* release began (exit or unregister) */
 	struct w_vcpu vcpu[W_MAX_VCPUS];
 	uint64_t tick;
 	uint64_t inv_events;		/* starts, ends, releases, memslot changes */
@@ -75,6 +80,7 @@ struct world {
 	/* oracle, per HVA page of [W_HVA, W_HVA + W_MAX_PAGES pages) */
 	uint64_t inv_epoch[W_MAX_PAGES];
 	int inprog[W_MAX_PAGES];
+	uint64_t cfy_start[W_MAX_PAGES];	/* tick a clear_flush_young began */
 	uint64_t cfy_done[W_MAX_PAGES];
 	bool young_seen[W_MAX_PAGES];
 	bool logging;
@@ -83,6 +89,14 @@ struct world {
 	uint64_t last_pfn[W_MAX_PAGES];	/* pfn + 1 of the last access, 0: none */
 	uint64_t line[W_IO_PFN0];	/* non-FWB: dirty line per RAM frame */
 	bool line_dirty[W_IO_PFN0];
+	/*
+	 * I11: the instruction cache may hold lines of a frame older than its
+	 * content: set when the host writes the frame (zeroed for a new
+	 * owner after a free, a migration or COW copy into it; every frame
+	 * starts so), cleared by the I-cache hook.  Guest self-modifying
+	 * code is the guest's own business and not modelled.
+	 */
+	bool ic_stale[W_IO_PFN0];
 };
 
 extern struct world *W;
@@ -96,6 +110,9 @@ void w_destroy(bool expect_empty);
 /* vCPU: one guest access, faulting as needed.
  * Return: 0, -S2_EFAULT, -S2_ENOENT, or -S2_EAGAIN (gave up). */
 int w_access(unsigned vcpu, uint64_t gpa, bool write);
+/* The same with @acc one of S2_ACC_READ, S2_ACC_WRITE, S2_ACC_EXEC (an
+ * instruction fetch: needs an executable translation, checked for I11). */
+int w_access_kind(unsigned vcpu, uint64_t gpa, unsigned acc);
 /* Host operations (the host model does the notifier calls). */
 int w_munmap(uint64_t off, uint64_t len);
 int w_dontneed(uint64_t off, uint64_t len);
@@ -119,6 +136,10 @@ int w_move_slot(unsigned id, uint64_t new_gpa);
 int w_prefault_pfnmap(void);
 int w_dirty_log(bool on);
 int w_harvest(void);
+/* End of a schedule, every thread done and nothing in progress: every
+ * valid stage-2 leaf must map what the host maps for its HVA, through a
+ * live slot, with no more rights (I1/I2/I6).  Called by w_destroy. */
+void w_audit(void);
 /* Stage-2 table pages alive that are not in a vCPU's page cache. */
 unsigned w_live_tables(void);
 

@@ -44,7 +44,13 @@
 	X(lost_hw_dirty)			\
 	X(yield_without_flush)			\
 	X(memslot_update_mid_invalidation)	\
-	X(finish_before_flush)
+	X(finish_before_flush)			\
+	X(shared_walk_no_rcu)			\
+	X(prefault_no_seq)			\
+	X(slots_gen_relaxed)			\
+	X(memtype_no_bbm)			\
+	X(fwb_no_icache)			\
+	X(cfy_skips_old)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,
@@ -56,7 +62,7 @@ enum s2_bug_id {
 /* Invariants the library itself can see being broken (check builds). */
 enum s2_invariant {
 	S2_INV_I1 = 1, S2_INV_I2, S2_INV_I3, S2_INV_I4, S2_INV_I5,
-	S2_INV_I6, S2_INV_I7, S2_INV_I8, S2_INV_I9, S2_INV_I10,
+	S2_INV_I6, S2_INV_I7, S2_INV_I8, S2_INV_I9, S2_INV_I10, S2_INV_I11,
 };
 
 #ifdef S2_CHECK

@@ -87,10 +87,19 @@ struct s2_platform {
 	void (*tlbi_range)(void *ctx, uint64_t ipa, uint64_t size, int level);
 	void (*tlbi_vm)(void *ctx);
 
-	/* Cache maintenance by host-physical range, for platforms whose
-	 * stage 2 is not FWB-coherent (S2_PGT_NO_FWB). */
+	/*
+	 * Cache maintenance by host-physical range.  The data side is for
+	 * platforms whose stage 2 is not FWB-coherent (S2_PGT_NO_FWB).  The
+	 * instruction side is needed whenever a page becomes executable for
+	 * the guest (mapped with X, or X added), FWB or not: FEAT_S2FWB makes
+	 * the data side coherent only and does not imply CTR_EL0.DIC, so
+	 * unless @icache_dic says the CPU's instruction cache needs no
+	 * invalidation to PoU, icache_inval_pou is required and called
+	 * (invariant I11).  x86 and DIC CPUs set @icache_dic.
+	 */
 	void (*dcache_clean_inval_poc)(void *ctx, uint64_t pa, uint64_t size);
 	void (*icache_inval_pou)(void *ctx, uint64_t pa, uint64_t size);
+	bool icache_dic;
 
 	/* Small zeroed objects (VM, memslot arrays, dirty bitmaps); NULL on
 	 * failure.  Never called with the mmu_lock held. */

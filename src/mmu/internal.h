@@ -56,6 +56,10 @@ struct s2_vm {
 	long in_progress;
 	uint64_t range_start, range_end;
 	long mn_active;			/* starts not yet ended, atomic */
+	/* a clear_young has made a leaf old without a TLB flush: every
+	 * clear_flush_young from now on flushes (notifier.c age(), I9);
+	 * under mmu_lock (write) */
+	bool young_unflushed;
 	const struct s2_platform *plat;
 	void *ctx;
 	const struct s2_host_ops *host;

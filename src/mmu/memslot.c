@@ -51,7 +51,19 @@ static void slots_publish(struct s2_vm *vm, struct s2_memslots *next)
 	}
 	prev = vm->slots;
 	s2_store_release(&vm->slots, next);
-	s2_store(&vm->slots_gen, vm->slots_gen + 1);
+	/*
+	 * The fault path reads slots_gen (acquire), then the array, with no
+	 * lock.  Release here, after the array: a fault that sees the new
+	 * generation then sees the new array, never the new generation with
+	 * the old slot (which would pass the generation check under mmu_lock
+	 * with, say, DIRTY_LOG missing, and install a writable leaf the log
+	 * never sees: I1/I7).  slots_gen_relaxed: a relaxed store, which
+	 * arm64 may make visible before the array.
+	 */
+	if (S2_BUG(p, vm->ctx, slots_gen_relaxed))
+		s2_store(&vm->slots_gen, vm->slots_gen + 1);
+	else
+		s2_store_release(&vm->slots_gen, vm->slots_gen + 1);
 	p->write_unlock(vm->mmu_lock);
 	S2_PREEMPT(p, vm->ctx, "memslot: new array published");
 	p->synchronize_rcu(vm->ctx);
@@ -205,8 +217,17 @@ static void prefault_pfnmap(struct s2_vm *vm, const struct s2_memslot *s)
 	for (off = 0; off < s->size; off += page) {
 		struct s2_resolved r;
 		unsigned prot = S2_PROT_R | S2_PROT_DEVICE;
-		uint64_t hva = s->hva + off;
+		uint64_t hva = s->hva + off, seq;
 
+		/*
+		 * Seed 000's rule in seed 003's path: the sequence is sampled
+		 * before the frame is resolved and compared under mmu_lock,
+		 * so an invalidation that starts and ends between the two
+		 * (an munmap or mprotect of the PFNMAP range while we top up
+		 * the cache, which may sleep) is seen.  prefault_no_seq: no
+		 * snapshot, only "nothing in progress now" is checked.
+		 */
+		seq = s2_load_acquire(&vm->seq);
 		if (vm->host->vma_info(vm->host_ctx, s2_hva(hva), &vi) || !vi.pfnmap)
 			continue;
 		if (S2_BUG(vm->plat, vm->ctx, pfnmap_pgoff_prefault)) {
@@ -221,14 +242,16 @@ static void prefault_pfnmap(struct s2_vm *vm, const struct s2_memslot *s)
 			prot |= S2_PROT_W;
 		if (s2_mc_topup(vm, &mc, S2_LAST_LEVEL + 1))
 			break;
+		S2_PREEMPT(vm->plat, vm->ctx, "prefault: frame resolved");
 		/*
-		 * Mapped under mmu_lock like a fault, but with no sequence to
-		 * check: a concurrent invalidation could slip between resolve
-		 * and here.  Prefault is an optimisation, so only pages whose
-		 * slot is quiet are mapped; the rest fault in normally.
+		 * Mapped under mmu_lock like a fault: not while an
+		 * invalidation is in progress, nor if one ended since the
+		 * snapshot.  Prefault is an optimisation: a page skipped here
+		 * faults in normally.
 		 */
 		vm->plat->write_lock(vm->mmu_lock);
-		if (vm->pgt && !vm->in_progress)
+		if (vm->pgt && !vm->in_progress &&
+		    (s2_load(&vm->seq) == seq || S2_BUG(vm->plat, vm->ctx, prefault_no_seq)))
 			s2_pgt_map(vm->pgt, s2_gpa(s->gpa + off), page, r.pa, prot, page, &mc, 0);
 		vm->plat->write_unlock(vm->mmu_lock);
 	}

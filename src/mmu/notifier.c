@@ -323,6 +323,7 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
 struct young_arg {
 	bool mkold;
 	bool flush;
+	bool flush_old;		/* flush even where nothing was young */
 };
 
 static bool young_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
@@ -337,14 +338,14 @@ static bool young_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uin
 	 * true once that entry is gone.  clear_young skips this, as Linux's
 	 * does (and says so): it may miss accesses.
 	 */
-	if (y > 0 && ya->flush)
+	if (ya->flush && (y > 0 || ya->flush_old))
 		vm->plat->tlbi_range(vm->ctx, gpa, size, -1);
 	return y > 0;
 }
 
 static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool flush)
 {
-	struct young_arg ya = { mkold, flush };
+	struct young_arg ya = { mkold, flush, false };
 	struct s2_pgtable *pgt;
 	bool young = false;
 
@@ -353,6 +354,18 @@ static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool
 	VM_STAT(vm, age_calls);
 	vm->plat->write_lock(vm->mmu_lock);
 	pgt = vm->pgt;
+	/*
+	 * I9 after a clear_young: it made leaves old without flushing, so a
+	 * TLB may still hold them and let the guest access with no access
+	 * flag set again.  A clear_flush_young that then finds them old must
+	 * flush anyway, or test_young misses every later access through
+	 * those entries.  Which leaves is not recorded, so once any
+	 * clear_young has cleared something, every clear_flush_young flushes
+	 * the ranges it visits.  cfy_skips_old: only the young ones (Linux's
+	 * primary-MMU rule, which clear_young breaks here).
+	 */
+	if (flush && vm->young_unflushed && !S2_BUG(vm->plat, vm->ctx, cfy_skips_old))
+		ya.flush_old = true;
 	/* Aging runs concurrently with release (seed 001). */
 	if (!pgt && S2_BUG(vm->plat, vm->ctx, release_null_pgt_age))
 		/* seed 001: stage2_get_pud() walked kvm->arch.pgd, NULL here */
@@ -361,6 +374,8 @@ static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool
 		young = for_each_gpa(vm, start, end, young_fn, pgt, &ya);
 	else
 		VM_STAT(vm, after_release);
+	if (young && mkold && !flush)
+		vm->young_unflushed = true;
 	vm->plat->write_unlock(vm->mmu_lock);
 	return young;
 }

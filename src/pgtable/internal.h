@@ -9,6 +9,7 @@
 #define S2_PGTABLE_INTERNAL_H
 
 #include <s2mmu/pgtable.h>
+#include <s2mmu/check.h>
 #include "../format/format_impl.h"
 
 #define S2_VISIT_LEAF	S2_WALK_LEAF
@@ -126,6 +127,66 @@ static s2_always_inline int ref_add(const struct s2_pgtable *pgt, void *table, i
 	return pgt->plat->page_ref_add(pgt->ctx, table, delta);
 }
 
+/*
+ * Every load, store, exchange and compare-and-exchange of a live table
+ * entry in src/pgtable goes through these.  In check builds each is a
+ * scheduling point of the controlled scheduler (S2_PREEMPT), so another
+ * thread may run between any two entry accesses of a walk: the races of
+ * parallel faults, of a collapse freeing the subtree a shared walk is
+ * descending (I3), of a hardware update between a read and a store (I7,
+ * I9) are reachable wherever they are in the engine, not only where
+ * someone thought to put a point.  In every other build the point
+ * compiles to nothing and these are the plain atomics.
+ */
+#define S2_PTE_POINT(pgt, what)	S2_PREEMPT((pgt)->plat, (pgt)->ctx, "pte: " what)
+
+static s2_always_inline uint64_t pte_load(const struct s2_pgtable *pgt, uint64_t *p)
+{
+	S2_PTE_POINT(pgt, "load");
+	return s2_load(p);
+}
+
+static s2_always_inline uint64_t pte_load_acquire(const struct s2_pgtable *pgt, uint64_t *p)
+{
+	S2_PTE_POINT(pgt, "load");
+	return s2_load_acquire(p);
+}
+
+static s2_always_inline void pte_store(const struct s2_pgtable *pgt, uint64_t *p, uint64_t v)
+{
+	S2_PTE_POINT(pgt, "store");
+	s2_store(p, v);
+}
+
+static s2_always_inline void pte_store_release(const struct s2_pgtable *pgt, uint64_t *p,
+					       uint64_t v)
+{
+	S2_PTE_POINT(pgt, "store");
+	s2_store_release(p, v);
+}
+
+static s2_always_inline uint64_t pte_xchg(const struct s2_pgtable *pgt, uint64_t *p, uint64_t v)
+{
+	S2_PTE_POINT(pgt, "exchange");
+	return s2_xchg(p, v);
+}
+
+static s2_always_inline bool pte_cmpxchg(const struct s2_pgtable *pgt, uint64_t *p,
+					 uint64_t *old, uint64_t v)
+{
+	S2_PTE_POINT(pgt, "compare-and-exchange");
+	return s2_cmpxchg(p, old, v);
+}
+
+/*
+ * An entry of a subtree nobody else can reach any more (after its grace
+ * period, or at destroy): no walker races it, so no scheduling point.
+ */
+static s2_always_inline uint64_t pte_load_private(uint64_t *p)
+{
+	return s2_load(p);
+}
+
 static inline void *mc_take(struct s2_memcache *mc)
 {
 	void **p = mc->head;
@@ -166,7 +227,7 @@ static s2_always_inline uint64_t *s2_descend(const struct s2_pgtable *pgt, uint6
 
 	for (;;) {
 		const struct s2_fmt_level *lv = s2_lv(pgt, level);
-		uint64_t pte = s2_load_acquire(&table[idx]);
+		uint64_t pte = pte_load_acquire(pgt, &table[idx]);
 
 		if (level == S2_LAST_LEVEL || !lv_table(lv, pte)) {
 			*levelp = level;
@@ -206,7 +267,7 @@ static s2_always_inline int walk_visit_entry(struct s2_walk_ctx *c,
 		*down = false;
 		return 0;
 	}
-	*pte = s2_load_acquire(c->ptep);
+	*pte = pte_load_acquire(c->pgt, c->ptep);
 	*down = lv_table(lv, *pte);
 	return 0;
 }
@@ -254,7 +315,7 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 			bool down;
 
 			c.ptep = &table[idx];
-			c.old = pte = s2_load_acquire(c.ptep);
+			c.old = pte = pte_load_acquire(pgt, c.ptep);
 			c.addr = start & ~(pgt->span[S2_LVL(lvl)] - 1);
 			c.level = lvl;
 			ret = walk_visit_entry(&c, lv, flags, visit, &pte, &down);
@@ -271,7 +332,7 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 		if (flags & S2_VISIT_POST) {
 			for (lvl--; lvl >= sl; lvl--) {
 				c.ptep = &tables[lvl - sl][idxs[lvl - sl]];
-				c.old = s2_load_acquire(c.ptep);
+				c.old = pte_load_acquire(pgt, c.ptep);
 				c.addr = start & ~(pgt->span[S2_LVL(lvl)] - 1);
 				c.level = lvl;
 				ret = visit(&c, S2_VISIT_POST);
@@ -295,7 +356,7 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 			base = bases[lvl - sl];
 			if (flags & S2_VISIT_POST) {
 				c.ptep = &table[idx];
-				c.old = s2_load_acquire(c.ptep);
+				c.old = pte_load_acquire(pgt, c.ptep);
 				c.addr = base;
 				c.level = lvl;
 				ret = visit(&c, S2_VISIT_POST);
@@ -322,7 +383,7 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 				c.level = lvl;
 				for (; idx < lim; idx++, base += span) {
 					c.ptep = &table[idx];
-					c.old = s2_load(c.ptep);
+					c.old = pte_load(pgt, c.ptep);
 					c.addr = base;
 					ret = visit(&c, S2_VISIT_LEAF);
 					if (ret)
@@ -336,7 +397,7 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 			continue;
 		}
 		c.ptep = &table[idx];
-		pte = s2_load_acquire(c.ptep);
+		pte = pte_load_acquire(pgt, c.ptep);
 		c.old = pte;
 		c.addr = base;
 		c.level = lvl;

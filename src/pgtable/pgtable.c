@@ -55,6 +55,29 @@ static s2_always_inline void tables_add(struct s2_pgtable *pgt, long d)
 }
 
 /*
+ * I3: a shared walk runs beside other shared walks, and a shared map that
+ * replaces a table by a block (map_collapse) unlinks that subtree and
+ * queues it for freeing after a grace period while another fault may be
+ * descending through it.  Only an RCU read section around the whole walk
+ * keeps such a page alive until the walk is out; holding mmu_lock for
+ * read does not (a hosted big-reader lock is no RCU reader; a kernel
+ * spinning read lock only happens to imply one).  So the engine enters
+ * RCU itself for every shared walk and every lookup, as KVM's walker
+ * does, and no caller can forget.  shared_walk_no_rcu: it does not.
+ */
+static s2_always_inline void walk_rcu_enter(struct s2_pgtable *pgt)
+{
+	if (!S2_BUG(pgt->plat, pgt->ctx, shared_walk_no_rcu))
+		pgt->plat->rcu_read_lock(pgt->ctx);
+}
+
+static s2_always_inline void walk_rcu_exit(struct s2_pgtable *pgt)
+{
+	if (!S2_BUG(pgt->plat, pgt->ctx, shared_walk_no_rcu))
+		pgt->plat->rcu_read_unlock(pgt->ctx);
+}
+
+/*
  * First half of break-before-make (Arm ARM D5.10.1): make the entry
  * invalid so that no new walk can load the old translation.  A shared
  * walker installs the locked marker with a compare-and-exchange, so a
@@ -70,13 +93,13 @@ static s2_always_inline bool break_pte(struct s2_walk_ctx *c, bool shared,
 	uint64_t old = c->old;
 
 	if (shared) {
-		if (!s2_cmpxchg(c->ptep, &old, lv->locked))
+		if (!pte_cmpxchg(c->pgt, c->ptep, &old, lv->locked))
 			return false;
 		*final = old;
 	} else if (pgt_hw_updates(c->pgt)) {
-		*final = s2_xchg(c->ptep, 0);
+		*final = pte_xchg(c->pgt, c->ptep, 0);
 	} else {
-		s2_store(c->ptep, 0);
+		pte_store(c->pgt, c->ptep, 0);
 		*final = old;
 	}
 	return true;
@@ -99,7 +122,7 @@ static s2_always_inline int update_leaf(struct s2_walk_ctx *c, bool shared,
 	if (!shared && !pgt_hw_updates(c->pgt)) {
 		new = (old | set) & ~clear;
 		if (new != old)
-			s2_store(c->ptep, new);
+			pte_store(c->pgt, c->ptep, new);
 		*newp = new;
 		return 0;
 	}
@@ -110,7 +133,7 @@ static s2_always_inline int update_leaf(struct s2_walk_ctx *c, bool shared,
 		 * volatile bits": a plain store of a value computed from a
 		 * stale read drops what the hardware set meanwhile (I7/I9) */
 		new = (old | set) & ~clear;
-		s2_store(c->ptep, new);
+		pte_store(c->pgt, c->ptep, new);
 		*newp = new;
 		return 0;
 	}
@@ -118,7 +141,7 @@ static s2_always_inline int update_leaf(struct s2_walk_ctx *c, bool shared,
 		if (!lv_leaf(lv, old))
 			return -S2_EAGAIN;
 		new = (old | set) & ~clear;
-		if (new == old || s2_cmpxchg(c->ptep, &old, new))
+		if (new == old || pte_cmpxchg(c->pgt, c->ptep, &old, new))
 			break;
 		/* Another software walker changed more than hardware bits. */
 		if (shared && ((old ^ c->old) & ~(lv->af | lv->w | lv->dirty)))
@@ -129,16 +152,45 @@ static s2_always_inline int update_leaf(struct s2_walk_ctx *c, bool shared,
 	return 0;
 }
 
+/*
+ * I11: @pa is about to become executable for the guest (mapped with X, or
+ * X added to a live leaf): its instruction cache lines may hold what the
+ * frame held before the host last wrote it (a fresh page, a migration or
+ * COW copy), so they go before the entry that allows the fetch is
+ * written.  FEAT_S2FWB forces the data side's attributes only and does
+ * not imply CTR_EL0.DIC; only a platform that declares DIC skips this,
+ * as KVM does.
+ */
+static s2_always_inline void icache_exec(struct s2_pgtable *pgt, uint64_t pa, uint64_t size)
+{
+	if (pgt->plat->icache_dic)
+		return;
+	/* fwb_no_icache: the old rule, "FWB means no cache maintenance" */
+	if (S2_BUG(pgt->plat, pgt->ctx, fwb_no_icache) && !(pgt->flags & S2_PGT_NO_FWB))
+		return;
+	pgt->plat->icache_inval_pou(pgt->ctx, pa, size);
+}
+
+/* The fwb_no_icache switch also drops the invalidation when X is added to
+ * a live leaf (relax, an in-place attribute change), FWB or not. */
+static s2_always_inline void icache_exec_added(struct s2_pgtable *pgt, uint64_t pa,
+					       uint64_t size)
+{
+	if (!S2_BUG(pgt->plat, pgt->ctx, fwb_no_icache))
+		icache_exec(pgt, pa, size);
+}
+
 static s2_always_inline void cmo_map(struct s2_pgtable *pgt, uint64_t pa, uint64_t size,
 				     unsigned prot)
 {
+	if (prot & S2_PROT_DEVICE)
+		return;
 	/* Without FWB the guest may run with its caches off and read memory
 	 * straight from PoC: clean the new page there before mapping it. */
-	if (!(pgt->flags & S2_PGT_NO_FWB) || (prot & S2_PROT_DEVICE))
-		return;
-	pgt->plat->dcache_clean_inval_poc(pgt->ctx, pa, size);
+	if (pgt->flags & S2_PGT_NO_FWB)
+		pgt->plat->dcache_clean_inval_poc(pgt->ctx, pa, size);
 	if (prot & S2_PROT_X)
-		pgt->plat->icache_inval_pou(pgt->ctx, pa, size);
+		icache_exec(pgt, pa, size);
 }
 
 static s2_always_inline void cmo_unmapped(struct s2_pgtable *pgt,
@@ -201,7 +253,7 @@ static void free_subtree_now(struct s2_pgtable *pgt, uint64_t *table, int level)
 
 	if (level < S2_LAST_LEVEL) {
 		for (i = 0; i < n; i++) {
-			uint64_t pte = s2_load(&table[i]);
+			uint64_t pte = pte_load_private(&table[i]);
 
 			if (lv_table(lv, pte))
 				free_subtree_now(pgt, lv_child(pgt, lv, pte), level + 1);
@@ -234,7 +286,7 @@ static void cmo_subtree(struct s2_pgtable *pgt, uint64_t *table, int level)
 	unsigned i, n = 1U << pgt->fmt.bits_per_level;
 
 	for (i = 0; i < n; i++) {
-		uint64_t pte = s2_load(&table[i]);
+		uint64_t pte = pte_load_private(&table[i]);
 
 		if (lv_table(lv, pte))
 			cmo_subtree(pgt, lv_child(pgt, lv, pte), level + 1);
@@ -324,7 +376,7 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 		cmo_subtree(pgt, child, c->level + 1);
 	defer_free_table(pgt, child, c->level + 1);
 	cmo_map(pgt, pa, span, d->prot);
-	s2_store_release(c->ptep, lv_leaf_template(lv, d->prot, true) | lv_oa_bits(pgt, lv, pa));
+	pte_store_release(c->pgt, c->ptep, lv_leaf_template(lv, d->prot, true) | lv_oa_bits(pgt, lv, pa));
 	return 0;
 }
 
@@ -343,10 +395,10 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 			return -S2_EAGAIN;
 		cmo_map(pgt, pa, span, prot);
 		if (shared && !S2_BUG(pgt->plat, pgt->ctx, shared_plain_store)) {
-			if (!s2_cmpxchg(c->ptep, &old, new))
+			if (!pte_cmpxchg(c->pgt, c->ptep, &old, new))
 				return -S2_EAGAIN;
 		} else {
-			s2_store_release(c->ptep, new);
+			pte_store_release(c->pgt, c->ptep, new);
 		}
 		ref_entry(pgt, rb, c->ptep, c->level, 1);
 		return 0;
@@ -366,23 +418,39 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 		 * it retries and the relax path adds what is missing. */
 		if (shared)
 			return -S2_EAGAIN;
-		if (lv_prot(lv, old) & ~prot & S2_PROT_RWX) {
-			/* removing permissions: the old ones must leave the TLB */
-			uint64_t fin;
+		/*
+		 * A change of memory type (Normal <-> Device) is a change of
+		 * the translation, not of its permissions: Arm ARM D5.10.1
+		 * requires break-before-make, or TLBs keep the old type
+		 * indefinitely, and without FWB the page's data must follow
+		 * the type (cleaned out before it becomes Device, cleaned
+		 * before it becomes cacheable again).  So it takes the
+		 * different-output path.  memtype_no_bbm: stored in place.
+		 */
+		if (!((lv_prot(lv, old) ^ prot) & S2_PROT_DEVICE) ||
+		    S2_BUG(pgt->plat, pgt->ctx, memtype_no_bbm)) {
+			if (lv_prot(lv, old) & ~prot & S2_PROT_RWX) {
+				/* removing permissions: the old ones must
+				 * leave the TLB */
+				uint64_t fin;
 
-			break_pte(c, false, &fin);
-			pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+				break_pte(c, false, &fin);
+				pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+			}
+			if ((prot & S2_PROT_X) && !(lv_prot(lv, old) & S2_PROT_X))
+				icache_exec_added(pgt, pa, span);
+			pte_store_release(c->pgt, c->ptep, new | (old & (lv->sw_mask)));
+			return 0;
 		}
-		s2_store_release(c->ptep, new | (old & (lv->sw_mask)));
-		return 0;
 	}
-	/* Different output: break, invalidate, clean the old data, make. */
+	/* Different output or type: break, invalidate, clean the old data,
+	 * make. */
 	if (!break_pte(c, shared, &old))
 		return -S2_EAGAIN;
 	pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
 	cmo_unmapped(pgt, lv, old, span);
 	cmo_map(pgt, pa, span, prot);
-	s2_store_release(c->ptep, new);
+	pte_store_release(c->pgt, c->ptep, new);
 	return 0;
 }
 
@@ -418,7 +486,7 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 		 * must reach PoC like any other unmap's (I8). */
 		cmo_unmapped(pgt, lv, fin, pgt_span(pgt, c->level));
 		tables_add(pgt, 1);
-		s2_store_release(c->ptep, lv_mk_table(pgt, lv, child));
+		pte_store_release(c->pgt, c->ptep, lv_mk_table(pgt, lv, child));
 		return 0;
 	}
 	if (shared && (old & lv->locked))
@@ -429,14 +497,14 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 	/* Publish with release so a walker that sees the entry sees a zeroed
 	 * table behind it. */
 	if (shared && !S2_BUG(pgt->plat, pgt->ctx, shared_plain_store)) {
-		if (!s2_cmpxchg(c->ptep, &old, lv_mk_table(pgt, lv, child))) {
+		if (!pte_cmpxchg(c->pgt, c->ptep, &old, lv_mk_table(pgt, lv, child))) {
 			/* Another fault built this table first: keep our page
 			 * for later, no table is lost or leaked. */
 			mc_put(d->mc, child);
 			return -S2_EAGAIN;
 		}
 	} else {
-		s2_store_release(c->ptep, lv_mk_table(pgt, lv, child));
+		pte_store_release(c->pgt, c->ptep, lv_mk_table(pgt, lv, child));
 	}
 	tables_add(pgt, 1);
 	ref_entry(pgt, &d->rb, c->ptep, c->level, 1);
@@ -542,12 +610,14 @@ uint64_t s2_pgt_max_block(const struct s2_pgtable *pgt, uint64_t max_size)
 	return pgt_span(pgt, S2_LAST_LEVEL);
 }
 
+static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+					 s2_hpa_t pa, unsigned prot, uint64_t max_size,
+					 struct s2_memcache *mc, unsigned flags);
+
 int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 	       unsigned prot, uint64_t max_size, struct s2_memcache *mc, unsigned flags)
 {
-	struct map_data d;
 	uint64_t leaf;
-	unsigned walk;
 	int ret;
 
 	if (!pgt_live(pgt) || !mc)
@@ -578,6 +648,22 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 		if (mc->nr < tables_for(pgt, ipa.v, size, leaf))
 			return -S2_ENOMEM;
 	}
+	if (!(flags & S2_WALK_SHARED))
+		return map_checked(pgt, ipa, size, pa, prot, max_size, mc, 0);
+	walk_rcu_enter(pgt);
+	ret = map_checked(pgt, ipa, size, pa, prot, max_size, mc, S2_WALK_SHARED);
+	walk_rcu_exit(pgt);
+	return ret;
+}
+
+/* s2_pgt_map once its arguments are checked (and, shared, inside RCU). */
+static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+					 s2_hpa_t pa, unsigned prot, uint64_t max_size,
+					 struct s2_memcache *mc, unsigned flags)
+{
+	struct map_data d;
+	unsigned walk;
+	int ret;
 
 	if (size == (1ULL << pgt->page_shift)) {
 		/*
@@ -636,8 +722,8 @@ static s2_always_inline uint64_t take_leaf(struct s2_pgtable *pgt, uint64_t *pte
 					   uint64_t old)
 {
 	if (pgt_hw_updates(pgt))
-		return s2_xchg(ptep, 0);
-	s2_store(ptep, 0);
+		return pte_xchg(pgt, ptep, 0);
+	pte_store(pgt, ptep, 0);
 	return old;
 }
 
@@ -678,7 +764,7 @@ static s2_always_inline uint64_t *unlink_if_empty(struct s2_walk_ctx *c, struct 
 		count = ref_add(pgt, child, 0);
 	if (count != 1)
 		return NULL;
-	s2_store(c->ptep, 0);
+	pte_store(c->pgt, c->ptep, 0);
 	ref_entry(pgt, rb, c->ptep, c->level, -1);
 	dirty[S2_LVL(c->level)] = true;
 	return child;
@@ -819,7 +905,7 @@ static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 	c.arg = &d;
 	for (level--; level >= sl; level--) {
 		c.ptep = path[level - sl];
-		c.old = s2_load_acquire(c.ptep);
+		c.old = pte_load_acquire(pgt, c.ptep);
 		c.addr = addr & ~(pgt_span(pgt, level) - 1);
 		c.level = level;
 		unmap_visit(&c, S2_VISIT_POST);
@@ -928,7 +1014,7 @@ static s2_always_inline int fast_visit(struct s2_walk_ctx *c, unsigned visit)
 		 */
 		if (c->addr < d->start || c->addr + span > c->end)
 			return 0;
-		s2_store(c->ptep, 0);
+		pte_store(c->pgt, c->ptep, 0);
 		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
 		d->dirty[S2_LVL(c->level)] = true;
 		gather_add(pgt, d->g, c->addr, span, -1, false);
@@ -1147,9 +1233,11 @@ int s2_pgt_test_clear_young(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 	ret = check_range(pgt, ipa.v, size);
 	if (ret)
 		return ret;
-	if (flags & S2_WALK_SHARED)
+	if (flags & S2_WALK_SHARED) {
+		walk_rcu_enter(pgt);
 		young_walk_shared(pgt, ipa.v, ipa.v + size, &d);
-	else
+		walk_rcu_exit(pgt);
+	} else
 		young_walk_excl(pgt, ipa.v, ipa.v + size, &d);
 	return d.young;
 }
@@ -1192,6 +1280,10 @@ static s2_always_inline int attr_page(struct s2_pgtable *pgt, uint64_t ipa, unsi
 	}
 	if (young)
 		set |= lv->af;
+	/* I11: the instruction cache before the entry that lets the guest
+	 * fetch from the page */
+	if ((prot & S2_PROT_X) && !(lv_prot(lv, c.old) & S2_PROT_X))
+		icache_exec_added(pgt, lv_oa(pgt, lv, c.old), pgt_span(pgt, c.level));
 	ret = update_leaf(&c, shared, set, clear, &new);
 	if (ret)
 		return ret;
@@ -1222,7 +1314,12 @@ static s2_always_inline int relax_page(struct s2_pgtable *pgt, uint64_t ipa, uns
 
 static s2_noinline int relax_shared(struct s2_pgtable *pgt, uint64_t ipa, unsigned prot)
 {
-	return relax_page(pgt, ipa, prot, true);
+	int ret;
+
+	walk_rcu_enter(pgt);
+	ret = relax_page(pgt, ipa, prot, true);
+	walk_rcu_exit(pgt);
+	return ret;
 }
 
 static s2_noinline int relax_excl(struct s2_pgtable *pgt, uint64_t ipa, unsigned prot)
@@ -1249,8 +1346,14 @@ int s2_pgt_mkyoung(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned flags)
 	if (!pgt_live(pgt) || (flags & ~S2_WALK_SHARED))
 		return -S2_EINVAL;
 	/* No TLBI: an entry with AF clear faults and is never cached. */
-	if (flags & S2_WALK_SHARED)
-		return attr_page(pgt, ipa.v, 0, true, true, &level, &addr, &changed);
+	if (flags & S2_WALK_SHARED) {
+		int ret;
+
+		walk_rcu_enter(pgt);
+		ret = attr_page(pgt, ipa.v, 0, true, true, &level, &addr, &changed);
+		walk_rcu_exit(pgt);
+		return ret;
+	}
 	return attr_page(pgt, ipa.v, 0, true, false, &level, &addr, &changed);
 }
 
@@ -1304,7 +1407,7 @@ static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, b
 		child[i] = tmpl | lv_oa_bits(pgt, clv, pa + i * cspan);
 	ref_add(pgt, child, (int)n);
 	tables_add(pgt, 1);
-	s2_store_release(c->ptep, lv_mk_table(pgt, lv, child));
+	pte_store_release(c->pgt, c->ptep, lv_mk_table(pgt, lv, child));
 	return 0;
 }
 
@@ -1331,9 +1434,13 @@ int s2_pgt_split(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		return ret;
 	if (target_size < (1ULL << pgt->page_shift) || (target_size & (target_size - 1)))
 		return -S2_EINVAL;
-	if (flags & S2_WALK_SHARED)
-		return s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_VISIT_LEAF,
-				      split_visit_shared, &d);
+	if (flags & S2_WALK_SHARED) {
+		walk_rcu_enter(pgt);
+		ret = s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_VISIT_LEAF,
+				     split_visit_shared, &d);
+		walk_rcu_exit(pgt);
+		return ret;
+	}
 	return s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_VISIT_LEAF, split_visit_excl, &d);
 }
 
@@ -1376,7 +1483,10 @@ int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out)
 		return -S2_EINVAL;
 	if (ipa.v >= (1ULL << pgt->ia_bits))
 		return -S2_ERANGE;
+	/* a lookup may run beside shared walks: inside RCU like them */
+	walk_rcu_enter(pgt);
 	s2_descend(pgt, ipa.v, &level, &pte, NULL);
+	walk_rcu_exit(pgt);
 	s2_pte_decode(pgt, pte, level, out);
 	out->ipa = s2_gpa(ipa.v & ~(out->size - 1));
 	return 0;
@@ -1425,7 +1535,10 @@ static bool plat_ok(const struct s2_platform *p, unsigned flags)
 		return false;
 	if (!p->linear && (!p->virt_to_phys || !p->phys_to_virt))
 		return false;
-	if ((flags & S2_PGT_NO_FWB) && (!p->dcache_clean_inval_poc || !p->icache_inval_pou))
+	if ((flags & S2_PGT_NO_FWB) && !p->dcache_clean_inval_poc)
+		return false;
+	/* I11: executable mappings need it, FWB or not, unless DIC */
+	if (!p->icache_dic && !p->icache_inval_pou)
 		return false;
 	return true;
 }
@@ -1500,7 +1613,7 @@ void s2_pgt_destroy(struct s2_pgtable *pgt)
 	pgt->plat->defer_barrier(pgt->ctx);
 	lv = s2_lv(pgt, pgt->start_level);
 	for (i = 0; i < pgt->root_entries; i++) {
-		uint64_t pte = s2_load(&pgt->root[i]);
+		uint64_t pte = pte_load_private(&pgt->root[i]);
 
 		if (lv_table(lv, pte))
 			free_subtree_now(pgt, lv_child(pgt, lv, pte), pgt->start_level + 1);
