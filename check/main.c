@@ -306,13 +306,269 @@ static void html_escape(FILE *f, const char *s)
 	}
 }
 
+/*
+ * What the diagram marks: the steps the violated invariant involves,
+ * read back from the recorded event texts (world.c's ck_note formats) and
+ * the violation message, and one sentence on why they conflict.
+ */
+enum ce_role { CE_NONE, CE_ACCESS, CE_FILL, CE_SAMPLE, CE_FAULT, CE_RACE, CE_LAST, CE_NR };
+
+static const char *const ce_role_name[CE_NR] = {
+	"", "access", "fill", "sample", "fault", "raced", "detected",
+};
+
+struct ce_marks {
+	uint8_t role[CK_MAX_EVENTS];	/* per diagram row */
+	char why[768];
+};
+
+static const char *const inv_rule[] = {
+	[1] = "no completed guest access may use a frame that the host has unmapped for "
+	      "that address since invalidate_range_start returned",
+	[2] = "no guest write may reach a frame that the host maps read-only",
+	[3] = "no walker may read a freed table page, and none may leak or be freed twice",
+	[4] = "faults, notifiers and aging during or after release must return cleanly",
+	[5] = "one address may never have two different valid translations",
+	[6] = "a block may map only what the host maps contiguously for the whole block",
+	[7] = "every completed guest write must be reported by the next harvest",
+	[8] = "after the unmap returns, memory must hold the guest's last write",
+	[9] = "after clear_flush_young returns, test_young may not miss a later access",
+	[10] = "a fault with no overlapping invalidation must complete",
+	[11] = "a guest may not execute instructions older than the memory it maps",
+};
+
+/* "vCPU<n> read|write|exec <gpa> -> pfn <pfn>" */
+static bool ev_access(const char *t, int *vcpu, uint64_t *gpa)
+{
+	unsigned long long g, p;
+	char op[8];
+
+	return sscanf(t, "vCPU%d %7s %llx -> pfn %llx", vcpu, op, &g, &p) == 4 &&
+	       (!strcmp(op, "read") || !strcmp(op, "write") || !strcmp(op, "exec")) &&
+	       (*gpa = g, true);
+}
+
+/* "vCPU<n> fill <gpa>+<size> -> ..." */
+static bool ev_fill(const char *t, int *vcpu, uint64_t *gpa, uint64_t *size)
+{
+	unsigned long long g, s;
+
+	return sscanf(t, "vCPU%d fill %llx+%llx", vcpu, &g, &s) == 3 &&
+	       (*gpa = g, *size = s, true);
+}
+
+/* "vCPU<n> fault <gpa> R|W|X", not the "fault -> rc" line */
+static bool ev_fault(const char *t, int *vcpu)
+{
+	unsigned long long g;
+
+	return sscanf(t, "vCPU%d fault %llx", vcpu, &g) == 2 && !strstr(t, "->");
+}
+
+static bool starts(const char *t, const char *p)
+{
+	return !strncmp(t, p, strlen(p));
+}
+
+/* An event another thread did that an invariant can be raced by. */
+static bool ev_races(int inv, const char *t)
+{
+	bool tlbi = starts(t, "TLBI") && !starts(t, "TLBI:");
+
+	switch (inv) {
+	case 1: case 2: case 6: case 11:
+		return starts(t, "inval start 0") || starts(t, "host: xchg") || tlbi ||
+		       starts(t, "delete memslot") || starts(t, "move memslot") ||
+		       starts(t, "free table page") || starts(t, "release");
+	case 3: case 4:
+		return starts(t, "free table page") || starts(t, "defer_free") ||
+		       starts(t, "free root") || starts(t, "release") ||
+		       starts(t, "teardown: table unpublished") || tlbi;
+	case 5:
+		return tlbi || starts(t, "dirty log") || starts(t, "inval start 0");
+	case 7:
+		return starts(t, "harvest") || starts(t, "dirty log");
+	case 8:
+		return starts(t, "inval start") || starts(t, "dcache") || tlbi;
+	case 9:
+		return starts(t, "clear_flush_young") || starts(t, "test_young") || tlbi ||
+		       starts(t, "hw: set access flag");
+	case 10:
+		return starts(t, "inval start 0");
+	}
+	return false;
+}
+
+/* The vCPU a message names ("vCPU1 holds ...", "vCPU0: fault ..."), or -1. */
+static int msg_vcpu(const char *msg)
+{
+	const char *p = strstr(msg, "vCPU");
+	int v;
+
+	return p && sscanf(p, "vCPU%d", &v) == 1 ? v : -1;
+}
+
+static void mark_steps(const struct ck_sched_io *io, const unsigned *rows, unsigned n,
+		       int inv, const char *msg, struct ce_marks *m)
+{
+	int acc = -1, fill = -1, fault = -1, sample = -1, want = msg_vcpu(msg), v = -1;
+	unsigned acc_tid = 0, nr_race = 0, race[4];
+	uint64_t gpa = 0, fg, fs;
+	size_t len = 0;
+	int rule = inv > 0 && inv < (int)(sizeof(inv_rule) / sizeof(inv_rule[0])) ? inv : 0;
+
+	memset(m, 0, sizeof(*m));
+	if (!n)
+		return;
+	/* the access: the last one, of the vCPU the message names if it names one */
+	for (int r = (int)n - 1; r >= 0 && inv != 3 && inv != 4 && inv != 10; r--) {
+		const struct ck_event *e = &io->ev[rows[r]];
+
+		if (ev_access(e->text, &v, &gpa) && (want < 0 || v == want)) {
+			acc = r;
+			acc_tid = e->tid;
+			break;
+		}
+	}
+	/* the fill it used: that thread's last fill covering the address; for
+	 * I5/I6 (no access needed) the fill the message names */
+	for (int r = (acc >= 0 ? acc : (int)n) - 1; r >= 0; r--) {
+		const struct ck_event *e = &io->ev[rows[r]];
+		int fv;
+
+		if (!ev_fill(e->text, &fv, &fg, &fs))
+			continue;
+		if (acc >= 0 ? (e->tid == acc_tid && gpa >= fg && gpa - fg < fs) :
+		    (inv == 5 || inv == 6)) {
+			fill = r;
+			break;
+		}
+	}
+	/* I5 names both translations: "vCPUn holds A+S -> P while B+T -> Q
+	 * is filled"; mark the fills of both */
+	if (inv == 5) {
+		unsigned long long a, as, p, b, bs;
+		int hv;
+
+		if (sscanf(msg, "vCPU%d holds %llx+%llx -> %llx while %llx+%llx", &hv, &a, &as, &p,
+			   &b, &bs) == 6)
+			for (unsigned r = 0; r < n; r++) {
+				int fv;
+
+				if (ev_fill(io->ev[rows[r]].text, &fv, &fg, &fs) &&
+				    ((fg == a && fs == as && fv == hv) || (fg == b && fs == bs)))
+					m->role[r] = CE_FILL;
+			}
+	}
+	/* the fault that built it, and its sequence sample */
+	if (fill >= 0 || inv == 10) {
+		unsigned tid = fill >= 0 ? io->ev[rows[fill]].tid : io->ev[rows[n - 1]].tid;
+
+		for (int r = (fill >= 0 ? fill : (int)n) - 1; r >= 0; r--) {
+			const struct ck_event *e = &io->ev[rows[r]];
+			int fv;
+
+			if (e->tid == tid && ev_fault(e->text, &fv)) {
+				fault = r;
+				break;
+			}
+		}
+		for (int r = fault + 1; fault >= 0 && r < (fill >= 0 ? fill : (int)n); r++)
+			if (io->ev[rows[r]].tid == tid &&
+			    !strcmp(io->ev[rows[r]].text, "fault: sequence sampled")) {
+				sample = r;
+				break;
+			}
+	}
+	/* what raced: the last few invalidations, frees, TLBIs, ... of the
+	 * other threads up to the access (with none, or a violation found
+	 * at the end, up to the last step), in the order they ran */
+	{
+		int to = acc >= 0 && !starts(msg, "at the end") ? acc : (int)n - 1;
+		unsigned self = acc >= 0 ? acc_tid : fill >= 0 ? io->ev[rows[fill]].tid :
+				io->ev[rows[n - 1]].tid;
+
+		for (int r = to; r >= 0 && nr_race < 4; r--) {
+			const struct ck_event *e = &io->ev[rows[r]];
+
+			if ((e->tid != self || (acc < 0 && inv != 10) || inv == 8) &&
+			    ev_races(inv, e->text) &&
+			    r != acc && r != fill && (acc >= 0 || r != (int)n - 1))
+				race[nr_race++] = (unsigned)r;
+		}
+		for (unsigned k = 0; k < nr_race / 2; k++) {
+			unsigned t = race[k];
+
+			race[k] = race[nr_race - 1 - k];
+			race[nr_race - 1 - k] = t;
+		}
+	}
+	if (acc >= 0)
+		m->role[acc] = CE_ACCESS;
+	if (fill >= 0)
+		m->role[fill] = CE_FILL;
+	if (fault >= 0)
+		m->role[fault] = CE_FAULT;
+	if (sample >= 0)
+		m->role[sample] = CE_SAMPLE;
+	for (unsigned k = 0; k < nr_race; k++)
+		m->role[race[k]] = CE_RACE;
+	if (acc < 0 && !m->role[n - 1])
+		m->role[n - 1] = CE_LAST;
+
+	/* the sentence, from what was found */
+#define W(...) (len += (size_t)snprintf(m->why + len, len < sizeof(m->why) ? \
+		sizeof(m->why) - len : 0, __VA_ARGS__))
+	if (fill >= 0) {
+		W("%s's translation filled at step %d", io->thread_name[io->ev[rows[fill]].tid],
+		  fill + 1);
+		if (sample >= 0)
+			W(" (by the fault that sampled the invalidation sequence at step %d)",
+			  sample + 1);
+		if (acc >= 0)
+			W(" was used at step %d (%s)", acc + 1, io->ev[rows[acc]].text);
+		else
+			W(" (%s) was still held when the check ran", io->ev[rows[fill]].text);
+		if (starts(msg, "at the end"))
+			W(" and was still in stage 2 at the end");
+	} else if (acc >= 0) {
+		W("The access at step %d (%s) went through a translation vCPU%d already held",
+		  acc + 1, io->ev[rows[acc]].text, v);
+	} else if (fault >= 0) {
+		W("The fault at step %d (%s) kept retrying", fault + 1, io->ev[rows[fault]].text);
+	} else {
+		W("The check failed after step %u (%s: %s)", n, io->thread_name[io->ev[rows[n - 1]].tid],
+		  io->ev[rows[n - 1]].text);
+	}
+	for (unsigned k = 0; k < nr_race; k++)
+		W("%s step %u (%s)", !k ? (fill >= 0 || acc >= 0 || fault >= 0 ? ", while" :
+					   ", which came after") : k + 1 == nr_race ? " and" : ",",
+		  race[k] + 1, io->ev[rows[race[k]]].text);
+	if (nr_race && (fill >= 0 || acc >= 0 || fault >= 0))
+		W(" raced with it");
+	if (rule)
+		W(": but %s (I%d).", inv_rule[rule], inv);
+	else
+		W(".");
+#undef W
+}
+
 /* A self-contained sequence diagram: one lifeline per thread, one box per
- * event, a dashed arrow wherever the scheduler passed the baton. */
+ * event (numbered), a dashed arrow wherever the scheduler passed the
+ * baton; the steps the violated invariant involves are marked and named,
+ * and one sentence beside the diagram says why they conflict. */
 static void write_html(const char *path, const char *token)
 {
+	static const char *const fill_col[CE_NR] = {
+		"#fff", "#fdd", "#ffe9bf", "#dde8ff", "#eef", "#f6d8f6", "#eee",
+	};
+	static const char *const line_col[CE_NR] = {
+		"#668", "#c00", "#c70", "#36c", "#88a", "#a0a", "#444",
+	};
 	const struct ck_sched_io *io = &J->io;
-	unsigned nt = io->nr_threads, colw = 300, rowh = 22, n = 0;
-	unsigned rows[CK_MAX_EVENTS];
+	unsigned nt = io->nr_threads, colw = 300, rowh = 22, numw = 80, n = 0, nmark = 0;
+	static unsigned rows[CK_MAX_EVENTS];
+	static struct ce_marks m;
 	FILE *f = fopen(path, "w");
 	int prevt = -1;
 	unsigned h;
@@ -325,49 +581,72 @@ static void write_html(const char *path, const char *token)
 		if (io->ev[i].tid < nt && !(n && io->ev[rows[n - 1]].tid == io->ev[i].tid &&
 					     !strcmp(io->ev[rows[n - 1]].text, io->ev[i].text)))
 			rows[n++] = i;
+	mark_steps(io, rows, n, J->inv, J->msg, &m);
+	for (unsigned r = 0; r < n; r++)
+		nmark += m.role[r] != CE_NONE;
 	h = 60 + (n + 1) * rowh;
 	fprintf(f, "<!DOCTYPE html>\n<!-- SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause -->\n"
 		"<html><head><meta charset=\"utf-8\"><title>s2mmu check counterexample</title>"
 		"<style>body{font-family:sans-serif;margin:16px}text{font-family:monospace;font-size:11px}"
 		".v{color:#b00;font-size:14px;font-weight:bold;max-width:1100px}"
+		"#why{max-width:1100px;font-size:14px;border-left:4px solid #c00;padding:4px 10px;"
+		"background:#fff6f6}.key span{display:inline-block;padding:1px 6px;margin-right:6px;"
+		"border:1.5px solid;font-size:12px}text.role{font-weight:bold;font-size:10px}"
 		"</style></head><body>\n"
 		"<h2>s2mmu check: counterexample</h2><p>scenario <b>%s</b>, bug <b>%s</b>, "
 		"%u scheduling points, %u preemptions</p><p class=\"v\">violated I%d: ",
 		scenarios[J->scen].name, J->bug ? bug_names[J->bug - 1] : "(none)",
 		io->steps, io->nr_preempt, J->inv);
 	html_escape(f, J->msg);
-	fprintf(f, " (the last step below)</p><p>replay: <code>s2mmu check --replay '");
+	fprintf(f, "</p><p>replay: <code>s2mmu check --replay '");
 	html_escape(f, token);
-	fprintf(f, "'</code></p>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" "
-		"height=\"%u\">\n", nt * colw + 20, h);
+	fprintf(f, "'</code></p>\n<p id=\"why\" data-marked=\"%u\"><b>Why they conflict:</b> ", nmark);
+	html_escape(f, m.why);
+	fprintf(f, "</p>\n<p class=\"key\">marked: ");
+	for (int k = CE_ACCESS; k < CE_NR; k++)
+		fprintf(f, "<span style=\"background:%s;border-color:%s\">%s</span>", fill_col[k],
+			line_col[k], ce_role_name[k]);
+	fprintf(f, "</p>\n");
+	if (io->ev_dropped)
+		fprintf(f, "<p>(the start of the trace was dropped)</p>\n");
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\">\n",
+		numw + nt * colw + 20, h);
 	for (unsigned t = 0; t < nt; t++) {
-		unsigned x = 10 + t * colw + colw / 2;
+		unsigned x0 = numw + 10 + t * colw, x = x0 + colw / 2;
 
-		fprintf(f, "<rect x=\"%u\" y=\"10\" width=\"%u\" height=\"26\" fill=\"#dde\" "
-			"stroke=\"#447\"/><text x=\"%u\" y=\"28\" text-anchor=\"middle\">",
-			10 + t * colw + 10, colw - 20, x);
+		fprintf(f, "<g class=\"lane\"><rect x=\"%u\" y=\"10\" width=\"%u\" height=\"26\" "
+			"fill=\"#dde\" stroke=\"#447\"/><text x=\"%u\" y=\"28\" "
+			"text-anchor=\"middle\">", x0 + 10, colw - 20, x);
 		html_escape(f, io->thread_name[t]);
 		fprintf(f, "</text><line x1=\"%u\" y1=\"36\" x2=\"%u\" y2=\"%u\" stroke=\"#aaa\" "
-			"stroke-dasharray=\"4 3\"/>\n", x, x, h - 40);
+			"stroke-dasharray=\"4 3\"/></g>\n", x, x, h - 40);
 	}
 	for (unsigned r = 0; r < n; r++) {
 		const struct ck_event *e = &io->ev[rows[r]];
-		unsigned x = 10 + e->tid * colw + 14, y = 50 + r * rowh;
+		unsigned x = numw + 10 + e->tid * colw + 14, y = 50 + r * rowh, role = m.role[r];
 
 		if (prevt >= 0 && prevt != e->tid)
 			fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"#e80\" "
-				"stroke-dasharray=\"3 2\"/>\n", 10 + (unsigned)prevt * colw + colw / 2,
-				y - rowh + 8, 10 + e->tid * colw + colw / 2, y + 2);
-		fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" rx=\"3\" "
-			"fill=\"#fff\" stroke=\"#668\"/><text x=\"%u\" y=\"%u\">", x, y - 2,
-			colw - 28, rowh - 6, x + 4, y + 11);
+				"stroke-dasharray=\"3 2\"/>\n",
+				numw + 10 + (unsigned)prevt * colw + colw / 2, y - rowh + 8,
+				numw + 10 + e->tid * colw + colw / 2, y + 2);
+		fprintf(f, "<g class=\"step%s\" data-role=\"%s\"><text x=\"4\" y=\"%u\" "
+			"fill=\"#888\">%u</text><rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" "
+			"rx=\"3\" fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\"/><text x=\"%u\" "
+			"y=\"%u\">", role ? " mark" : "", ce_role_name[role], y + 11, r + 1, x, y - 2,
+			colw - 28, rowh - 6, fill_col[role], line_col[role], role ? "2" : "1", x + 4,
+			y + 11);
 		html_escape(f, e->text);
-		fprintf(f, "</text>\n");
+		fprintf(f, "</text>");
+		if (role)
+			fprintf(f, "<text class=\"role\" x=\"28\" y=\"%u\" fill=\"%s\">%s</text>",
+				y + 11, line_col[role], ce_role_name[role]);
+		fprintf(f, "</g>\n");
 		prevt = e->tid;
 	}
 	/* the violation as HTML text, which wraps, rather than an SVG line
 	 * that a long message runs off the diagram's edge */
-	fprintf(f, "</svg>\n<p class=\"v\">violated I%d: ", J->inv);
+	fprintf(f, "</svg>\n<p class=\"v\" id=\"violation\">violated I%d: ", J->inv);
 	html_escape(f, J->msg);
 	fprintf(f, "</p></body></html>\n");
 	fclose(f);

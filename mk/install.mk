@@ -1,7 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
 # make install PREFIX=... [DESTDIR=...]: headers, static and shared library
-# (versioned soname) and s2mmu.pc for pkg-config.
+# (versioned soname) and s2mmu.pc for pkg-config; the s2mmu command
+# (bin/) and the checker's driver it runs (libexec/s2mmu/s2mmu-check,
+# found relative to bin/s2mmu); the man pages (share/man: s2mmu(1) from
+# the commands' --help texts, one section-3 page per public function and
+# s2mmu(3), all by tools/gen-api-doc.py); and, when `make cross-lib` has
+# built it, the freestanding aarch64 archive with s2mmu-freestanding.pc.
+# make uninstall removes every one of them.
+# make install-test: tests/install-test.sh (install into a temporary
+# prefix, check each piece with the source tree hidden, uninstall).
 # make example-test: install into a temporary prefix and build and run
 # examples/minimal.c against it through pkg-config only, as an embedder
 # would.
@@ -11,13 +19,20 @@ DESTDIR    ?=
 INCLUDEDIR ?= $(PREFIX)/include
 LIBDIR     ?= $(PREFIX)/lib
 PCDIR      ?= $(LIBDIR)/pkgconfig
+MANDIR     ?= $(PREFIX)/share/man
+# Not settable apart from PREFIX: bin/s2mmu finds ../libexec/s2mmu.
+BINDIR     := $(PREFIX)/bin
+LIBEXECDIR := $(PREFIX)/libexec/s2mmu
+# The freestanding archive is for another architecture: it goes in a
+# directory of its own, never on the host linker's default path.
+FREE_LIBDIR = $(LIBDIR)/s2mmu/aarch64-freestanding
 # The soname (SONAME, top Makefile) carries the major version only: a
 # minor or patch release installs a new file behind the same libs2mmu.so.0
 # link, which binaries already linked keep resolving.
 S2_VERSION := 0.1.0
 S2_SOFILE  := libs2mmu.so.$(S2_VERSION)
 
-.PHONY: install uninstall example-test
+.PHONY: install uninstall example-test install-test man doc-deps
 
 # tools/version.c's facts, written by make: the version and soname above,
 # and the git revision when the source tree is itself a git checkout (not
@@ -61,20 +76,93 @@ $(BUILD)/s2mmu.pc: FORCE_PC
 .PHONY: FORCE_PC
 FORCE_PC:
 
-install: $(BUILD)/libs2mmu.a $(BUILD)/libs2mmu.so $(BUILD)/s2mmu.pc
-	install -d $(DESTDIR)$(INCLUDEDIR)/s2mmu $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR)
+# The pages need python3 and groff (groff-base); installed as root,
+# else the exact command to run.
+doc-deps: $(BUILD)/.doc-deps
+$(BUILD)/.doc-deps:
+	@mkdir -p $(BUILD)
+	@missing=""; \
+	command -v python3 >/dev/null || missing="$$missing python3"; \
+	command -v groff >/dev/null || missing="$$missing groff-base"; \
+	command -v man >/dev/null || missing="$$missing man-db"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
+	  else \
+	    echo "missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+	@touch $@
+
+# Man pages, from the same generator and parse as docs/api.md; --check
+# holds them to it (a page per function, the sections, SEE ALSO targets,
+# groff without a warning).  s2mmu(1) needs the built commands' --help.
+MAN_DIR := $(BUILD)/man
+$(MAN_DIR)/.stamp: $(API_HEADERS) tools/gen-api-doc.py $(BUILD)/s2mmu $(CHECK_BIN) \
+		| $(BUILD)/.doc-deps
+	@rm -rf $(MAN_DIR)
+	python3 tools/gen-api-doc.py --man $(MAN_DIR) --man1 $(BUILD)/s2mmu \
+	  --version $(S2_VERSION) --check include/s2mmu
+	@touch $@
+man: $(MAN_DIR)/.stamp
+
+# Rewritten on every install, as s2mmu.pc.
+$(BUILD)/s2mmu-freestanding.pc: FORCE_PC
+	@mkdir -p $(BUILD)
+	@{ \
+	  echo 'prefix=$(PREFIX)'; \
+	  echo 'includedir=$(INCLUDEDIR)'; \
+	  echo 'libdir=$(FREE_LIBDIR)'; \
+	  echo; \
+	  echo 'Name: s2mmu-freestanding'; \
+	  echo 'Description: s2mmu page-table engine and formats for aarch64, freestanding (no libc: EL2, bare metal); the embedder provides the platform hooks'; \
+	  echo 'Version: $(S2_VERSION)'; \
+	  echo 'Cflags: -I$${includedir} -ffreestanding -mno-outline-atomics'; \
+	  echo 'Libs: -L$${libdir} -ls2mmu-freestanding'; \
+	} > $@.tmp && mv $@.tmp $@
+
+install: $(BUILD)/libs2mmu.a $(BUILD)/libs2mmu.so $(BUILD)/s2mmu.pc $(BUILD)/s2mmu \
+		$(CHECK_BIN) $(MAN_DIR)/.stamp $(BUILD)/s2mmu-freestanding.pc
+	install -d $(DESTDIR)$(INCLUDEDIR)/s2mmu $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/s2mmu/*.h $(DESTDIR)$(INCLUDEDIR)/s2mmu/
 	install -m 644 $(BUILD)/libs2mmu.a $(DESTDIR)$(LIBDIR)/libs2mmu.a
 	install -m 755 $(BUILD)/libs2mmu.so $(DESTDIR)$(LIBDIR)/$(S2_SOFILE)
 	ln -sf $(S2_SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libs2mmu.so
 	install -m 644 $(BUILD)/s2mmu.pc $(DESTDIR)$(PCDIR)/s2mmu.pc
+	install -m 755 $(BUILD)/s2mmu $(DESTDIR)$(BINDIR)/s2mmu
+	install -m 755 $(CHECK_BIN) $(DESTDIR)$(LIBEXECDIR)/s2mmu-check
+	install -m 644 $(MAN_DIR)/man1/s2mmu.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN_DIR)/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	@if [ -f $(CROSS_LIB) ]; then \
+	  echo "install $(CROSS_LIB) -> $(DESTDIR)$(FREE_LIBDIR)"; \
+	  install -d $(DESTDIR)$(FREE_LIBDIR) && \
+	  install -m 644 $(CROSS_LIB) $(DESTDIR)$(FREE_LIBDIR)/libs2mmu-freestanding.a && \
+	  install -m 644 $(BUILD)/s2mmu-freestanding.pc $(DESTDIR)$(PCDIR)/s2mmu-freestanding.pc; \
+	else \
+	  echo "no $(CROSS_LIB) (make cross-lib builds it): freestanding archive not installed"; \
+	fi
 
+# The section-3 pages are whatever the generator makes from these
+# headers, so their names come from it, not from a build tree that may be
+# gone; a page of a function since removed from the headers is left.
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/s2mmu
 	rm -f $(DESTDIR)$(LIBDIR)/libs2mmu.a $(DESTDIR)$(LIBDIR)/$(S2_SOFILE) \
 	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libs2mmu.so \
-	      $(DESTDIR)$(PCDIR)/s2mmu.pc
+	      $(DESTDIR)$(PCDIR)/s2mmu.pc $(DESTDIR)$(PCDIR)/s2mmu-freestanding.pc \
+	      $(DESTDIR)$(BINDIR)/s2mmu $(DESTDIR)$(MANDIR)/man1/s2mmu.1
+	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(LIBDIR)/s2mmu
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	python3 tools/gen-api-doc.py --man "$$tmp" include/s2mmu 2>/dev/null && \
+	for p in "$$tmp"/man3/*.3; do \
+	  rm -f "$(DESTDIR)$(MANDIR)/man3/$${p##*/}"; \
+	done && echo "removed $$(ls "$$tmp"/man3 | wc -l) pages from $(DESTDIR)$(MANDIR)/man3"
+
+install-test: all $(MAN_DIR)/.stamp
+	prove -v -e bash tests/install-test.sh :: "$(BUILD)" "$(MAKE)" "$(CC)"
 
 # Three checks: the shared library's soname, the example linked against
 # it (run through the soname link, found via the pkg-config libdir), and
