@@ -123,8 +123,9 @@ def comment_text(c):
     return "\n".join(l.rstrip() for l in lines)
 
 
+# A function declaration, not a function-pointer variable ("T (*name)(...)").
 FUNC_RE = re.compile(r"^(?!typedef\b)(?:static\s+inline\s+|extern\s+)?"
-                     r"[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\(", re.S)
+                     r"[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\((?!\s*\*)", re.S)
 
 
 def func_name(decl):
