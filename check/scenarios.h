@@ -26,6 +26,7 @@ struct bug_target {
 	const char *bug;
 	const char *scenario;		/* NULL: not findable (docs/bugs.md) */
 	int inv;
+	bool weak;			/* only visible with --memory weak */
 };
 extern const struct bug_target bug_targets[S2_NR_BUGS];
 

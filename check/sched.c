@@ -41,6 +41,7 @@ static unsigned pct_change[8];
 
 void (*ck_violation_hook)(int inv, const char *msg);
 void (*ck_point_hook)(void);
+void (*ck_thread_end_hook)(int tid);
 static const char *light_site;	/* a light point's site, traced only on a switch */
 
 static uint64_t rnd(void)
@@ -256,6 +257,28 @@ void ck_point(const char *site)
 	reschedule();
 }
 
+int ck_decide(unsigned n)
+{
+	unsigned k = io->nr_choices;
+	int r = -1;
+
+	if (!n)
+		return -1;
+	if (io->strategy == CK_REPLAY || k < io->nr_prefix) {
+		unsigned v = k < io->nr_prefix ? io->prefix[k] : 0xff;
+
+		if (v >= CK_DECIDE_BASE && v - CK_DECIDE_BASE < n)
+			r = (int)(v - CK_DECIDE_BASE);
+	} else if (io->strategy != CK_DFS && (rnd() & 1)) {
+		r = (int)(rnd() % n);
+	}
+	if (k < CK_MAX_CHOICES) {
+		io->choices[k] = r < 0 ? 0xff : (uint8_t)(CK_DECIDE_BASE + (unsigned)r);
+		io->nr_choices = k + 1;
+	}
+	return r;
+}
+
 void ck_point_light(const char *site)
 {
 	if (!ck_running())
@@ -304,6 +327,8 @@ static void *thread_main(void *arg)
 	wait_baton_locked();
 	pthread_mutex_unlock(&big);
 	th[id].fn(th[id].arg);
+	if (ck_thread_end_hook)
+		ck_thread_end_hook(id);
 	pthread_mutex_lock(&big);
 	th[id].state = T_DONE;
 	ndone++;

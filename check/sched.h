@@ -90,6 +90,17 @@ void ck_point_light(const char *site);
 /* Called at every scheduling point before the decision (the world's RCU
  * model ends grace periods there); may itself reach scheduling points. */
 extern void (*ck_point_hook)(void);
+/*
+ * A recorded decision that is not a choice of thread (the weak-memory
+ * model's "which pending store becomes visible now"): -1, the default
+ * (what a shrunk or truncated schedule falls back to), or 0..@n-1
+ * (@n <= 8).  Stored in the choices as CK_DECIDE_BASE + k, 0xff for -1,
+ * so tokens and shrinking treat it like any choice.  Not for DFS.
+ */
+#define CK_DECIDE_BASE	16
+int ck_decide(unsigned n);
+/* Called when a thread's function returns, on that thread. */
+extern void (*ck_thread_end_hook)(int tid);
 /* A trace line of the calling thread, no switch. */
 void ck_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The last trace entry of the calling thread (for crash reports). */

@@ -12,6 +12,7 @@
 
 #include <s2mmu/format.h>
 #include <s2mmu/pgtable.h>
+#include "check/memmodel.h"
 #include "check/world.h"
 
 struct world *W;
@@ -195,6 +196,7 @@ static void run_callbacks(bool all)
  */
 static void rcu_point(void)
 {
+	mm_point();
 	if (ncbs && W)
 		run_callbacks(false);
 }
@@ -410,11 +412,13 @@ static void c_rwlock_free(void *ctx, void *l)
 	free(l);
 }
 
-static void c_read_lock(void *l) { ck_read_lock(l, "mmu_lock (read)"); }
+/* Taking a lock acquires what every earlier unlock released: in the
+ * weak-memory mode, everything pending becomes visible. */
+static void c_read_lock(void *l) { ck_read_lock(l, "mmu_lock (read)"); mm_acquire(); }
 /* Every release of mmu_lock or slots_lock is a scheduling point: another
  * thread may run between an unlock and the statement after it. */
 static void c_read_unlock(void *l) { ck_read_unlock(l); ck_point("lock released (read)"); }
-static void c_write_lock(void *l) { ck_write_lock(l, "mmu_lock (write)"); }
+static void c_write_lock(void *l) { ck_write_lock(l, "mmu_lock (write)"); mm_acquire(); }
 static void c_write_unlock(void *l) { ck_write_unlock(l); ck_point("lock released"); }
 
 static bool c_check_bug(void *ctx, int id)
@@ -574,10 +578,13 @@ static uint64_t tick(void)
 static uint64_t gpa_hva(uint64_t gpa, unsigned *flags)
 {
 	s2_hva_t h;
+	bool ok;
 
-	if (!s2_vm_gpa_to_hva(W->vm, s2_gpa(gpa), &h, flags))
-		return 0;
-	return h.v;
+	/* the oracle reads the slots as they are, not as this thread sees them */
+	mm_oracle_enter();
+	ok = s2_vm_gpa_to_hva(W->vm, s2_gpa(gpa), &h, flags);
+	mm_oracle_exit();
+	return ok ? h.v : 0;
 }
 
 /* --------------------------------------------------------- notifiers */
@@ -763,13 +770,17 @@ static uint64_t *child_of(const struct s2_pgtable *pgt, uint64_t pte, int level)
  */
 static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 {
-	struct s2_pgtable *pgt = s2_vm_pgtable(W->vm);
+	struct s2_pgtable *pgt;
 	struct s2_mapping m;
 	struct w_tlbe *e;
 	uint64_t *table, pte;
 	int level, best = -1;
 	unsigned idx;
 
+	/* the hardware walks what VTTBR points at now, not a thread's view */
+	mm_oracle_enter();
+	pgt = s2_vm_pgtable(W->vm);
+	mm_oracle_exit();
 	if (!pgt || !pgt->root)
 		return NULL;
 	level = pgt->start_level;
@@ -1186,7 +1197,7 @@ static int audit_visit(struct s2_walk_ctx *c, unsigned visit)
 
 void w_audit(void)
 {
-	struct s2_pgtable *pgt = W->vm ? s2_vm_pgtable(W->vm) : NULL;
+	struct s2_pgtable *pgt = W->vm ? s2_vm_pgtable(W->vm) : NULL;	/* no thread: memory */
 	static struct audit a;
 
 	/* released (exit or unregister): nothing maps anything */
@@ -1194,6 +1205,30 @@ void w_audit(void)
 		return;
 	a.n = 0;
 	s2_pgt_walk(pgt, 0, 1ULL << pgt->ia_bits, audit_visit, &a, S2_WALK_LEAF);
+	/*
+	 * I7 without waiting for a write: while slot 0 logs, a writable leaf
+	 * in it exists only for a page whose write fault set its bit since
+	 * the last harvest (which write-protected every page it reported).
+	 * A writable leaf with its bit clear lets the guest write unseen.
+	 */
+	if (W->logging) {
+		uint64_t bm[W_MAX_PAGES / 64] = { 0 }, n = W->cfg.slot_size >> 12;
+
+		if (!s2_vm_get_dirty_log(W->vm, 0, bm, (n + 63) / 64))
+			for (unsigned i = 0; i < a.n; i++) {
+				const struct audit_leaf *l = &a.l[i];
+				uint64_t pg;
+
+				if (!l->w || l->ipa < W->cfg.slot_gpa ||
+				    l->ipa >= W->cfg.slot_gpa + W->cfg.slot_size)
+					continue;
+				pg = (l->ipa - W->cfg.slot_gpa) >> 12;
+				if (pg < n && !(bm[pg / 64] & (1ULL << (pg % 64))))
+					ck_violation(7, "at the end, GPA %#llx is writable in a logging "
+						     "slot but not in the dirty log: its writes go "
+						     "unreported", (unsigned long long)l->ipa);
+			}
+	}
 	for (unsigned i = 0; i < a.n; i++) {
 		const struct audit_leaf *l = &a.l[i];
 		uint64_t step = l->size > 512 * PG ? l->size / 512 : PG;
@@ -1267,6 +1302,7 @@ void w_create(const struct w_cfg *cfg)
 	if (!W->phys || !W->mm)
 		abort();
 	memset(W->ic_stale, 1, sizeof(W->ic_stale));
+	mm_reset();
 	host_mm_set_tracer(W->mm, w_trace, NULL);
 	ck_point_hook = rcu_point;
 	/* x86's instruction fetches are coherent with its data side (the

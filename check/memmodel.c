@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The weak-memory model (memmodel.h).
+ *
+ * Memory always holds the newest value, so the storing thread, and any
+ * plain access, sees it.  What is weak is what the *other* threads' loads
+ * through s2_load / s2_load_acquire see: while a store is pending in its
+ * thread's buffer, they keep seeing the value it replaced.  A pending
+ * store becomes visible ("drains") when
+ *  - the scheduler decides so at a scheduling point (a recorded choice of
+ *    the schedule, so replays and tokens reproduce it);
+ *  - its thread does a read-modify-write or a fence (acquire-release:
+ *    everything before it first), or stores to a location another
+ *    thread has pending (coherence: one order of stores per location);
+ *  - any thread takes a lock (lock release/acquire pairs: whoever gets
+ *    the lock sees everything stored before any earlier unlock), or its
+ *    thread ends.
+ * Ordering: a release store drains only after every earlier store of its
+ * thread (choosing it drains them first); a relaxed store only after the
+ * earlier stores of its thread to the same location, so a later relaxed
+ * store may become visible before an earlier release store — the arm64
+ * behaviour behind slots_gen_relaxed.  Loads are not reordered: an acquire
+ * load that sees a released value sees everything before the release,
+ * because that all drained first; relaxed loads reading older values than
+ * the thread already saw are not modelled (docs/bugs.md).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <s2mmu/compiler.h>
+#include "check/memmodel.h"
+#include "check/sched.h"
+
+uint64_t (*s2_check_mem_load)(const void *p, uint64_t mem, int order);
+void (*s2_check_mem_store)(void *p, uint64_t old, uint64_t v, int order);
+void (*s2_check_mem_rmw)(void *p, int order);
+
+#define MM_BUF		16	/* pending stores per thread; the oldest drains past it */
+#define MM_CHOICES	8	/* stores a scheduling point may choose from */
+
+struct mm_ent {
+	const void *p;
+	uint64_t old;		/* what other threads see while it is pending */
+	bool rel;
+};
+
+static struct mm_ent buf[CK_MAX_THREADS][MM_BUF];
+static unsigned nb[CK_MAX_THREADS];
+static bool on;
+static __thread int oracle;
+
+/* Make entry @i of thread @t visible, with what must be visible first. */
+static void drain(int t, unsigned i)
+{
+	const void *p = buf[t][i].p;
+	unsigned j, k;
+
+	/* an earlier release store to the same place brings its prefix */
+	for (j = 0; j < i; j++)
+		if (buf[t][j].p == p && buf[t][j].rel) {
+			drain(t, j);
+			i -= j + 1;
+			j = (unsigned)-1;
+		}
+	if (buf[t][i].rel) {
+		memmove(&buf[t][0], &buf[t][i + 1], (nb[t] - i - 1) * sizeof(buf[t][0]));
+		nb[t] -= i + 1;
+		return;
+	}
+	for (j = k = 0; j < nb[t]; j++)
+		if (j > i || buf[t][j].p != p)
+			buf[t][k++] = buf[t][j];
+	nb[t] = k;
+}
+
+static void drain_all(int t)
+{
+	nb[t] = 0;
+}
+
+/* Every other thread's pending stores to @p, made visible. */
+static void settle_location(int self, const void *p)
+{
+	for (int t = 0; t < CK_MAX_THREADS; t++) {
+		if (t == self)
+			continue;
+		for (unsigned i = nb[t]; i-- > 0;)
+			if (buf[t][i].p == p) {
+				drain(t, i);
+				break;
+			}
+	}
+}
+
+static bool modelled(void)
+{
+	return on && !oracle && ck_running() && ck_self() >= 0;
+}
+
+static uint64_t h_load(const void *p, uint64_t mem, int order)
+{
+	int self = ck_self();
+
+	(void)order;
+	if (!modelled())
+		return mem;
+	for (int t = 0; t < CK_MAX_THREADS; t++) {
+		if (t == self)
+			continue;
+		for (unsigned i = 0; i < nb[t]; i++)
+			if (buf[t][i].p == p)
+				return buf[t][i].old;
+	}
+	return mem;
+}
+
+static void h_store(void *p, uint64_t old, uint64_t v, int order)
+{
+	int self = ck_self();
+
+	(void)v;
+	if (!modelled())
+		return;
+	settle_location(self, p);
+	if (nb[self] == MM_BUF)
+		drain(self, 0);
+	buf[self][nb[self]++] = (struct mm_ent){ p, old, order == __ATOMIC_RELEASE };
+}
+
+static void h_rmw(void *p, int order)
+{
+	int self = ck_self();
+
+	if (!modelled())
+		return;
+	if (p)
+		settle_location(self, p);
+	if (order != __ATOMIC_RELAXED)
+		drain_all(self);
+}
+
+static void thread_end(int t)
+{
+	if (on)
+		drain_all(t);
+}
+
+void mm_enable(void)
+{
+	on = true;
+	s2_check_mem_load = h_load;
+	s2_check_mem_store = h_store;
+	s2_check_mem_rmw = h_rmw;
+	ck_thread_end_hook = thread_end;
+}
+
+bool mm_enabled(void)
+{
+	return on;
+}
+
+void mm_reset(void)
+{
+	memset(nb, 0, sizeof(nb));
+}
+
+void mm_point(void)
+{
+	unsigned n = 0;
+	int c;
+
+	if (!on || !ck_running())
+		return;
+	for (int t = 0; t < CK_MAX_THREADS; t++)
+		n += nb[t];
+	if (!n)
+		return;
+	c = ck_decide(n < MM_CHOICES ? n : MM_CHOICES);
+	if (c < 0)
+		return;
+	for (int t = 0; t < CK_MAX_THREADS; t++) {
+		if ((unsigned)c < nb[t]) {
+			drain(t, (unsigned)c);
+			return;
+		}
+		c -= (int)nb[t];
+	}
+}
+
+void mm_acquire(void)
+{
+	if (on)
+		memset(nb, 0, sizeof(nb));
+}
+
+void mm_oracle_enter(void)
+{
+	oracle++;
+}
+
+void mm_oracle_exit(void)
+{
+	oracle--;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The weak-memory mode of `s2mmu check` (--memory weak): per-thread store
+ * buffers over the library's atomic accessors (include/s2mmu/compiler.h),
+ * so that a relaxed or release store may become visible to other threads
+ * late and out of order where the C11 model allows it (memmodel.c).
+ */
+#ifndef S2_CHECK_MEMMODEL_H
+#define S2_CHECK_MEMMODEL_H
+
+#include <stdbool.h>
+
+/* Switch the model on for this process (before the first schedule). */
+void mm_enable(void);
+bool mm_enabled(void);
+/* A new schedule: every buffer empty. */
+void mm_reset(void);
+/* At a scheduling point: maybe make one pending store visible (a
+ * recorded decision of the schedule). */
+void mm_point(void);
+/* A lock was taken (an acquire that pairs with every release before
+ * it): everything pending becomes visible. */
+void mm_acquire(void);
+/* The oracle reads the library's state as it is, not as a thread sees
+ * it: between enter and exit the calling thread's loads see memory. */
+void mm_oracle_enter(void);
+void mm_oracle_exit(void);
+
+#endif
