@@ -370,6 +370,7 @@ def split_sections(text):
     """A doc comment's description, Return and Context texts: a section
     starts at 'Return:' or 'Context:' (a line's start or after a sentence)
     and runs to the next one or to a blank line."""
+    text = text.strip()
     parts = {"description": [], "Return": [], "Context": []}
     pos, cur = 0, "description"
     for m in SECTION_RE.finditer(text):

@@ -198,17 +198,21 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
  * invalidate_range_end, faults on the range's guest image (its GPAs
  * through the memslots of the start, which cannot change before the end)
  * retry.  Context: take mmu_lock for write.
- * invalidate_range_start returns 0, or -S2_EINVAL for @vm NULL or an
- * empty range; after release it returns 0 and does nothing.  An end with
+ * Return: invalidate_range_start 0, or -S2_EINVAL for @vm NULL or an
+ * empty range (after release 0, doing nothing); _end nothing.  An end with
  * no start, and NULL @vm for every handler, are ignored; the aging
  * handlers return false for NULL @vm, an empty range or after release.
  */
 int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t end,
 				    bool blockable);
 void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
-/* exit_mmap: zap everything and free the table; later calls cope. */
+/* exit_mmap: zap everything and free the table; later calls cope.
+ * Context: takes mmu_lock for write to unpublish the table, then sleeps
+ * in a grace period (synchronize_rcu) before freeing it. */
 void s2_vm_mn_release(struct s2_vm *vm);
-/* Return: whether any stage-2 leaf of the range was young. */
+/* Return: whether any stage-2 leaf of the range was young.
+ * Context: take mmu_lock for write; clear_flush_young invalidates the
+ * TLBs of what it made old before it returns, clear_young does not. */
 bool s2_vm_mn_clear_flush_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
 bool s2_vm_mn_clear_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
 bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
@@ -242,13 +246,16 @@ void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out);
 
 /*
  * The live stage-2 table, for hardware walkers (the machine model, a
- * real VTTBR): NULL once released (and for @vm NULL).  Context: read it under rcu_read_lock;
+ * real VTTBR).  Return: the table, NULL once released (and for @vm NULL).
+ * Context: read it under rcu_read_lock;
  * table pages it reaches stay readable until a grace period passes.
  */
 struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm);
 
-/* Translate @gpa to its HVA through the memslots; false if none or @vm
- * NULL.  @hva and @slot_flags may be NULL. */
+/* Translate @gpa to its HVA through the memslots.  @hva and @slot_flags
+ * may be NULL.  Return: true and the HVA (and slot flags), or false if no
+ * memslot holds @gpa or @vm is NULL.  Context: any; it reads the
+ * memslots under the RCU read lock. */
 bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *slot_flags);
 
 #endif

@@ -350,16 +350,22 @@ int s2_pgt_walk(struct s2_pgtable *pgt, uint64_t addr, uint64_t size,
 
 /**
  * s2_pgt_pages_needed - upper bound of table pages a map of the range can
- * consume (tables that would have to be created), for topping up; 0 for
- * arguments map would refuse.
+ * consume (tables that would have to be created), for topping up.
+ * Return: that bound; 0 for arguments map would refuse.
+ * Context: any; it computes from the table's geometry, not its entries.
  */
 unsigned long s2_pgt_pages_needed(struct s2_pgtable *pgt, s2_gpa_t ipa,
 				  uint64_t size);
 
 /*
- * Page cache: top up to @min pages (allocating outside any lock): 0,
- * -S2_ENOMEM (the pages allocated so far stay in @mc), -S2_EINVAL no live
- * table or @mc NULL; free: NULL arguments are ignored.
+ * Page cache: top up to @min pages (allocating outside any lock); free
+ * gives every page of @mc back to the platform.
+ * Return: topup: 0, -S2_ENOMEM (the pages allocated so far stay in @mc),
+ * -S2_EINVAL no live table or @mc NULL; free: nothing (NULL arguments are
+ * ignored).
+ * Context: the cache's owner only (a cache is not shared); topup
+ * allocates through the platform hook, so hold no lock that allocation
+ * may not sleep under.
  */
 int s2_memcache_topup(struct s2_pgtable *pgt, struct s2_memcache *mc,
 		      unsigned long min);
@@ -369,10 +375,18 @@ void s2_memcache_free(struct s2_pgtable *pgt, struct s2_memcache *mc);
  * Largest leaf size the format allows at or below @max_size (0: any).
  * This and the decode helpers below take a live table and do not check
  * it: they are the visitors' hot path.
+ * Return: the size in bytes (the last level's page size at least).
+ * Context: any; it reads the table's geometry only.
  */
 uint64_t s2_pgt_max_block(const struct s2_pgtable *pgt, uint64_t max_size);
 
-/* Decode helpers for visitors. */
+/*
+ * Decode helpers for visitors: whether @pte at @level is valid, whether
+ * it points to a next-level table, and the mapping it holds.
+ * Return: s2_pte_valid, s2_pte_table: true or false; s2_pte_decode:
+ * nothing, it fills @out (valid false for anything but a leaf).
+ * Context: any; they read only @pte and the table's format.
+ */
 bool s2_pte_valid(const struct s2_pgtable *pgt, uint64_t pte, int level);
 bool s2_pte_table(const struct s2_pgtable *pgt, uint64_t pte, int level);
 void s2_pte_decode(const struct s2_pgtable *pgt, uint64_t pte, int level,
