@@ -688,9 +688,10 @@ def man1_page(s2mmu, version):
 def check_man(mandir, md):
     """The pages against the Markdown they were generated with: one
     section-3 page per function heading of docs/api.md, each with NAME,
-    SYNOPSIS, RETURN VALUE, CONTEXT and SEE ALSO, every SEE ALSO target
-    present, and groff formatting each without a warning.  Returns the
-    problems found."""
+    SYNOPSIS, RETURN VALUE, CONTEXT and SEE ALSO, its header comment with a
+    Return: line (unless the function returns void) and a Context: line,
+    every SEE ALSO target present, and groff formatting each without a
+    warning.  Returns the problems found."""
     import subprocess
     problems = []
     want = set()
@@ -715,6 +716,11 @@ def check_man(mandir, md):
         for sec in need:
             if not re.search(r"^\.SH \"?%s\"?$" % sec, text, re.M):
                 problems.append("%s: no %s section" % (base, sec))
+        # DESIGN.md section 10: every public function documents its return
+        # values and its Context
+        for what in ("No Return: line", "No Context: line"):
+            if what in text:
+                problems.append("%s: %s in its header comment" % (base, what.lower()))
         see = text[text.find(".SH SEE ALSO"):]
         for ref, sect in re.findall(r"\\fB([\w\\-]+)\\fP\((\d)\)", see):
             ref = ref.replace("\\-", "-")
