@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check/gen.h"
+#include "check/memmodel.h"
 #include "check/scenarios.h"
 
 static const char *const bug_names[S2_NR_BUGS] = {
@@ -38,6 +40,12 @@ struct job {
 };
 
 static struct job *J;
+
+/* The scenario's name, or the generated world's (check/gen.c). */
+static const char *job_name(void)
+{
+	return gen_selected() ? gen_name() : scenarios[J->scen].name;
+}
 
 static void on_violation(int inv, const char *msg)
 {
@@ -80,6 +88,10 @@ static bool dfs_next(struct ck_sched_io *io, unsigned bound)
 
 static void run_schedule(const struct scenario *s)
 {
+	if (gen_selected()) {
+		gen_run(&J->io);
+		return;
+	}
 	w_create(&s->cfg);
 	if (s->setup)
 		s->setup();
@@ -200,7 +212,8 @@ static void token_of(char *out, size_t len)
 	char ch[CK_MAX_CHOICES * 2];
 
 	encode(J->io.choices, J->io.nr_choices, ch, sizeof(ch));
-	int n = snprintf(out, len, "%s:%s:", scenarios[J->scen].name,
+	/* "W/": found in the weak-memory mode, replayed in it */
+	int n = snprintf(out, len, "%s%s:%s:", mm_enabled() ? "W/" : "", job_name(),
 			 J->bug ? bug_names[J->bug - 1] : "-");
 
 	if (n > 0 && (size_t)n < len)
@@ -680,11 +693,24 @@ static void usage(FILE *f)
 "  --inject NAME         only this catalogue bug (in its scenario, or --scenario)\n"
 "  --replay TOKEN        run the schedule of a token and show its timeline\n"
 "  --html FILE           write the counterexample as an HTML/SVG diagram\n"
+"  --memory M            sc (default): every store visible at once; weak:\n"
+"                        the library's relaxed/release stores may become\n"
+"                        visible to other threads late and out of order\n"
+"                        (per-thread store buffers, docs/bugs.md); tokens\n"
+"                        found so start with W/ and replay in that mode\n"
 "  --format F            stage-2 format: arm64 (default) or ept; on ept the\n"
 "                        scenarios needing arm64-only hardware are skipped\n"
 "  --json                JSON on stdout instead of the table\n"
 "  --depth D             PCT depth (3); --bound B: DFS preemption bound (2)\n"
 "  --corpus FILE         append every counterexample's token to FILE\n"
+"  --shard I/N           run share I (0..N-1) of the campaign: N runs with the\n"
+"                        same other arguments explore exactly the schedules\n"
+"                        (generated worlds: the worlds) one run would; merge\n"
+"                        their --json with tools/check-merge.py\n"
+"  --generate N          N generated worlds instead of the scenarios: random\n"
+"                        configurations, set-ups and 2-4 threads of operations,\n"
+"                        a random subset of operation kinds each (with --inject:\n"
+"                        until one breaks); --budget is per world (200)\n"
 "  --list                list scenarios and bugs\n"
 "  --help                this text\n");
 }
@@ -723,19 +749,57 @@ static void progress(const char *what, double frac)
  * Explore @scen (with @bug, or the correct code) for up to @budget
  * schedules or @secs seconds, alternating strategies when none is forced.
  */
+/*
+ * --shard I/N: this process runs only its share of a campaign, the same
+ * for every run with the same arguments, so N processes (machines) with
+ * I = 0..N-1 together run exactly the schedules one process would run.
+ * Hand-written scenarios are split by round (a chunk of schedules with
+ * its own seed and its own PCT length estimate, so a round does not
+ * depend on the rounds before it), generated worlds by world.
+ */
+static unsigned shard_i, shard_n = 1;
+static bool shard_by_world;
+
+static bool shard_mine(uint64_t unit)
+{
+	return unit % shard_n == shard_i;
+}
+
 static void explore(unsigned scen, int bug, int strategy, uint64_t seed, uint64_t budget,
 		    double secs, unsigned depth, unsigned bound, struct bres *r, const char *label)
 {
 	double t0 = now();
-	uint64_t done = 0, chunk = 250;
-	unsigned round = 0;
+	uint64_t done = 0, ran = 0, chunk = 250;
+	unsigned round = 0, pct_len;
 
 	memset(r, 0, sizeof(*r));
+	/*
+	 * PCT places its priority changes over the schedule's expected
+	 * length: measured once here, on the schedule that never preempts,
+	 * so that every round starts from the same estimate whichever
+	 * rounds ran before it (--shard) and still learns within itself.
+	 */
+	J->scen = scen;
+	J->bug = bug;
+	J->strategy = CK_REPLAY;
+	J->io.nr_prefix = 0;
+	J->first = 0;
+	J->count = 1;
+	J->done = 0;
 	J->pct_steps = 0;
+	J->violated = J->exhausted = J->started = false;
+	run_job();
+	pct_len = J->violated ? 0 : J->io.steps;
 	while (done < budget && now() - t0 < secs) {
 		enum ck_strategy st = strategy >= 0 ? (enum ck_strategy)strategy :
 				      (round & 1) ? CK_PCT : CK_RANDOM;
 
+		if (shard_n > 1 && !shard_by_world && st != CK_DFS && !shard_mine(round)) {
+			done += budget - done < chunk ? budget - done : chunk;
+			round++;
+			continue;
+		}
+		J->pct_steps = pct_len;
 		J->scen = scen;
 		J->bug = bug;
 		J->strategy = st;
@@ -750,6 +814,7 @@ static void explore(unsigned scen, int bug, int strategy, uint64_t seed, uint64_
 			J->started = false;
 		run_job();
 		done += J->done + (J->violated ? 1 : 0);
+		ran += J->done + (J->violated ? 1 : 0);
 		round++;
 		progress(label, (double)done / (double)budget);
 		if (J->violated) {
@@ -760,7 +825,7 @@ static void explore(unsigned scen, int bug, int strategy, uint64_t seed, uint64_
 		if (J->exhausted)
 			break;
 	}
-	r->schedules = done;
+	r->schedules = ran;
 	r->seconds = now() - t0;
 }
 
@@ -790,7 +855,185 @@ static void report_violation(struct bres *r, const char *html, const char *corpu
 static bool scen_runs(unsigned i)
 {
 	return ck_format != S2_FMT_EPT ||
-	       !(scenarios[i].cfg.pgt_flags & (S2_PGT_NO_FWB | S2_PGT_HW_AF | S2_PGT_HW_DBM));
+	       (!(scenarios[i].cfg.pgt_flags & (S2_PGT_NO_FWB | S2_PGT_HW_AF | S2_PGT_HW_DBM)) &&
+		!scenarios[i].cfg.arm64_only);
+}
+
+/* ---------------------------------------------------- generated worlds */
+
+#define GEN_BUDGET	200	/* schedules per generated world by default */
+#define GEN_SHRINK_SECS	60	/* at most this long shrinking one world */
+
+/* Does the selected world break @inv within @budget schedules? */
+static bool gen_fails(int bug, int inv, int strategy, uint64_t seed, uint64_t budget,
+		      unsigned depth, unsigned bound)
+{
+	struct bres r;
+
+	explore(0, bug, strategy, seed, budget, 1e9, depth, bound, &r, "shrinking the world");
+	return r.found && r.inv == inv;
+}
+
+/*
+ * Shrink the world of the violation J holds: drop whole threads, then
+ * single operations, then configuration features, keeping each drop
+ * after which a short exploration (twice the schedules the world needed,
+ * 100 to 500) still breaks the same invariant.  Leaves J holding a
+ * failing run of the smallest world, for shrink() to shrink its schedule.
+ */
+static void gen_shrink(uint64_t wseed, int strategy, uint64_t needed, unsigned depth,
+		       unsigned bound)
+{
+	static uint8_t c[CK_MAX_CHOICES];
+	uint32_t mask = gen_mask(), drop = gen_drop(), m, d;
+	uint64_t budget = needed * 2 < 100 ? 100 : needed * 2 > 500 ? 500 : needed * 2;
+	unsigned n = J->io.nr_choices;
+	int inv = J->inv, bug = J->bug;
+	bool changed = true;
+	double t0 = now();
+
+	memcpy(c, J->io.choices, n);
+	for (unsigned pass = 0; pass < 2 && changed; pass++) {
+		changed = false;
+		for (unsigned u = 0; gen_shrink_candidate(u, mask, drop, &m, &d) &&
+				     now() - t0 < GEN_SHRINK_SECS; u++) {
+			if (m == mask && d == drop)
+				continue;
+			gen_select(wseed, m, d);
+			if (!gen_fails(bug, inv, strategy, wseed, budget, depth, bound))
+				continue;
+			mask = m;
+			drop = d;
+			n = J->io.nr_choices;
+			memcpy(c, J->io.choices, n);
+			changed = true;
+		}
+	}
+	gen_select(wseed, mask, drop);
+	J->bug = bug;
+	if (!replay_fails(c, n, inv))	/* cannot happen: the program is deterministic */
+		gen_fails(bug, inv, strategy, wseed, budget, depth, bound);
+}
+
+/*
+ * Whether the violation J holds is not the injected bug's: the same
+ * schedule replayed on the correct code (as the corpus's "-" tokens do)
+ * breaks an invariant too, or the correct code breaks one in the same
+ * exploration of the world (@strategy and @seed, the @needed schedules
+ * the bug took).  Such a world has found something else, which the
+ * correct code's own runs report.  Leaves J holding the bug's run.
+ */
+static bool gen_not_the_bug(int strategy, uint64_t seed, uint64_t needed, unsigned depth,
+			    unsigned bound)
+{
+	static uint8_t c[CK_MAX_CHOICES];
+	unsigned n = J->io.nr_choices;
+	int bug = J->bug, inv = J->inv;
+	struct bres r;
+	bool other;
+
+	memcpy(c, J->io.choices, n);
+	J->bug = 0;
+	replay_fails(c, n, -1);
+	other = J->violated;
+	if (!other) {
+		explore(0, 0, strategy, seed, needed, 1e9, depth, bound, &r, "the correct code");
+		other = r.found;
+	}
+	J->bug = bug;
+	replay_fails(c, n, inv);
+	return other;
+}
+
+/*
+ * `--generate N`: N worlds drawn from @seed, each explored for @budget
+ * schedules (random and PCT on alternate worlds unless a strategy is
+ * given).  The correct code: every violation shrunk and reported (the
+ * first three; the rest by name).  With @inject: stop at the first world
+ * that breaks an invariant and say how long it took.  @world names one
+ * world ("gen-SEED-MASK-DROP") to explore instead.
+ */
+static int gen_main(unsigned nworlds, const char *world, const char *inject, int strategy,
+		    uint64_t seed,
+		    uint64_t budget, double secs, unsigned depth, unsigned bound,
+		    const char *html, const char *corpus, bool json)
+{
+	int b = inject ? bug_id(inject) : -1;
+	unsigned w, viol = 0, found_in = 0;
+	uint64_t total = 0, found_after = 0;
+	double t0 = now(), found_secs = 0;
+	struct bres r, first;
+	char label[64];
+
+	if (inject && b < 0) {
+		fprintf(stderr, "s2mmu check: no bug %s (see --list)\n", inject);
+		return 2;
+	}
+	memset(&first, 0, sizeof(first));
+	for (w = 0; w < nworlds && !(inject && viol); w++) {
+		uint64_t ws = gen_world_seed(seed, w);
+		int st = strategy >= 0 ? strategy : (w & 1) ? CK_PCT : CK_RANDOM;
+
+		shard_by_world = true;
+		if (!world && !shard_mine(w))
+			continue;
+		if (!world)
+			gen_select(ws, GEN_ALL, 0);
+		else if (!gen_select_name(world))
+			return 2;
+		ws = gen_seed();
+		snprintf(label, sizeof(label), "world %u/%u", w + 1, nworlds);
+		explore(0, b + 1, st, ws, budget, secs, depth, bound, &r, label);
+		total += r.schedules;
+		if (!r.found)
+			continue;
+		if (progress_on)
+			fprintf(stderr, "\n");
+		if (inject && gen_not_the_bug(st, ws, r.schedules, depth, bound)) {
+			if (!json)
+				printf("world %s breaks I%d on the correct code too: not %s's\n",
+				       gen_name(), r.inv, inject);
+			continue;
+		}
+		if (!viol++) {
+			found_in = w + 1;
+			found_after = total;
+			found_secs = now() - t0;
+		}
+		if (viol > 3) {
+			if (!json)
+				printf("world %s also breaks I%d\n", gen_name(), r.inv);
+			continue;
+		}
+		gen_shrink(ws, st, r.schedules, depth, bound);
+		report_violation(&r, html, corpus, json);
+		if (!json)
+			gen_describe(stdout);
+		if (viol == 1)
+			first = r;
+	}
+	if (progress_on)
+		fprintf(stderr, "\r%70s\r", "");
+	if (json) {
+		printf("{\"generate\":%u,\"seed\":%llu,\"budget_per_world\":%llu,\"bug\":\"%s\","
+		       "\"worlds\":%u,\"schedules\":%llu,\"violations\":%u,\"found\":%s,"
+		       "\"invariant\":\"I%d\",\"worlds_to_find\":%u,\"schedules_to_find\":%llu,"
+		       "\"seconds_to_find\":%.3f,\"seconds\":%.3f,\"token\":\"%s\"}\n", nworlds,
+		       (unsigned long long)seed, (unsigned long long)budget, inject ? inject : "", w,
+		       (unsigned long long)total, viol, viol ? "true" : "false", first.inv, found_in,
+		       (unsigned long long)found_after, found_secs, now() - t0, first.token);
+	} else if (inject && viol) {
+		printf("generated worlds + %s: found (I%d) in world %u, after %llu schedules, "
+		       "%.2f s\n", inject, first.inv, found_in, (unsigned long long)found_after,
+		       found_secs);
+	} else {
+		printf("generated worlds%s%s: %u of %u (seed %llu, %llu schedules each), "
+		       "%llu schedules, %u violation%s (%.2f s)\n", inject ? " + " : "",
+		       inject ? inject : "", w, nworlds, (unsigned long long)seed,
+		       (unsigned long long)budget, (unsigned long long)total, viol,
+		       viol == 1 ? "" : "s", now() - t0);
+	}
+	return inject ? !viol : viol > 0;
 }
 
 int main(int argc, char **argv)
@@ -801,6 +1044,7 @@ int main(int argc, char **argv)
 	int strategy = -1;
 	unsigned depth = 3, bound = 2;
 	bool json = false, fail = false;
+	unsigned generate = 0;		/* --generate N: worlds */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -810,6 +1054,14 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--json")) {
 			json = true;
+		} else if (v && !strcmp(a, "--memory")) {
+			if (!strcmp(v, "weak"))
+				mm_enable();
+			else if (strcmp(v, "sc")) {
+				fprintf(stderr, "s2mmu check: --memory sc or weak\n");
+				return 2;
+			}
+			i++;
 		} else if (v && !strcmp(a, "--format")) {
 			if (!strcmp(v, "arm64"))
 				ck_format = S2_FMT_ARM64;
@@ -853,6 +1105,8 @@ int main(int argc, char **argv)
 				budget = (uint64_t)d;
 			}
 			i++;
+		} else if (v && !strcmp(a, "--generate")) {
+			generate = (unsigned)strtoul(v, NULL, 0), i++;
 		} else if (v && !strcmp(a, "--scenario")) {
 			scen = v, i++;
 		} else if (v && !strcmp(a, "--inject")) {
@@ -861,6 +1115,16 @@ int main(int argc, char **argv)
 			replay = v, i++;
 		} else if (v && !strcmp(a, "--html")) {
 			html = v, i++;
+		} else if (v && !strcmp(a, "--shard")) {
+			char *end;
+
+			shard_i = (unsigned)strtoul(v, &end, 10);
+			if (*end != '/' || (shard_n = (unsigned)strtoul(end + 1, &end, 10)) == 0 ||
+			    *end || shard_i >= shard_n) {
+				fprintf(stderr, "s2mmu check: --shard I/N with 0 <= I < N\n");
+				return 2;
+			}
+			i++;
 		} else if (v && !strcmp(a, "--corpus")) {
 			corpus = v, i++;
 		} else {
@@ -868,6 +1132,12 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (mm_enabled() && strategy == CK_DFS) {
+		/* DFS enumerates thread choices only; the memory model's
+		 * decisions would be taken as thread choices */
+		fprintf(stderr, "s2mmu check: --memory weak needs --strategy random or pct\n");
+		return 2;
 	}
 	J = mmap(NULL, sizeof(*J), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (J == MAP_FAILED)
@@ -881,7 +1151,12 @@ int main(int argc, char **argv)
 		int b = -1;
 		struct bres r = { 0 };
 
-		snprintf(buf, sizeof(buf), "%s", replay);
+		if (!strncmp(replay, "W/", 2)) {
+			mm_enable();
+			snprintf(buf, sizeof(buf), "%s", replay + 2);
+		} else {
+			snprintf(buf, sizeof(buf), "%s", replay);
+		}
 		p1 = strchr(buf, ':');
 		p2 = p1 ? strchr(p1 + 1, ':') : NULL;
 		if (!p2) {
@@ -890,7 +1165,7 @@ int main(int argc, char **argv)
 		}
 		*p1++ = 0;
 		*p2++ = 0;
-		J->scen = find_scen(buf);
+		J->scen = gen_select_name(buf) ? 0 : find_scen(buf);
 		if (strcmp(p1, "-") && (b = bug_id(p1)) < 0) {
 			fprintf(stderr, "s2mmu check: no bug %s\n", p1);
 			return 2;
@@ -908,6 +1183,16 @@ int main(int argc, char **argv)
 		if (html)
 			write_html(html, replay);
 		return 1;
+	}
+
+	if (generate || (scen && !strncmp(scen, "gen-", 4))) {
+		bool budget_given = false;
+
+		for (int i = 1; i < argc; i++)
+			budget_given |= !strcmp(argv[i], "--budget");
+		return gen_main(generate ? generate : 1, generate ? NULL : scen, inject, strategy,
+				seed, budget_given ? budget : GEN_BUDGET,
+				secs, depth, bound, html, corpus, json);
 	}
 
 	if (scen || inject) {
@@ -931,6 +1216,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "s2mmu check: scenario %s needs arm64 hardware features\n",
 				scenarios[si].name);
 			return 2;
+		}
+		if (inject && bug_targets[b].weak && !mm_enabled()) {
+			if (strategy == CK_DFS) {
+				fprintf(stderr, "s2mmu check: %s needs --memory weak, which DFS "
+					"cannot explore\n", inject);
+				return 2;
+			}
+			fprintf(stderr, "s2mmu check: %s is only visible with weak memory: "
+				"--memory weak\n", inject);
+			mm_enable();
 		}
 		explore(si, b + 1, strategy, seed, budget, inject ? bug_secs : secs, depth, bound, &r,
 			scenarios[si].name);
@@ -973,7 +1268,8 @@ int main(int argc, char **argv)
 		}
 		for (int b = 0; b < S2_NR_BUGS; b++) {
 			memset(&br[b], 0, sizeof(br[b]));
-			if (!bug_targets[b].scenario || !scen_runs(find_scen(bug_targets[b].scenario)))
+			if (!bug_targets[b].scenario || !scen_runs(find_scen(bug_targets[b].scenario)) ||
+			    (bug_targets[b].weak && !mm_enabled()))
 				continue;
 			findable++;
 			explore(find_scen(bug_targets[b].scenario), b + 1, strategy, seed,
@@ -1025,6 +1321,7 @@ int main(int argc, char **argv)
 				printf("%-32s %-6s %10llu %9.3f  I%d%s\n", bug_names[b],
 				       !bug_targets[b].scenario ? "n/a" :
 				       !scen_runs(find_scen(bug_targets[b].scenario)) ? "arm64" :
+				       bug_targets[b].weak && !mm_enabled() ? "weak" :
 				       br[b].found ? "yes" : "NO",
 				       (unsigned long long)br[b].schedules, br[b].seconds,
 				       br[b].found ? br[b].inv : bug_targets[b].inv,
