@@ -1217,7 +1217,7 @@ int main(int argc, char **argv)
 				scenarios[si].name);
 			return 2;
 		}
-		if (inject && bug_targets[b].weak && !mm_enabled()) {
+		if (inject && bug_weak[b] && !mm_enabled()) {
 			if (strategy == CK_DFS) {
 				fprintf(stderr, "s2mmu check: %s needs --memory weak, which DFS "
 					"cannot explore\n", inject);
@@ -1269,7 +1269,7 @@ int main(int argc, char **argv)
 		for (int b = 0; b < S2_NR_BUGS; b++) {
 			memset(&br[b], 0, sizeof(br[b]));
 			if (!bug_targets[b].scenario || !scen_runs(find_scen(bug_targets[b].scenario)) ||
-			    (bug_targets[b].weak && !mm_enabled()))
+			    (bug_weak[b] && !mm_enabled()))
 				continue;
 			findable++;
 			explore(find_scen(bug_targets[b].scenario), b + 1, strategy, seed,
@@ -1321,7 +1321,7 @@ int main(int argc, char **argv)
 				printf("%-32s %-6s %10llu %9.3f  I%d%s\n", bug_names[b],
 				       !bug_targets[b].scenario ? "n/a" :
 				       !scen_runs(find_scen(bug_targets[b].scenario)) ? "arm64" :
-				       bug_targets[b].weak && !mm_enabled() ? "weak" :
+				       bug_weak[b] && !mm_enabled() ? "weak" :
 				       br[b].found ? "yes" : "NO",
 				       (unsigned long long)br[b].schedules, br[b].seconds,
 				       br[b].found ? br[b].inv : bug_targets[b].inv,
