@@ -309,11 +309,24 @@ static int c_ref_add(void *ctx, void *va, int delta)
 	return pref[i];
 }
 
-static void drop_tlb(uint64_t start, uint64_t end, bool walkcache, int level)
+/* The vCPU whose fault the calling thread is handling (-1: none): the
+ * one a local (non-broadcast) invalidation reaches. */
+static __thread int cur_vcpu = -1;
+
+/*
+ * Invalidate [start, end) in every vCPU's TLB (@only >= 0: that vCPU's
+ * alone, S2_TLBI_LOCAL).  @level >= 0 is the leaf level the caller says
+ * the entries have (FEAT_TTL's hint): the architecture lets an entry of
+ * another level survive such an invalidation, and so does this model, so
+ * a wrong hint leaves a stale translation that the oracle sees.
+ */
+static void drop_tlb(uint64_t start, uint64_t end, bool walkcache, int level, int only)
 {
 	for (unsigned v = 0; v < W->cfg.nr_vcpus; v++) {
 		struct w_vcpu *c = &W->vcpu[v];
 
+		if (only >= 0 && (int)v != only)
+			continue;
 		/* the DSB after a TLBI waits for walks in flight (D5.10) */
 		ck_mutex_lock(&c->walk, "TLBI: wait for the vCPU's walk");
 		c->tlbi_gen++;
@@ -334,9 +347,13 @@ static void drop_tlb(uint64_t start, uint64_t end, bool walkcache, int level)
 static void c_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
 {
 	(void)ctx;
-	ck_note("TLBI ipa %#llx L%d%s", (unsigned long long)ipa, level,
-		(flags & S2_TLBI_LEAF) ? " leaf" : "");
-	drop_tlb(ipa, ipa + 1, !(flags & S2_TLBI_LEAF) || level < 0, -1);
+	ck_note("TLBI ipa %#llx L%d%s%s", (unsigned long long)ipa, level,
+		(flags & S2_TLBI_LEAF) ? " leaf" : "", (flags & S2_TLBI_LOCAL) ? " local" : "");
+	/* a local invalidation from outside a vCPU's fault reaches no TLB */
+	if ((flags & S2_TLBI_LOCAL) && cur_vcpu < 0)
+		return;
+	drop_tlb(ipa, ipa + 1, !(flags & S2_TLBI_LEAF) || level < 0,
+		 (flags & S2_TLBI_LEAF) ? level : -1, (flags & S2_TLBI_LOCAL) ? cur_vcpu : -1);
 }
 
 static void c_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
@@ -353,14 +370,14 @@ static void c_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
 	while (size / chunk > 4)
 		chunk *= 2;	/* a larger SCALE: few operations per range */
 	for (a = ipa; a < end; a += chunk)
-		drop_tlb(a, a + chunk < end ? a + chunk : end, level < 0, -1);
+		drop_tlb(a, a + chunk < end ? a + chunk : end, level < 0, level, -1);
 }
 
 static void c_tlbi_vm(void *ctx)
 {
 	(void)ctx;
 	ck_note("TLBI vm");
-	drop_tlb(0, ~0ULL, true, -1);
+	drop_tlb(0, ~0ULL, true, -1, -1);
 }
 
 static void c_dcache(void *ctx, uint64_t pa, uint64_t size)
@@ -861,14 +878,6 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 	ck_note("vCPU%d %s %#llx -> pfn %#llx", v->id,
 		write ? "write" : acc == S2_ACC_EXEC ? "exec" : "read",
 		(unsigned long long)gpa, (unsigned long long)pfn);
-	if (acc == S2_ACC_EXEC && !e->x)
-		ck_violation(5, "vCPU%d executed GPA %#llx through a non-executable translation",
-			     v->id, (unsigned long long)gpa);
-	/* I11: instructions fetched from lines older than the frame's content */
-	if (acc == S2_ACC_EXEC && !cplat.icache_dic && pfn < W_IO_PFN0 && W->ic_stale[pfn])
-		ck_violation(11, "vCPU%d executed pfn %#llx (GPA %#llx) with stale instruction-cache "
-			     "lines: the page became executable without an I-cache invalidation",
-			     v->id, (unsigned long long)pfn, (unsigned long long)gpa);
 	if (!hva)
 		ck_violation(1, "vCPU%d accessed GPA %#llx, which no live memslot backs "
 			     "(a stale translation)", v->id, (unsigned long long)gpa);
@@ -881,6 +890,15 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 	if (pfn < W_IO_PFN0 && e->gen != host_frame_gen(W->phys, e->pa >> 12))
 		ck_violation(1, "vCPU%d accessed frame %#llx, freed by the host since the "
 			     "translation was read", v->id, (unsigned long long)pfn);
+	/* after the I1 checks: a stale translation is reported as what it is */
+	if (acc == S2_ACC_EXEC && !e->x)
+		ck_violation(5, "vCPU%d executed GPA %#llx through a non-executable translation",
+			     v->id, (unsigned long long)gpa);
+	/* I11: instructions fetched from lines older than the frame's content */
+	if (acc == S2_ACC_EXEC && !cplat.icache_dic && pfn < W_IO_PFN0 && W->ic_stale[pfn])
+		ck_violation(11, "vCPU%d executed pfn %#llx (GPA %#llx) with stale instruction-cache "
+			     "lines: the page became executable without an I-cache invalidation",
+			     v->id, (unsigned long long)pfn, (unsigned long long)gpa);
 	if (write && (flags & S2_MEM_READONLY))
 		ck_violation(2, "vCPU%d wrote GPA %#llx through a READONLY memslot",
 			     v->id, (unsigned long long)gpa);
@@ -1004,7 +1022,9 @@ int w_access_kind(unsigned vi, uint64_t gpa, unsigned acc)
 		ck_mutex_unlock(&v->walk);
 		ck_note("vCPU%d fault %#llx %s", v->id, (unsigned long long)gpa,
 			write ? "W" : acc == S2_ACC_EXEC ? "X" : "R");
+		cur_vcpu = v->id;
 		ret = s2_vm_fault(W->vm, s2_gpa(gpa), acc, &v->mc, &info);
+		cur_vcpu = -1;
 		ck_note("vCPU%d fault -> %d cause %d", v->id, ret, info.retry_cause);
 		if (ret == -S2_EAGAIN) {
 			/*
