@@ -376,7 +376,8 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 		cmo_subtree(pgt, child, c->level + 1);
 	defer_free_table(pgt, child, c->level + 1);
 	cmo_map(pgt, pa, span, d->prot);
-	pte_store_release(c->pgt, c->ptep, lv_leaf_template(lv, d->prot, true) | lv_oa_bits(pgt, lv, pa));
+	pte_store_release(c->pgt, c->ptep,
+			  lv_leaf_template(lv, d->prot, true) | lv_oa_bits(pgt, lv, pa));
 	return 0;
 }
 
