@@ -119,9 +119,10 @@ static struct {
 	/* argument tables: an operation's a/b index these */
 	uint64_t gpa[16];
 	unsigned ngpa, nhome;	/* gpa[0..nhome): slot 0's pages at its GPA */
+	unsigned pfn0, npfn;	/* gpa[pfn0..+npfn): the PFNMAP slot's */
 	uint64_t off[12];	/* HVA offsets from W_HVA */
-	unsigned noff;
-	uint64_t len[6];	/* lengths; len[0..2] are at most 4 pages */
+	unsigned noff, pfo0, npfo;	/* off[pfo0..+npfo): the PFNMAP VMA's */
+	uint64_t len[7];	/* lengths; len[0..3] are at most 4 pages */
 	unsigned nlen;
 	uint64_t s2_off, s2_len;	/* slot 2's HVA range; 0: no slot 2 */
 	uint64_t alt;		/* the GPA a move takes slot 0 to */
@@ -218,7 +219,7 @@ static void draw_cfg(void)
 	r = pick(10);
 	c->slot_gpa = r < 6 ? 0 : r < 8 ? M2 : K4;
 	r = pick(10);
-	c->slot_flags = r < 7 ? 0 : r < 9 ? S2_MEM_DIRTY_LOG : S2_MEM_READONLY;
+	c->slot_flags = r < 6 ? 0 : r < 9 ? S2_MEM_DIRTY_LOG : S2_MEM_READONLY;
 	G.format = coin(30) ? S2_FMT_EPT : S2_FMT_ARM64;
 	if (G.format == S2_FMT_ARM64) {
 		if (coin(25))
@@ -232,8 +233,8 @@ static void draw_cfg(void)
 		c->vm_flags |= S2_VM_COUNTER_TRACKING;
 	if (coin(30))
 		c->vm_flags |= S2_VM_EAGER_SPLIT;
-	c->pfnmap_slot = coin(30);
-	c->pfnmap_mem = c->pfnmap_slot && coin(40);
+	c->pfnmap_slot = coin(35);
+	c->pfnmap_mem = c->pfnmap_slot && coin(50);
 	c->populate = coin(70);
 	G.alt = coin(70) ? GPA_ALT : GPA_ALT + K4;
 }
@@ -268,8 +269,10 @@ static void draw_tables(void)
 	for (unsigned i = 0; i < nc; i++)
 		add_u64(G.off, &G.noff, 12, cand[i]);
 	if (c->pfnmap_slot) {
+		G.pfo0 = G.noff;
 		add_u64(G.off, &G.noff, 12, HVA_PFNMAP);
 		add_u64(G.off, &G.noff, 12, HVA_PFNMAP + K4);
+		G.npfo = G.noff - G.pfo0;
 	}
 	/* slot 0's pages at their GPA come first: the favourite targets */
 	for (unsigned i = 0; i < G.noff; i++)
@@ -283,12 +286,15 @@ static void draw_tables(void)
 		add_u64(G.gpa, &G.ngpa, 16, GPA_SLOT2 + K4);
 	}
 	if (c->pfnmap_slot) {
+		G.pfn0 = G.ngpa;
 		add_u64(G.gpa, &G.ngpa, 16, GPA_PFNMAP + K4);
 		add_u64(G.gpa, &G.ngpa, 16, GPA_PFNMAP);
+		G.npfn = G.ngpa - G.pfn0;
 	}
 	add_u64(G.gpa, &G.ngpa, 16, GPA_HOLE);
 	G.len[G.nlen++] = K4;
 	G.len[G.nlen++] = 2 * K4;
+	G.len[G.nlen++] = 3 * K4;	/* odd: a range TLBI's last chunk */
 	G.len[G.nlen++] = 4 * K4;
 	G.len[G.nlen++] = c->vma_len;
 	if (npg >= 512) {
@@ -300,7 +306,8 @@ static void draw_tables(void)
 
 static int pick_kind(unsigned cls);
 
-/* Swarm testing: each kind on with probability 1/2, then repaired so the
+/* Swarm testing: each kind on with probability 35% (about ten of them:
+ * worlds dense in a few interactions beat worlds thin in all), then repaired so the
  * world has a vCPU kind and a kind for the other threads, and nothing
  * its configuration cannot do at all. */
 static void draw_kinds(void)
@@ -309,7 +316,7 @@ static void draw_kinds(void)
 	uint64_t k = 0;
 
 	for (unsigned i = 0; i < G_NR_KINDS; i++)
-		if (coin(50))
+		if (coin(35))
 			k |= 1ULL << i;
 	if (c->kind != HOST_VMA_THP)
 		k &= ~(1ULL << G_COLLAPSE | 1ULL << G_SPLIT);
@@ -337,13 +344,17 @@ static void draw_args(struct gen_op *o)
 {
 	switch (o->kind) {
 	case G_READ: case G_WRITE: case G_EXEC: case G_FAULT:
-		o->a = (uint8_t)(coin(75) ? pick(G.nhome) : pick(G.ngpa));
+		/* slot 0's pages mostly; the PFNMAP slot's often when there is one */
+		if (G.npfn && coin(25))
+			o->a = (uint8_t)(G.pfn0 + pick(G.npfn));
+		else
+			o->a = (uint8_t)(coin(75) ? pick(G.nhome) : pick(G.ngpa));
 		o->b = (uint8_t)pick(3);		/* G_FAULT: read, write, exec */
 		break;
 	case G_RECLAIM: case G_KSM: case G_CFY: case G_CY: case G_TY:
 		/* page by page: a few pages, not 512 of them */
 		o->a = (uint8_t)pick(G.noff);
-		o->b = (uint8_t)pick(3);
+		o->b = (uint8_t)pick(4);
 		break;
 	case G_SLOT_CREATE:
 		o->a = G.s2_len && coin(40) ? 2 : 0;
@@ -358,7 +369,7 @@ static void draw_args(struct gen_op *o)
 		o->a = (uint8_t)pick(2);		/* home, G.alt */
 		break;
 	default:
-		o->a = (uint8_t)pick(G.noff);
+		o->a = (uint8_t)(G.npfo && coin(25) ? G.pfo0 + pick(G.npfo) : pick(G.noff));
 		o->b = (uint8_t)pick(G.nlen);
 		o->v = (uint8_t)pick(2);		/* G_HOST_RW: read, write */
 		break;
@@ -402,7 +413,7 @@ static void draw_world(uint64_t seed)
 	G.cfg0.nr_vcpus = nv;
 	/* set-up, single-threaded before the threads start: translations
 	 * already in TLBs, a THP already split, logging already on */
-	G.nsetup = coin(60) ? 1 + pick(GEN_MAX_SETUP) : 0;
+	G.nsetup = coin(75) ? 1 + pick(GEN_MAX_SETUP) : 0;
 	for (unsigned i = 0; i < G.nsetup; i++) {
 		struct gen_op *o = &G.setup[i];
 		unsigned r = pick(10);
@@ -862,6 +873,29 @@ static void thread_fn(void *arg)
 	}
 }
 
+/*
+ * End of a schedule, every thread done: the audit of every leaf against
+ * the host (w_audit) while the leaves are there, then every slot deleted,
+ * after which w_destroy(true) finds any table page still allocated (I3: a
+ * reference taken twice keeps a table alive).  Not after a release: its
+ * table is gone, and an invalidation it cut short would keep a memslot
+ * change waiting (KVM resets that count at destroy).
+ * Return: whether every slot is gone.
+ */
+static bool unmap_all(void)
+{
+	if (W->released)
+		return false;
+	w_audit();
+	for (unsigned id = 0; id < 3; id++) {
+		int ret = s2_vm_delete_memslot(W->vm, id);
+
+		if (ret && ret != -S2_ENOENT)
+			return false;
+	}
+	return true;
+}
+
 void gen_run(struct ck_sched_io *io)
 {
 	ck_format = G.format;
@@ -878,7 +912,7 @@ void gen_run(struct ck_sched_io *io)
 		if (thread_kept(&G.thr[t]))
 			ck_spawn(G.thr[t].name, thread_fn, &G.thr[t]);
 	ck_run();
-	w_destroy(false);
+	w_destroy(unmap_all());
 }
 
 /* ----------------------------------------------------------- printing */

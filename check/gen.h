@@ -27,7 +27,7 @@
 
 #define GEN_MAX_THREADS	4
 #define GEN_MAX_OPS	5		/* per thread */
-#define GEN_MAX_SETUP	3
+#define GEN_MAX_SETUP	4
 #define GEN_ALL		0xffffffffu	/* every operation kept */
 
 /* Configuration features a shrink may turn off (the DROP field). */
