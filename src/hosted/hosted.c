@@ -16,6 +16,60 @@
 
 #include <s2mmu/hosted.h>
 
+/*
+ * Fault injection, for tests/hosted_stress.c only (docs/reliability.md).
+ * Compiled solely into the separate object mk/hosted-fault.mk builds with
+ * -DS2_HOSTED_FAULT; in the library FAULT() is the constant 0 and every
+ * fenced branch below vanishes.  S2_HOSTED_FAULT=<name> in the environment
+ * breaks one primitive of this file:
+ *   read_nowait      read_lock enters without looking for a writer
+ *   read_excl        readers exclude each other (no concurrent readers)
+ *   write_noreaders  write_lock does not wait for readers to leave
+ *   write_nomutex    writers do not exclude each other
+ *   rcu_nolock       rcu_read_lock/unlock do not enter a read section
+ *   sync_noop        synchronize_rcu returns at once
+ *   defer_now        defer_free runs the callback at once, no grace period
+ *   barrier_noop     defer_barrier returns at once
+ *   ref_nonatomic    page_ref_add is a load and a store, not one atomic add
+ */
+#ifdef S2_HOSTED_FAULT
+#include <stdio.h>
+
+enum { HF_NONE, HF_READ_NOWAIT, HF_READ_EXCL, HF_WRITE_NOREADERS,
+       HF_WRITE_NOMUTEX, HF_RCU_NOLOCK, HF_SYNC_NOOP, HF_DEFER_NOW,
+       HF_BARRIER_NOOP, HF_REF_NONATOMIC, HF_NR };
+
+static int hosted_fault(void)
+{
+	static const char *const names[HF_NR] = {
+		"", "read_nowait", "read_excl", "write_noreaders", "write_nomutex",
+		"rcu_nolock", "sync_noop", "defer_now", "barrier_noop", "ref_nonatomic",
+	};
+	static int cached = -1;
+	int f = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	const char *env;
+
+	if (f >= 0)
+		return f;
+	env = getenv("S2_HOSTED_FAULT");
+	f = HF_NONE;
+	if (env && *env) {
+		for (f = 1; f < HF_NR && strcmp(env, names[f]); f++)
+			;
+		if (f == HF_NR) {
+			fprintf(stderr, "S2_HOSTED_FAULT=%s: no such fault\n", env);
+			abort();
+		}
+	}
+	__atomic_store_n(&cached, f, __ATOMIC_RELAXED);
+	return f;
+}
+#define FAULT(name)	(hosted_fault() == HF_##name)
+#else
+#define FAULT(name)	0
+#endif
+/* ------------------------------------------------- end of fault injection */
+
 #define CHUNK_SHIFT	22
 #define CHUNK_SIZE	(1UL << CHUNK_SHIFT)
 #define NR_SHIFTS	3	/* 12, 14, 16 */
@@ -296,6 +350,12 @@ static int h_page_ref_add(void *ctx, void *va, int delta)
 	(void)ctx;
 	if (!delta)
 		return __atomic_load_n(&meta_of(va)->ref, __ATOMIC_ACQUIRE);
+	if (FAULT(REF_NONATOMIC)) {	/* fault injection: a lost-update window */
+		int *ref = &meta_of(va)->ref, v = __atomic_load_n(ref, __ATOMIC_RELAXED);
+
+		__atomic_store_n(ref, v + delta, __ATOMIC_RELAXED);
+		return v + delta;
+	}
 	return __atomic_add_fetch(&meta_of(va)->ref, delta, __ATOMIC_ACQ_REL);
 }
 
@@ -331,6 +391,10 @@ static void h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void
 	struct s2_hosted *h = ctx;
 	struct page_meta *m = meta_of(va);
 
+	if (FAULT(DEFER_NOW)) {		/* fault injection: no grace period */
+		fn(owner, va, level);
+		return;
+	}
 	s2_hosted_thread_online();
 	m->fn = fn;
 	m->owner = owner;
@@ -345,6 +409,8 @@ static void h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void
 static void h_defer_barrier(void *ctx)
 {
 	(void)ctx;
+	if (FAULT(BARRIER_NOOP))	/* fault injection */
+		return;
 	s2_hosted_thread_online();
 	urcu_memb_barrier();
 	tsan_acquire(&rcu_barrier_sync);
@@ -488,11 +554,15 @@ static void h_read_lock(void *lock)
 	struct brlock *l = lock;
 	long *r = &l->slot[br_my_slot()].readers;
 
+	if (FAULT(READ_EXCL))		/* fault injection: one reader at a time */
+		pthread_mutex_lock(&l->wmutex);
 	for (;;) {
 		/* Count ourselves, then look for a writer: with both sides
 		 * sequentially consistent, either the writer sees our count
 		 * or we see its flag. */
 		__atomic_fetch_add(r, 1, __ATOMIC_SEQ_CST);
+		if (FAULT(READ_NOWAIT))	/* fault injection: ignore the writer */
+			return;
 		if (!__atomic_load_n(&l->writer, __ATOMIC_SEQ_CST))
 			return;
 		__atomic_fetch_sub(r, 1, __ATOMIC_RELEASE);
@@ -506,6 +576,8 @@ static void h_read_unlock(void *lock)
 	struct brlock *l = lock;
 
 	__atomic_fetch_sub(&l->slot[br_my_slot()].readers, 1, __ATOMIC_RELEASE);
+	if (FAULT(READ_EXCL))		/* fault injection */
+		pthread_mutex_unlock(&l->wmutex);
 }
 
 static void h_write_lock(void *lock)
@@ -513,8 +585,11 @@ static void h_write_lock(void *lock)
 	struct brlock *l = lock;
 	unsigned i;
 
-	pthread_mutex_lock(&l->wmutex);
+	if (!FAULT(WRITE_NOMUTEX))	/* fault injection: writers overlap */
+		pthread_mutex_lock(&l->wmutex);
 	__atomic_store_n(&l->writer, 1, __ATOMIC_SEQ_CST);
+	if (FAULT(WRITE_NOREADERS))	/* fault injection: readers stay in */
+		return;
 	for (i = 0; i < BR_SLOTS; i++)
 		while (__atomic_load_n(&l->slot[i].readers, __ATOMIC_SEQ_CST))
 			sched_yield();
@@ -525,13 +600,16 @@ static void h_write_unlock(void *lock)
 	struct brlock *l = lock;
 
 	__atomic_store_n(&l->writer, 0, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&l->wmutex);
+	if (!FAULT(WRITE_NOMUTEX))	/* fault injection */
+		pthread_mutex_unlock(&l->wmutex);
 }
 
 static void h_rcu_read_lock(void *ctx)
 {
 	(void)ctx;
 	s2_hosted_thread_online();
+	if (FAULT(RCU_NOLOCK))		/* fault injection: not a reader */
+		return;
 	urcu_memb_read_lock();
 }
 
@@ -539,12 +617,16 @@ static void h_rcu_read_unlock(void *ctx)
 {
 	(void)ctx;
 	tsan_release(&rcu_gp_sync);
+	if (FAULT(RCU_NOLOCK))		/* fault injection */
+		return;
 	urcu_memb_read_unlock();
 }
 
 static void h_synchronize_rcu(void *ctx)
 {
 	(void)ctx;
+	if (FAULT(SYNC_NOOP))		/* fault injection: no grace period */
+		return;
 	urcu_memb_synchronize_rcu();
 	tsan_acquire(&rcu_gp_sync);
 }
