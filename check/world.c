@@ -890,11 +890,10 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 	if (pfn < W_IO_PFN0 && e->gen != host_frame_gen(W->phys, e->pa >> 12))
 		ck_violation(1, "vCPU%d accessed frame %#llx, freed by the host since the "
 			     "translation was read", v->id, (unsigned long long)pfn);
-	/* after the I1 checks: a stale translation is reported as what it is */
-	if (acc == S2_ACC_EXEC && !e->x)
-		ck_violation(5, "vCPU%d executed GPA %#llx through a non-executable translation",
-			     v->id, (unsigned long long)gpa);
-	/* I11: instructions fetched from lines older than the frame's content */
+	/* I11, after the I1 checks: a stale translation is reported as what
+	 * it is.  (A fetch through a translation without X never gets here:
+	 * it is a permission fault, tlbe_allows.)  Instructions fetched from
+	 * lines older than the frame's content: */
 	if (acc == S2_ACC_EXEC && !cplat.icache_dic && pfn < W_IO_PFN0 && W->ic_stale[pfn])
 		ck_violation(11, "vCPU%d executed pfn %#llx (GPA %#llx) with stale instruction-cache "
 			     "lines: the page became executable without an I-cache invalidation",
