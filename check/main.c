@@ -1180,6 +1180,8 @@ int main(int argc, char **argv)
 		snprintf(r.token, sizeof(r.token), "%s", replay);
 		printf("replay: violation I%d: %s\n", J->inv, J->msg);
 		timeline(stdout);
+		if (gen_selected())
+			gen_describe(stdout);
 		if (html)
 			write_html(html, replay);
 		return 1;
