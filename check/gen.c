@@ -178,9 +178,13 @@ static void draw_cfg(void)
 	struct w_cfg *c = &G.cfg0;
 	unsigned r;
 
+	/* layouts 0..5, the 4-page and the THP ones twice as likely: the
+	 * smallest world, and the one where blocks and tables meet */
+	static const uint8_t layout[8] = { 0, 0, 1, 2, 2, 3, 4, 5 };
+
 	memset(c, 0, sizeof(*c));
 	c->vma_prot = coin(10) ? HOST_PROT_READ : HOST_PROT_READ | HOST_PROT_WRITE;
-	switch (pick(6)) {
+	switch (layout[pick(8)]) {
 	case 0:		/* four 4K pages, all in slot 0 */
 		c->kind = HOST_VMA_ANON;
 		c->vma_len = c->slot_size = 4 * K4;
@@ -253,7 +257,7 @@ static void add_u64(uint64_t *t, unsigned *n, unsigned max, uint64_t v)
 static void draw_tables(void)
 {
 	const struct w_cfg *c = &G.cfg0;
-	uint64_t npg = c->vma_len / K4, cand[8];
+	uint64_t npg = c->vma_len / K4, cand[10];
 	unsigned nc = 0;
 
 	G.noff = G.ngpa = G.nlen = 0;
@@ -264,6 +268,10 @@ static void draw_tables(void)
 	cand[nc++] = 2 * K4;
 	cand[nc++] = 3 * K4;
 	cand[nc++] = (npg - 1) * K4;
+	if (npg >= 512) {	/* pages further into the block */
+		cand[nc++] = 5 * K4;
+		cand[nc++] = 7 * K4;
+	}
 	if (npg > 512)
 		cand[nc++] = M2;
 	for (unsigned i = 0; i < nc; i++)
@@ -409,18 +417,19 @@ static void draw_world(uint64_t seed)
 	draw_tables();
 	draw_kinds();
 	G.nthr = 2 + pick(GEN_MAX_THREADS - 1);
-	nv = G.nthr >= 3 && coin(50) ? 2 : 1;
+	nv = coin(G.nthr >= 3 ? 65 : 25) ? 2 : 1;
 	G.cfg0.nr_vcpus = nv;
 	/* set-up, single-threaded before the threads start: translations
-	 * already in TLBs, a THP already split, logging already on */
+	 * already in TLBs, a THP already split, logging on, or over (pages
+	 * mapped as pages where the host has a block), a page zapped */
 	G.nsetup = coin(75) ? 1 + pick(GEN_MAX_SETUP) : 0;
 	for (unsigned i = 0; i < G.nsetup; i++) {
 		struct gen_op *o = &G.setup[i];
 		unsigned r = pick(10);
 
-		o->kind = r < 7 ? (coin(50) ? G_READ : G_WRITE) :
-			  r == 7 ? (G.cfg0.kind == HOST_VMA_THP ? G_SPLIT : G_READ) :
-			  r == 8 ? G_LOG_ON : G_DONTNEED;
+		o->kind = r < 6 ? (coin(50) ? G_READ : G_WRITE) :
+			  r == 6 ? (G.cfg0.kind == HOST_VMA_THP ? G_SPLIT : G_READ) :
+			  r == 7 ? G_LOG_ON : r == 8 ? G_LOG_OFF : G_DONTNEED;
 		draw_args(o);
 		if (o->kind == G_READ || o->kind == G_WRITE)
 			o->v = (uint8_t)pick(nv);
