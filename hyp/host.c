@@ -278,14 +278,14 @@ static uint64_t *guest_ptr(uint64_t ipa)
 }
 
 /* The content the oracle compares: every vCPU's word in every 4K guest
- * page of host page @i, hashed (FNV-1a over the words). */
-static uint64_t page_hash(uint32_t i)
+ * page of host page @i, hashed (FNV-1a over the words).  host_lock held
+ * (a vCPU's swap-in may change the frame). */
+static uint64_t page_hash_locked(uint32_t i)
 {
 	uint64_t h = 0xcbf29ce484222325ULL, base;
 	uint32_t f;
 	unsigned s, v;
 
-	el2_spin_lock(&host_lock);
 	f = hp[i].state == HP_SWAPPED ? hp[i].swap : hp[i].frame;
 	base = FRAME_POOL + ((uint64_t)f << shift);
 	for (s = 0; s < PAGE >> 12; s++)
@@ -294,6 +294,15 @@ static uint64_t page_hash(uint32_t i)
 							       v * G_WORD_STRIDE);
 			h *= 0x100000001b3ULL;
 		}
+	return h;
+}
+
+static uint64_t page_hash(uint32_t i)
+{
+	uint64_t h;
+
+	el2_spin_lock(&host_lock);
+	h = page_hash_locked(i);
 	el2_spin_unlock(&host_lock);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return h;
@@ -615,8 +624,9 @@ static uint32_t pick_page(void)
 
 static void migrate(uint32_t first, uint32_t n, bool swap)
 {
+	static uint32_t old[MAX_HPAGES];
 	s2_hva_t start = hva_of(first), end = hva_of(first + n);
-	uint32_t old[64], i, cnt = 0;
+	uint32_t i, cnt = 0;
 
 	if (s2_vm_mn_invalidate_range_start(hyp.vm, start, end, true)) {
 		hprintf("HYP-MISMATCH invalidate_range_start failed\n");
@@ -742,12 +752,18 @@ static void age(uint32_t i, unsigned kind)
 
 static unsigned dirty_phase;
 
+/* One hold of host_lock for the whole slot: taking it per page, against
+ * vCPUs faulting through resolve(), cost seconds under QEMU whenever a
+ * preempted host thread held it. */
 static void dirty_snapshot(uint64_t *to)
 {
 	uint32_t i;
 
+	el2_spin_lock(&host_lock);
 	for (i = 0; i < s1_pages; i++)
-		to[i] = page_hash(s1_first + i);
+		to[i] = page_hash_locked(s1_first + i);
+	el2_spin_unlock(&host_lock);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 /* Dirty logging on slot 1: on, five harvests, off (@off: off now). */
@@ -810,10 +826,16 @@ static void dirty_step(bool off)
 	dirty_phase = 0;
 }
 
+static uint64_t op_max_ticks[6];
+static const char *const op_kind[6] = { "migrate", "migrate-range", "reclaim", "wrprotect",
+					"aging", "dirty-log" };
+
 static void churn_once(void)
 {
-	uint64_t r = rnd() % 100;
+	uint64_t r = rnd() % 100, t0 = now_ticks(), dt;
 	uint32_t p = pick_page(), n;
+	unsigned kind = r < 35 ? 0 : r < 45 ? 1 : r < 60 ? 2 : r < 70 ? 3 : r < 95 ? 4 :
+			r < 97 ? 5 : 2;
 
 	churn_iter++;
 	st.churn_ops++;
@@ -840,7 +862,17 @@ static void churn_once(void)
 		age(p, OP_CY);
 	} else if (r < 97) {
 		dirty_step(false);
+	} else if (r < 98) {
+		/* reclaim a 2 MiB-aligned run of slot 1: with 4K pages this
+		 * empties a whole level-3 table, which the engine unlinks and
+		 * frees after a grace period (defer_free, el2_rcu_poll) */
+		n = (uint32_t)((2ULL << 20) >> shift);
+		p = s1_first + (uint32_t)(rnd() % (s1_pages / n)) * n;
+		migrate(p, n, true);
 	}
+	dt = now_ticks() - t0;
+	if (dt > op_max_ticks[kind])
+		op_max_ticks[kind] = dt;
 	/* a few freed frames re-checked for poison each round */
 	for (n = 0; n < 2 && q_count; n++) {
 		el2_spin_lock(&host_lock);
@@ -889,6 +921,10 @@ static void print_results(uint64_t ticks)
 		ex += s->exits;
 	}
 	s2_vm_get_stats(hyp.vm, &vs);
+	hprintf("HYP slowest host operation of each kind (us):");
+	for (c = 0; c < 6; c++)
+		hprintf(" %s %lu", op_kind[c], op_max_ticks[c] * 1000 / ms_to_ticks(1));
+	hprintf("\n");
 	hprintf("HYP run: %lu ms of guest time, %u vCPUs, %lu churn operations\n",
 		ticks / ms_to_ticks(1), hyp.nvcpu, st.churn_ops);
 	hprintf("HYP-COUNT guest_accesses=%lu exits=%lu stage2_faults=%lu "
@@ -920,7 +956,7 @@ static void print_results(uint64_t ticks)
  * stage-1 walk goes through a stale, poisoned table page faults, and its
  * vector fetch faults the same way, for ever, without trapping to EL2.
  */
-#define WATCHDOG_MS	3000
+#define WATCHDOG_MS	5000
 static uint64_t wd_exits[EL2_MAX_CPUS], wd_time[EL2_MAX_CPUS];
 static bool stuck;
 

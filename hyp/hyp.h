@@ -17,8 +17,8 @@
 #define SLOT0_SIZE	((uint64_t)1 << 20)
 #define SLOT1_IPA	(GUEST_IPA + ((uint64_t)4 << 20))
 #define SLOT1_SIZE	((uint64_t)4 << 20)
-#define G_STACKS	(GUEST_IPA + 0x10000)	/* 16 KiB per vCPU */
-#define G_STACK_SIZE	0x4000
+#define G_STACKS	(GUEST_IPA + 0x10000)	/* 8 KiB per vCPU, up to 8 */
+#define G_STACK_SIZE	0x2000
 #define G_TABLES	(GUEST_IPA + 0x20000)	/* L1, L2, then 4 L3 */
 #define G_NR_L3		4
 #define G_PARAMS	(GUEST_IPA + 0x30000)
