@@ -518,7 +518,11 @@ void vcpu_run(unsigned v)
 	r.elr = GUEST_IPA;
 	r.spsr = 0x3c5;		/* EL1h, DAIF masked */
 
-	while (!__atomic_load_n(&hyp.stop, __ATOMIC_ACQUIRE)) {
+	for (;;) {
+		/* the guest's own bookkeeping is consistent only at a progress
+		 * HVC (a fault may sit between its data write and its record
+		 * of it), so a clean stop waits for one */
+		bool consistent = false;
 		uint64_t esr;
 
 		/* entries the fault path installed are visible to this CPU's
@@ -540,6 +544,7 @@ void vcpu_run(unsigned v)
 			switch (esr & 0xffff) {
 			case HVC_PROGRESS:
 				__atomic_store_n(&s->accesses, r.x[0], __ATOMIC_RELAXED);
+				consistent = true;
 				break;
 			case HVC_READY:
 				__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
@@ -580,6 +585,9 @@ void vcpu_run(unsigned v)
 			mismatch_stop();
 			goto out;
 		}
+		if (__atomic_load_n(&hyp.stop, __ATOMIC_ACQUIRE) &&
+		    (consistent || __atomic_load_n(&hyp.mismatches, __ATOMIC_RELAXED)))
+			break;
 	}
 out:
 	s2_vm_memcache_free(hyp.vm, &mc);
