@@ -3,11 +3,13 @@
 # Mutation testing (issue 13 item 5, docs/mutation.md): tools/mutation.py
 # mutates src/mmu, src/pgtable and src/format of HEAD in a copy under /tmp,
 # builds each mutant and runs `s2mmu check` and the TAP tests on it.
-# Long (about an hour for the default sample on two busy cores): not in
-# .ci/run.  Results in $(BUILD)/mutation/result.{json,md}.
+# Long (about 80 minutes for the default sample on two busy cores): part of
+# make check-long (mk/check.mk), never of .ci/run.  Results in
+# $(BUILD)/mutation/result.{json,md}.
 #
 #   make mutation                     the fixed sample (seed 1, 120 mutants)
 #   make mutation MUTATION_MAX=0      every mutant (about 1000: many hours)
+#   make mutation MUTATION_ARGS='--min-score 90'   fail below 90 % killed
 #   make mutation-list                the sampled mutants, nothing built
 #   make mutation-selftest            known answers: killed, equivalent,
 #                                     stillborn and survived mutants
@@ -18,6 +20,9 @@ MUTATION_ARGS ?=
 MUTATION      := python3 tools/mutation.py --seed $(MUTATION_SEED) --max $(MUTATION_MAX)
 
 .PHONY: mutation mutation-list mutation-selftest
+
+# The long campaign runs the mutation sample too (before its own parts).
+check-long: mutation
 
 mutation: | $(BUILD)/.deps
 	nice -n 15 $(MUTATION) --out $(BUILD)/mutation $(MUTATION_ARGS)

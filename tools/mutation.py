@@ -897,7 +897,7 @@ def self_test(a, work):
     redundant pair of parentheses is equivalent, a syntax error is
     stillborn, and a code change with no observable effect survives."""
     r = Runner(a, work)
-    r.setup()
+    r.setup(git("rev-parse", a.commit))
     muts = enumerate_mutants(r.base)
     # the per-page unmap's TLBI (unmap_page), or any TLBI dropped in an unmap function
     bad = sorted((m for m in muts if m.op == "hook-drop" and "unmap" in m.func and
@@ -956,6 +956,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated mutant ids to run")
     ap.add_argument("--tree", choices=("head", "work"), default="head",
                     help="mutate HEAD (default) or the working tree's tracked files")
+    ap.add_argument("--commit", default="HEAD", help="the commit to mutate with --tree head "
+                    "(HEAD)")
     ap.add_argument("--budget", type=int, default=1000, help="schedules per scenario, arm64")
     ap.add_argument("--ept-budget", type=int, default=300, help="schedules per scenario, EPT "
                     "(0: no EPT runs)")
@@ -972,6 +974,8 @@ def main():
     ap.add_argument("--nice", type=int, default=15)
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "mutation"),
                     help="result directory (result.json, result.md)")
+    ap.add_argument("--min-score", type=float, default=0,
+                    help="exit 1 if the score (killed / (killed + survived), %%) is below")
     ap.add_argument("--self-test", action="store_true", help="known-answer test of the tool")
     ap.add_argument("--sabotage", choices=("noequiv", "nokill"), default="",
                     help=argparse.SUPPRESS)
@@ -980,7 +984,7 @@ def main():
 
     if a.list:
         with tempfile.TemporaryDirectory(prefix="s2mut-") as work:
-            snapshot(os.path.join(work, "t"), a.tree)
+            snapshot(os.path.join(work, "t"), a.tree, a.commit)
             muts = enumerate_mutants(os.path.join(work, "t"))
         sel = select(a, muts)
         for m in sel:
@@ -1016,7 +1020,7 @@ def select(a, muts):
 
 def campaign(a, work):
     t0 = time.time()
-    commit = git("rev-parse", "HEAD")
+    commit = git("rev-parse", a.commit)
     r = Runner(a, work)
     base = r.setup(commit)
     muts = enumerate_mutants(r.base)
@@ -1062,6 +1066,9 @@ def campaign(a, work):
         if d["status"] == "survived":
             log("survivor %s:%d %s %s" % (d["file"], d["line"], d["op"], d["diff"]))
     log("results: %s/result.json, %s/result.md" % (a.out, a.out))
+    if a.min_score and (c["score"] is None or c["score"] < a.min_score):
+        log("score below --min-score %s" % a.min_score)
+        return 1
     return 0
 
 
