@@ -196,34 +196,45 @@ class Source:
         one term.  Mutating them changes nothing the correct code does."""
         n = len(self.masked)
         for i, m in enumerate(self.masked):
-            if "S2_BUG" in m:
+            # the checker's own instrumentation: compiled to nothing outside
+            # check builds, so not a library bug
+            if re.search(r"\b(S2_BUG|S2_PREEMPT|S2_VIOLATION|S2_PTE_POINT)\b", m):
                 self.bugonly[i] = True
             im = re.search(r"\bif\s*\(", m)
-            if not im or "S2_BUG" not in m[im.start():]:
+            if not im:
                 continue
-            # find the end of the condition
+            # find the end of the condition (it may span lines)
             j, text = i, m[im.start():]
             while balanced_end(text, text.index("(")) < 0 and j + 1 < n:
                 j += 1
                 text += "\n" + self.masked[j]
             end = balanced_end(text, text.index("("))
-            if not bug_conjunct(text[text.index("(") + 1:end - 1]):
+            if end < 0 or not bug_conjunct(text[text.index("(") + 1:end - 1]):
                 continue
             rest = text[end:].strip()
             k = j
             if rest.startswith("{") or (not rest and j + 1 < n and
                                         self.masked[j + 1].strip().startswith("{")):
-                depth = 0
-                started = False
+                # the block: up to its closing brace, character by character
+                # (a `} else {` line ends it and is not part of it)
+                depth, started = 0, False
                 while k < n:
-                    seg = self.masked[k] if k != i else text[end:]
-                    if k == j and k != i:
-                        seg = text[end:].split("\n")[-1]
-                    depth += seg.count("{") - seg.count("}")
-                    started = started or "{" in seg
-                    self.bugonly[k] = True
-                    if started and depth <= 0:
+                    seg = text[end:].split("\n")[-1] if k == j else self.masked[k]
+                    closed = False
+                    for pos, ch in enumerate(seg):
+                        if ch == "{":
+                            depth += 1
+                            started = True
+                        elif ch == "}":
+                            depth -= 1
+                            if started and depth == 0:
+                                closed = True
+                                break
+                    if closed:
+                        if not seg[pos + 1:].strip():
+                            self.bugonly[k] = True
                         break
+                    self.bugonly[k] = True
                     k += 1
             else:
                 k = j + 1 if not rest else j
