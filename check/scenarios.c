@@ -154,7 +154,17 @@ static void h_cy_cfy_ty(void *a)
 static void m_log_on_harvest(void *a) { (void)a; w_dirty_log(true); w_harvest(); }
 static void v0_write_p1_x2(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, true); }
 
+static void h_dontneed_2m(void *a) { (void)a; w_dontneed(0, M2); }
+
 /* ---- set-ups ---- */
+
+static void split_write_page0(void)
+{
+	/* the THP split, page 0 written through a 4K translation: a dirty
+	 * line (no FWB) in a last-level table a 2M zap detaches whole */
+	w_split(0);
+	w_access(0, 0, true);
+}
 
 static void log_pages_then_off(void)
 {
@@ -317,6 +327,16 @@ const struct scenario scenarios[] = {
 	  "vCPU reading (I9)",
 	  { ANON(4), .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_HW_AF },
 	  populate_page0, T2("vcpu0", v0_read_page0_x3, "cy+cfy+ty", h_cy_cfy_ty), false },
+	{ "release_vs_dontneed", "the VM is destroyed while the host zaps a page a vCPU "
+	  "still translates",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  populate_page0, T3("vcpu0", v0_read_page0_x3, "host: dontneed p0", h_dontneed_page0,
+			     "vm destroy", h_destroy), false },
+	{ "nofwb_double_zap", "non-FWB: two zaps of the same 2M race, one detaches the "
+	  "table with a dirty line in it",
+	  { THP2M, .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_NO_FWB },
+	  split_write_page0, T2("host: dontneed 2M", h_dontneed_2m, "host: dontneed 2M again",
+				h_dontneed_2m), false },
 	{ "log_enable_vs_write", "dirty logging turned on while a vCPU writes, then a harvest",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  NULL, T2("vmm: log on, harvest", m_log_on_harvest, "vcpu0", v0_write_p1_x2), false },
@@ -370,6 +390,8 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_memtype_no_bbm] = { "memtype_no_bbm", "pfnmap_memtype", 5 },
 	[S2_BUG_fwb_no_icache] = { "fwb_no_icache", "exec_vs_migrate", 11 },
 	[S2_BUG_cfy_skips_old] = { "cfy_skips_old", "age_clear_young", 9 },
+	[S2_BUG_release_flush_unlocked] = { "release_flush_unlocked", "release_vs_dontneed", 1 },
+	[S2_BUG_clean_after_unlock] = { "clean_after_unlock", "nofwb_double_zap", 8 },
 };
 
 /* the generation seen before the array needs a store-buffer reordering */

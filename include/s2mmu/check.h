@@ -50,7 +50,9 @@
 	X(slots_gen_relaxed)			\
 	X(memtype_no_bbm)			\
 	X(fwb_no_icache)			\
-	X(cfy_skips_old)
+	X(cfy_skips_old)			\
+	X(release_flush_unlocked)		\
+	X(clean_after_unlock)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,

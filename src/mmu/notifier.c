@@ -116,9 +116,9 @@ static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint6
  * deferred fast unmap: whole subtrees leave with one break each, their
  * TLB invalidation is merged into @z's batch (so ranges of several slots
  * or chunks that touch invalidate once) and their cleaning and freeing is
- * left in @z for s2_vm_unlock_finish, outside mmu_lock.  Smaller ones have
- * nothing to detach and take the per-leaf unmap, which invalidates its
- * few entries itself before returning.
+ * left in @z for s2_vm_unlock_finish (outside mmu_lock with FWB, under it
+ * without).  Smaller ones have nothing to detach and take the per-leaf
+ * unmap, which invalidates its few entries itself before returning.
  * Context: mmu_lock held for write; s2_vm_unlock_finish(@z) before it goes.
  */
 void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct s2_zap *z)
@@ -152,11 +152,11 @@ struct s2_pgtable *s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint6
  * invalidation may find the entries gone and return owing nothing (see
  * zap_resched), and the detached subtrees may be cleaned (I8: only after
  * the translation is gone) and freed (I3: walk caches) only after it.
- * Then enter an RCU read section before the lock goes, so that a release
- * racing with us (teardown's synchronize_rcu, then destroy's
- * defer_barrier) waits until the detached subtrees are queued; then drop
- * the lock, clean and queue them.  The cleaning still completes before
- * the handler returns, which is what the host relies on (I8).  Leaves @z
+ * Without FWB the detached subtrees are then cleaned (I8) and queued
+ * under the lock (see below).  With FWB, enter an RCU read section before
+ * the lock goes, so that a release racing with us (teardown's
+ * synchronize_rcu, then destroy's defer_barrier) waits until the detached
+ * subtrees are queued; then drop the lock and queue them.  Leaves @z
  * empty.
  */
 void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap *z)
@@ -180,6 +180,20 @@ void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap
 	}
 	s2_pgt_tlb_flush(pgt, &z->tb);
 	if (!det->nr) {
+		p->write_unlock(vm->mmu_lock);
+		return;
+	}
+	/*
+	 * Without FWB the detached subtrees' data is cleaned to PoC before
+	 * the lock goes: once it goes, a second invalidation of the same
+	 * range finds nothing mapped and returns at once, and the host may
+	 * free the frames while their dirty lines are still in the cache
+	 * (I8), whatever this handler does later.  With FWB nothing is
+	 * owed to memory and the queuing below may run unlocked.
+	 * clean_after_unlock: the non-FWB clean after the unlock too.
+	 */
+	if ((pgt->flags & S2_PGT_NO_FWB) && !S2_BUG(p, vm->ctx, clean_after_unlock)) {
+		s2_pgt_unmap_fast_finish(pgt, det);
 		p->write_unlock(vm->mmu_lock);
 		return;
 	}

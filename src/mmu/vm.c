@@ -114,20 +114,33 @@ void s2_vm_teardown(struct s2_vm *vm)
 	vm->plat->write_lock(vm->mmu_lock);
 	pgt = vm->pgt;
 	s2_store_release(&vm->pgt, NULL);
-	vm->plat->write_unlock(vm->mmu_lock);
-	if (!pgt)
+	if (pgt && S2_BUG(vm->plat, vm->ctx, release_flush_unlocked)) {
+		/* the flush after the lock: see below */
+		vm->plat->write_unlock(vm->mmu_lock);
+		S2_PREEMPT(vm->plat, vm->ctx, "teardown: table unpublished");
+	}
+	if (!pgt) {
+		vm->plat->write_unlock(vm->mmu_lock);
 		return;
-	S2_PREEMPT(vm->plat, vm->ctx, "teardown: table unpublished");
+	}
 	/*
-	 * Without FWB the guest's data may still sit in caches: unmap it all
-	 * the normal way (TLBI, then clean+invalidate to PoC) before the host
-	 * frees the frames, or a later write-back lands on reused memory (I8).
-	 * The fast unmap does it with one whole-VM TLBI rather than one per
-	 * leaf, detaching each root entry's subtree with a single break.
+	 * Everything the table still translates goes before mmu_lock does:
+	 * once the table is unpublished, an invalidate_range_start finds
+	 * nothing to zap and returns at once, and the host then frees its
+	 * frames, so the TLBs must not hold them by then (I1), nor, without
+	 * FWB, the caches their data (I8: unmap it all the normal way, TLBI
+	 * then clean+invalidate to PoC, before a later write-back can land
+	 * on reused memory).  The fast unmap does it with one whole-VM TLBI
+	 * rather than one per leaf, detaching each root entry's subtree with
+	 * a single break.  Release runs once per VM; the invalidations that
+	 * wait on the lock meanwhile would otherwise return too early.
+	 * release_flush_unlocked: all of it after the unlock.
 	 */
 	if (pgt->flags & S2_PGT_NO_FWB)
 		s2_pgt_unmap_fast(pgt, s2_gpa(0), 1ULL << pgt->ia_bits, NULL);
 	vm->plat->tlbi_vm(vm->ctx);
+	if (!S2_BUG(vm->plat, vm->ctx, release_flush_unlocked))
+		vm->plat->write_unlock(vm->mmu_lock);
 	vm->plat->synchronize_rcu(vm->ctx);
 	s2_pgt_destroy(pgt);
 }
