@@ -657,17 +657,19 @@ static void migrate(uint32_t first, uint32_t n, bool swap)
 	s2_vm_mn_invalidate_range_end(hyp.vm, start, end);
 
 	/* the stage-2 entries are gone and the TLBs invalidated: nothing
-	 * the guest writes can reach the old frames any more */
+	 * the guest writes can reach the old frames any more.  One hold of
+	 * host_lock for the batch: taken per page against vCPUs swapping
+	 * in, a 2 MiB reclaim took 10 s at -smp 4 under QEMU (a preempted
+	 * host thread holding the lock each time). */
+	el2_spin_lock(&host_lock);
 	for (i = 0; i < n; i++) {
 		uint32_t p = first + i, nf;
 
 		if (old[i] == NONE)
 			continue;
-		el2_spin_lock(&host_lock);
 		nf = frame_alloc();
 		if (nf == NONE) {
 			hp[p].state = HP_PRESENT;	/* out of frames: put it back */
-			el2_spin_unlock(&host_lock);
 			st.skipped++;
 			continue;
 		}
@@ -683,9 +685,9 @@ static void migrate(uint32_t first, uint32_t n, bool swap)
 			page_op(p, n > 1 ? OP_MIGRATE_RANGE : OP_MIGRATE);
 		}
 		frame_put(old[i]);	/* poisoned once nobody holds it */
-		el2_spin_unlock(&host_lock);
 		cnt++;
 	}
+	el2_spin_unlock(&host_lock);
 	if (swap)
 		st.reclaims += cnt;
 	else {
