@@ -26,7 +26,7 @@ struct ck_thread {
 	int wait_kind;
 	struct ck_lock *wait;
 	bool yielded;
-	unsigned prio;		/* PCT */
+	int prio;		/* PCT: the highest runnable runs; may go below 0 */
 };
 
 static struct ck_sched_io *io;
@@ -194,7 +194,7 @@ static void schedule_locked(void)
 
 			for (j = 1; j < io->pct_depth && j < 8; j++)
 				if (pct_change[j] == io->steps && self >= 0)
-					th[self].prio = j;
+					th[self].prio = (int)j;
 			next = r[0];
 			for (i = 1; i < n; i++)
 				if (th[r[i]].prio > th[next].prio)
@@ -311,8 +311,23 @@ const char *ck_last_site(void)
 
 void ck_yield(void)
 {
+	int i, low;
+
 	if (!ck_running())
 		return;
+	/*
+	 * PCT's rule for spin loops: a yielding thread waits for another to
+	 * move, so it drops below every other thread's priority.  Left out of
+	 * one choice only, two spinners alternate above the thread they both
+	 * wait for until a change point (often past CK_MAX_STEPS: a false
+	 * I10).  A function of the schedule only, so replays reproduce it;
+	 * the priority is read by PCT alone.
+	 */
+	low = th[self].prio;
+	for (i = 0; i < nth; i++)
+		if (i != self && th[i].state == T_ACTIVE && th[i].prio <= low)
+			low = th[i].prio - 1;
+	th[self].prio = low;
 	th[self].yielded = true;
 	reschedule();
 	th[self].yielded = false;
@@ -345,7 +360,7 @@ void ck_spawn(const char *name, ck_fn fn, void *arg)
 	if (nth >= CK_MAX_THREADS)
 		abort();
 	*t = (struct ck_thread){ .fn = fn, .arg = arg, .state = T_ACTIVE };
-	t->prio = (unsigned)(io->pct_depth + (unsigned)nth);
+	t->prio = (int)(io->pct_depth + (unsigned)nth);
 	snprintf(io->thread_name[nth], sizeof(io->thread_name[0]), "%s", name);
 	io->nr_threads = (unsigned)++nth;
 }
@@ -357,7 +372,7 @@ void ck_run(void)
 	/* PCT: a random permutation of priorities above every change point */
 	for (i = nth - 1; i > 0; i--) {
 		int j = (int)(rnd() % (unsigned)(i + 1));
-		unsigned p = th[i].prio;
+		int p = th[i].prio;
 
 		th[i].prio = th[j].prio;
 		th[j].prio = p;
