@@ -628,8 +628,12 @@ static int n_start(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e, enum host_mn
 
 		W->inv_epoch[g] = t;
 		W->young_seen[g] = false;
-		/* I8: once the translation is gone the data must be at PoC */
-		if (pfn < W_IO_PFN0 && W->line_dirty[pfn])
+		/* I8: once the translation is gone the data must be at PoC.  Only
+		 * while the page's last frame is still the one it accessed: once
+		 * freed (generation bumped) and given to another page, a dirty
+		 * line there is that page's write, judged at that page's zap. */
+		if (pfn < W_IO_PFN0 && W->line_dirty[pfn] &&
+		    W->last_gen[g] == host_frame_gen(W->phys, pfn))
 			ck_violation(8, "page %#llx: a guest write is still only in the cache "
 				     "after invalidate_range_start returned",
 				     (unsigned long long)(g << 12));
@@ -660,32 +664,41 @@ static void n_release(struct host_mn_sub *sub)
 
 	(void)sub;
 	ck_note("release");
-	/* from here on aging promises nothing (I9): the VM is going */
+	/* from here on aging promises nothing (I9): the VM is going, and an
+	 * access before it owes test_young nothing either (release zaps) */
 	W->released = true;
 	s2_vm_mn_release(W->vm);
-	for (unsigned g = 0; g < W_MAX_PAGES; g++)
+	for (unsigned g = 0; g < W_MAX_PAGES; g++) {
 		W->inv_epoch[g] = t;
+		W->young_seen[g] = false;
+	}
 	W->inv_events++;
 }
 
 static int n_cfy(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
 {
-	uint64_t g, g0, g1, t;
+	uint64_t g, g0, g1, t0, t;
 	bool y;
 
 	(void)sub;
 	range_pages(s.v, e.v, &g0, &g1);
-	t = tick();
+	t0 = tick();
 	for (g = g0; g < g1; g++) {
 		W->young_seen[g] = false;
-		W->cfy_start[g] = t;
+		W->aging[g]++;
 	}
 	ck_note("clear_flush_young");
 	y = s2_vm_mn_clear_flush_young(W->vm, s, e);
 	t = tick();
+	/* I9's start stamp is set with its return stamp: while this call
+	 * runs, the pair still describes the last one that returned (a fill
+	 * between that one's return and this start is no violation yet) */
 	for (g = g0; g < g1; g++) {
+		if (W->cfy_start[g] < t0)	/* of overlapping calls, the later start */
+			W->cfy_start[g] = t0;
 		W->cfy_done[g] = t;
 		W->young_seen[g] = false;
+		W->aging[g]--;
 	}
 	return y;
 }
@@ -693,6 +706,7 @@ static int n_cfy(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
 static int n_cy(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
 {
 	uint64_t g, g0, g1;
+	int y;
 
 	(void)sub;
 	range_pages(s.v, e.v, &g0, &g1);
@@ -701,22 +715,39 @@ static int n_cy(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
 	for (g = g0; g < g1; g++) {
 		W->cfy_done[g] = ~0ULL;
 		W->young_seen[g] = false;
+		W->aging[g]++;
 	}
-	return s2_vm_mn_clear_young(W->vm, s, e);
+	y = s2_vm_mn_clear_young(W->vm, s, e);
+	for (g = g0; g < g1; g++) {
+		W->young_seen[g] = false;
+		W->aging[g]--;
+	}
+	return y;
 }
 
 static int n_ty(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
 {
-	uint64_t g, g0, g1, want = ~0ULL;
+	uint64_t g, g0, g1, t, want = ~0ULL;
 	bool y;
 
 	(void)sub;
 	range_pages(s.v, e.v, &g0, &g1);
-	for (g = g0; g < g1; g++)
-		if (W->young_seen[g])
-			want = g;
+	t = tick();
 	ck_note("test_young");
 	y = s2_vm_mn_test_young(W->vm, s, e);
+	/*
+	 * I9: a miss counts only for a page accessed after clear_flush_young
+	 * returned with nothing since that may make its leaf old: young_seen
+	 * is dropped at both ends of every clear, zap, invalidation, memslot
+	 * change and release, so it is judged now, after the call (a zap
+	 * while test_young waited for mmu_lock made "old" right), and only
+	 * for an access before the call began (one during it may follow the
+	 * leaf's read); a clear or an invalidation still running over the
+	 * page, or a release begun, forgives it too.
+	 */
+	for (g = g0; g < g1 && !W->released; g++)
+		if (W->young_seen[g] && W->young_seen[g] < t && !W->aging[g] && !W->inprog[g])
+			want = g;
 	if (!y && want != ~0ULL)
 		ck_violation(9, "test_young said old, but page %#llx was accessed after "
 			     "clear_flush_young returned", (unsigned long long)(want << 12));
@@ -911,8 +942,8 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 		ck_violation(9, "vCPU%d accessed page %#llx through a translation filled before "
 			     "clear_flush_young began, after it returned",
 			     v->id, (unsigned long long)(g << 12));
-	if (e->fill_tick > W->cfy_done[g])
-		W->young_seen[g] = true;
+	if (e->fill_tick > W->cfy_done[g] && !W->young_seen[g])
+		W->young_seen[g] = W->tick;	/* >= 1: the fill ticked */
 	if (write && W->logging) {
 		W->unreported[g] = true;
 		W->wcount[g]++;
@@ -920,6 +951,7 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 	if (write && (W->cfg.pgt_flags & S2_PGT_NO_FWB) && pfn < W_IO_PFN0)
 		W->line_dirty[pfn] = true;
 	W->last_pfn[g] = pfn + 1;	/* pfn 0 is a frame like any other */
+	W->last_gen[g] = pfn < W_IO_PFN0 ? host_frame_gen(W->phys, pfn) : 0;
 }
 
 /*
@@ -1110,9 +1142,11 @@ static void stamp_slot(uint64_t t)
 	uint64_t g, g0, g1, h = W_HVA + W->cfg.slot_hva_off;
 
 	range_pages(h, h + W->cfg.slot_size, &g0, &g1);
-	for (g = g0; g < g1; g++)
+	for (g = g0; g < g1; g++) {
 		if (W->inv_epoch[g] < t)
 			W->inv_epoch[g] = t;
+		W->young_seen[g] = false;	/* I9: the change zapped the leaves */
+	}
 	W->inv_events++;
 }
 

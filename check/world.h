@@ -82,11 +82,20 @@ struct world {
 	int inprog[W_MAX_PAGES];
 	uint64_t cfy_start[W_MAX_PAGES];	/* tick a clear_flush_young began */
 	uint64_t cfy_done[W_MAX_PAGES];
-	bool young_seen[W_MAX_PAGES];
+	/* I9: tick of the first access since the last clear_flush_young
+	 * returned that test_young owes (0, false: none); dropped by every
+	 * clear, zap, memslot change and release of the page */
+	uint64_t young_seen[W_MAX_PAGES];
 	bool logging;
 	bool unreported[W_MAX_PAGES];
 	uint64_t wcount[W_MAX_PAGES];
 	uint64_t last_pfn[W_MAX_PAGES];	/* pfn + 1 of the last access, 0: none */
+	/* host_frame_gen of last_pfn at that access: I8 judges a page by its
+	 * last frame only while the frame still has that owner */
+	uint64_t last_gen[W_MAX_PAGES];
+	/* clear_young / clear_flush_young calls running over the page: a
+	 * leaf they may still clear makes "old" a right answer for I9 */
+	int aging[W_MAX_PAGES];
 	uint64_t line[W_IO_PFN0];	/* non-FWB: dirty line per RAM frame */
 	bool line_dirty[W_IO_PFN0];
 	/*
