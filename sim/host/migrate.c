@@ -387,6 +387,32 @@ static bool ksm_replace(struct host_mm *mm, uint64_t a, uint64_t wpe, uint64_t k
 	return done;
 }
 
+/*
+ * follow_page(FOLL_GET): a reference on @pfn only if @a still maps it, taken
+ * under ptl.  The scan read the candidates under ptl and dropped it; since
+ * then a DONTNEED or munmap (mmap_lock read, like ksmd) may have freed the
+ * frame and a fault given it to another page.  A plain get on it then
+ * raised a count the allocator's set overwrote, and ksmd's put freed the
+ * new owner's frame: its last put underflowed (host model, not library).
+ */
+static bool ksm_follow_get(struct host_mm *mm, uint64_t a, uint64_t pfn)
+{
+	hsync_u64 *ep;
+	uint64_t e;
+	bool got = false;
+	int l;
+
+	hsync_mutex_lock(&mm->ptl);
+	ep = pt_walk(mm, a, 1, false, &l);
+	e = ep && l == 1 ? hsync_load64(ep) : 0;
+	if (pte_present(e) && pte_pfn(e) == pfn) {
+		host_frame_get(mm->phys, pfn);
+		got = true;
+	}
+	hsync_mutex_unlock(&mm->ptl);
+	return got;
+}
+
 /* ksmd scan of one range: candidates are 4K anonymous order-0 pages mapped
  * once (or KSM pages already); equal contents are merged into the first
  * page of each group, which becomes the read-only KSM page. */
@@ -447,7 +473,8 @@ int host_ksm_merge(struct host_mm *mm, s2_hva_t addr, uint64_t len, uint64_t *nr
 		if (j - i < 2)
 			goto next_group;
 		kpfn = c[k].pfn;
-		host_frame_get(phys, kpfn);	/* follow_page(FOLL_GET) */
+		if (!ksm_follow_get(mm, c[k].addr, kpfn))
+			goto next_group;
 		kwp = ksm_write_protect(mm, c[k].addr, kpfn);
 		if (!kwp || host_frame_read(phys, kpfn) != c[k].content) {
 			host_frame_put(phys, kpfn);
@@ -459,7 +486,8 @@ int host_ksm_merge(struct host_mm *mm, s2_hva_t addr, uint64_t len, uint64_t *nr
 
 			if (m == k || c[m].pfn == kpfn)
 				continue;
-			host_frame_get(phys, c[m].pfn);
+			if (!ksm_follow_get(mm, c[m].addr, c[m].pfn))
+				continue;
 			wpe = ksm_write_protect(mm, c[m].addr, c[m].pfn);
 			/* pages_identical after write-protect: it may have
 			 * been written before the protection took */
