@@ -228,6 +228,16 @@ static void c_synchronize_rcu(void *ctx)
 
 	(void)ctx;
 	ck_point("synchronize_rcu");
+	/*
+	 * Weak-memory mode: a grace period is a full barrier on every CPU
+	 * between the caller's earlier stores and any read section that
+	 * starts after it returns, so what the caller published (a memslot
+	 * array) is visible to every reader before it frees what it replaced.
+	 * Without it a reader after the free still saw the old pointer (a
+	 * false I4 crash in the fault path).
+	 */
+	if (s2_check_mem_rmw)
+		s2_check_mem_rmw(NULL, __ATOMIC_SEQ_CST);
 	mask = readers_now(exits);
 	if (t >= 0)
 		mask &= ~(1U << t);
