@@ -17,6 +17,10 @@ max_ms=${HYP_RUN_MS:-40000}		# per configuration, guest time
 min_inval=${HYP_MIN_INVAL:-1000}
 min_acc=${HYP_MIN_ACCESSES:-1000000}
 churn_us=${HYP_CHURN_US:-300}
+# CPUs per matrix boot: 2 (host + one vCPU) by default, because on a
+# shared 2-core machine every broadcast TLBI waits for each of QEMU's vCPU
+# threads to be scheduled (docs/hyp.md section 5); HYP_SMP=4 on a quiet one
+smp=${HYP_SMP:-2}
 log=$dir/logs
 mkdir -p "$log"
 
@@ -61,7 +65,7 @@ for cpu in max neoverse-n1 cortex-a57; do
 	for gs in 12 14 16; do
 		name="$cpu/$((1 << (gs - 10)))K"
 		f="$log/${cpu}-$((1 << (gs - 10)))k.log"
-		boot "$dir/hyp.elf" "$cpu" "$gs" 2 "$max_ms" 0 $seed "$min_inval" "$min_acc" > "$f"
+		boot "$dir/hyp.elf" "$cpu" "$gs" "$smp" "$max_ms" 0 $seed "$min_inval" "$min_acc" > "$f"
 		seed=$((seed + 1))
 		if grep -q '^HYP-SKIP' "$f"; then
 			printf '%-24s %-8s %s\n' "$name" SKIP "$(grep '^HYP-SKIP' "$f" | sed 's/^HYP-SKIP //')"

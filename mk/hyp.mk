@@ -88,7 +88,10 @@ $(HYP_DIR)/hyp-check.elf: $(filter-out $(HYP_DIR)/hyp/main.o,$(HYP_OBJS)) \
 
 hyp: $(HYP_DIR)/hyp.elf $(HYP_DIR)/hyp-check.elf
 
+# HYP_SMP=4 boots the matrix with three vCPUs (slow on a loaded machine)
+HYP_SMP     ?= 2
+
 hyp-test: hyp
-	HYP_QEMU=$(HYP_QEMU) HYP_RUN_MS=$(HYP_RUN_MS) hyp/hyp-test.sh $(HYP_DIR)
+	HYP_QEMU=$(HYP_QEMU) HYP_RUN_MS=$(HYP_RUN_MS) HYP_SMP=$(HYP_SMP) hyp/hyp-test.sh $(HYP_DIR)
 
 -include $(shell find $(HYP_DIR) -name '*.d' 2>/dev/null)
