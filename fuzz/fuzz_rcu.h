@@ -3,17 +3,18 @@
  * The hosted platform with its RCU hooks replaced by an exact RCU for a
  * single-threaded program, for the fuzz targets.
  *
- * Why: liburcu's grace periods cost a membarrier(2) system call, several
- * milliseconds each under the sanitizers; memslot updates, release and
- * destroy each wait for one or two, which held the coherence-core target
- * to a few inputs a second.  Why it is still RCU: with one thread, a grace
+ * Why: the hosted platform's grace periods cost two membarrier(2) system
+ * calls and a wait for readers, milliseconds each under the sanitizers
+ * (liburcu's, before it, too); memslot updates, release and destroy each
+ * wait for one or two, which held the coherence-core target to a few
+ * inputs a second.  Why it is still RCU: with one thread, a grace
  * period has elapsed whenever that thread is outside every read section.
  * So a deferred free runs at once when requested outside a read section,
  * and otherwise when the outermost read section ends; synchronize_rcu and
  * the barrier require being outside and run what is queued.  That is the
  * earliest moment RCU allows, so a table page the library still needs
  * after handing it to defer_free is reused by the very next allocation,
- * and the differential checks see it.  The liburcu-based hooks themselves
+ * and the differential checks see it.  The hosted platform's own RCU hooks
  * run in every test under make test, asan-test and tsan-test.
  */
 #ifndef S2_FUZZ_RCU_H

@@ -36,15 +36,11 @@ CROSS_FREE_CFLAGS = $(CSTD) $(WARN) -O2 -g -ffreestanding -nostdlib -fno-builtin
 	-Iinclude -I. -MMD -MP
 
 # The tests are ordinary hosted aarch64 programs, linked statically so that
-# qemu-aarch64 needs no aarch64 root file system.  liburcu for arm64 comes
-# from Debian multiarch (liburcu-dev:arm64): its config.h lives in
-# /usr/include/aarch64-linux-gnu, its architecture-independent headers in
-# /usr/include/urcu, which is searched after the cross sysroot so that no
-# host libc header can shadow an aarch64 one.
-CROSS_URCU_LIBDIR := /usr/lib/aarch64-linux-gnu
-CROSS_HOST_CFLAGS = $(CSTD) $(WARN) -O2 -g -D_GNU_SOURCE -pthread -Iinclude -I. \
-	-isystem /usr/include/aarch64-linux-gnu -idirafter /usr/include -MMD -MP
-CROSS_HOST_LIBS = -L$(CROSS_URCU_LIBDIR) -lurcu-memb -lurcu-common -lpthread -lm
+# qemu-aarch64 needs no aarch64 root file system.  The hosted platform
+# needs nothing beyond the cross sysroot's libc and kernel headers (its RCU
+# is its own, on membarrier(2)), so no host header is searched at all.
+CROSS_HOST_CFLAGS = $(CSTD) $(WARN) -O2 -g -D_GNU_SOURCE -pthread -Iinclude -I. -MMD -MP
+CROSS_HOST_LIBS = -lpthread -lm
 
 CROSS_TESTS := $(CROSS_DIR)/tests/pgt_unit.t $(CROSS_DIR)/tests/pgt_property.t
 # Keep the aarch64 objects between runs (make would delete them as
@@ -54,9 +50,9 @@ CROSS_TESTS := $(CROSS_DIR)/tests/pgt_unit.t $(CROSS_DIR)/tests/pgt_property.t
 
 .PHONY: cross-deps cross-lib cross-test
 
-# Debian packages, installed when we are root (the arm64 liburcu needs the
-# arm64 architecture added to dpkg), else the exact commands to run.
-CROSS_DEB_PKGS := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user liburcu-dev:arm64
+# Debian packages, installed when we are root, else the exact commands to
+# run.
+CROSS_DEB_PKGS := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 cross-deps: $(CROSS_DIR)/.deps
 $(CROSS_DIR)/.deps:
 	@mkdir -p $(CROSS_DIR)
@@ -64,7 +60,6 @@ $(CROSS_DIR)/.deps:
 	command -v $(CROSS_CC) >/dev/null || missing="$$missing gcc-aarch64-linux-gnu"; \
 	[ -f /usr/aarch64-linux-gnu/lib/libc.a ] || missing="$$missing libc6-dev-arm64-cross"; \
 	command -v $(CROSS_QEMU) >/dev/null || missing="$$missing qemu-user"; \
-	[ -f $(CROSS_URCU_LIBDIR)/liburcu-memb.a ] || missing="$$missing liburcu-dev:arm64"; \
 	command -v prove >/dev/null || missing="$$missing perl"; \
 	if [ -n "$$missing" ]; then \
 	  arch=""; case "$$missing" in *:arm64*) \

@@ -7,10 +7,12 @@
 # only one ever built with the define: the library, `make test` and every
 # other build compile hosted.c without it, where its fault branches are
 # the constant 0 and vanish.  The program runs once with no fault (it must
-# pass) and once per fault named in S2_HOSTED_FAULT, each of which breaks
-# one primitive.  A fault is caught when the program exits 1 (failed
-# checks, not a crash or a hang) and every check listed for it below
-# reports "not ok".  The target fails unless every fault is caught
+# pass), once more with no fault on the RCU's fallback for kernels without
+# membarrier(2) (S2_HOSTED_RCU_FENCE: fences in the readers; it must pass
+# and say it ran on fences), and once per fault named in S2_HOSTED_FAULT,
+# each of which breaks one primitive.  A fault is caught when the program
+# exits 1 (failed checks, not a crash or a hang) and every check listed
+# for it below reports "not ok".  The target fails unless every fault is caught
 # (docs/reliability.md, "Hosted platform stress test").
 
 HF_DIR  := $(BUILD)/hosted-fault
@@ -51,6 +53,13 @@ hosted-fault-test: $(HF_TEST)
 	  printf '%-16s passes, as it must  %5s ms\n' "no fault" $$(ms $$t0); \
 	else \
 	  cat $(HF_DIR)/none.tap; echo "hosted-fault-test: fails with no fault injected"; exit 1; \
+	fi; \
+	t0=$$(date +%s%N); \
+	if S2_HOSTED_RCU_FENCE=1 timeout $(HF_TIMEOUT) $(HF_TEST) > $(HF_DIR)/fence.tap 2>&1 && \
+	   grep -q '^# hosted RCU: fences' $(HF_DIR)/fence.tap; then \
+	  printf '%-16s passes, as it must  %5s ms\n' "no fault, fences" $$(ms $$t0); \
+	else \
+	  cat $(HF_DIR)/fence.tap; echo "hosted-fault-test: fails on the fence fallback, no fault injected"; exit 1; \
 	fi; \
 	for spec in $(HF_FAULTS); do \
 	  f=$${spec%%:*}; want=$${spec#*:}; log=$(HF_DIR)/$$f.tap; t0=$$(date +%s%N); \

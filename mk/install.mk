@@ -71,7 +71,7 @@ $(BUILD)/s2mmu.pc: FORCE_PC
 	  echo 'Version: $(S2_VERSION)'; \
 	  echo 'Cflags: -I$${includedir}'; \
 	  echo 'Libs: -L$${libdir} -ls2mmu'; \
-	  echo 'Libs.private: -lurcu-memb -lpthread'; \
+	  echo 'Libs.private: -lpthread'; \
 	} > $@.tmp && mv $@.tmp $@
 .PHONY: FORCE_PC
 FORCE_PC:

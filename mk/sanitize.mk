@@ -28,8 +28,8 @@ LSAN_FLAGS := $(SAN_COMMON) -fsanitize=leak
 # Sanitizer runtime options.  halt_on_error / exitcode make every report
 # a failing test.  asan-test leaves leaks to leak-test (one report per
 # concern); leak-test fails on the first byte still reachable from
-# nowhere at exit.  The TSan suppressions file lists only reports inside
-# liburcu itself and says why for each (mk/tsan.supp).
+# nowhere at exit.  The TSan suppressions file is empty, and says why
+# (mk/tsan.supp).
 SAN_ASAN_OPTIONS := detect_leaks=0:abort_on_error=0:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 SAN_UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 SAN_TSAN_OPTIONS := halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$(CURDIR)/mk/tsan.supp
@@ -43,7 +43,7 @@ asan-test:
 	  EXTRA_CFLAGS="$(ASAN_FLAGS)" test
 
 # The differential property test is single-threaded (TSan has only the
-# RCU callback thread to look at there) and runs ~50x slower under TSan
+# deferred-free thread to look at there) and runs ~50x slower under TSan
 # than natively: it runs at TSAN_PROPERTY_OPS operations per format
 # instead of 200000, everything else exactly as make test runs it.
 TSAN_PROPERTY_OPS ?= 20000

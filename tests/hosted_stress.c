@@ -678,7 +678,8 @@ static void *page_updater(void *arg)
 	while (!stopping()) {
 		defer(atomic_exchange_explicit(&cur_page, new_page(), memory_order_acq_rel));
 		n++;
-		/* bound the pages in flight: callbacks run on liburcu's thread */
+		/* bound the pages in flight: callbacks run on the platform's
+		 * deferred-free thread */
 		while (deferred + n - atomic_load(&cb_done) > 4096 && !stopping())
 			sched_yield();
 	}

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The hosted platform: the hooks of platform.h for Linux user space, with
- * pthreads and liburcu (memb flavour), and counters of every TLB and cache
- * operation so tests and benchmarks can read them.
+ * pthreads and an RCU of its own (membarrier(2) based, docs/hosted.md), and
+ * counters of every TLB and cache operation so tests and benchmarks can
+ * read them.
  *
  * Thread-safety: every hook may be called from any thread; threads are
- * registered with liburcu on first use and unregistered when they exit.
+ * registered with the RCU on first use and unregistered when they exit.
  * s2_hosted_free must not race with anything using the instance.
  */
 #ifndef S2MMU_HOSTED_H

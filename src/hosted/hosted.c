@@ -7,12 +7,18 @@
  * deferred free) is found from its address with two loads, no lookup
  * structure and no lock: the same job struct page does in a kernel.
  */
+#include <errno.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <urcu/urcu-memb.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <s2mmu/hosted.h>
 
@@ -33,8 +39,6 @@
  *   ref_nonatomic    page_ref_add is a load and a store, not one atomic add
  */
 #ifdef S2_HOSTED_FAULT
-#include <stdio.h>
-
 enum { HF_NONE, HF_READ_NOWAIT, HF_READ_EXCL, HF_WRITE_NOREADERS,
        HF_WRITE_NOMUTEX, HF_RCU_NOLOCK, HF_SYNC_NOOP, HF_DEFER_NOW,
        HF_BARRIER_NOOP, HF_REF_NONATOMIC, HF_NR };
@@ -81,7 +85,7 @@ struct page_meta {
 	void *owner;
 	void *va;
 	struct s2_hosted *h;
-	struct rcu_head rcu;
+	struct page_meta *defer_next;	/* the deferred-free queue */
 };
 
 struct chunk {
@@ -150,26 +154,62 @@ static inline void shard_add(uint64_t *c, uint64_t n)
 /* ------------------------------------------------------------------ RCU */
 
 /*
- * ThreadSanitizer sees no happens-before in liburcu: the library is not
- * instrumented, the memb flavour orders readers with membarrier(2) rather
- * than with fences TSan could model, and callbacks travel to the call_rcu
- * thread through a lock-free queue inside the library.  Without help every
- * page freed after a grace period is reported as racing with the reads of
- * the walkers that the grace period waited for.  So, under TSan only, the
- * hooks state the guarantees RCU gives, as release/acquire pairs:
- *  - a read section's end releases rcu_gp_sync, and a grace period's end
- *    (synchronize_rcu returning, a callback starting) acquires it: every
- *    reader that has finished is ordered before what follows the grace
- *    period.  These are edges RCU guarantees, plus one it does not
- *    promise: a reader that *started*
- *    after call_rcu also gets an edge.  Such a reader cannot have reached
- *    the unlinked page unless the unlink itself is wrong, which the
- *    engine's tests and the checker cover.  Nothing else is hidden: our
- *    own accesses outside read sections stay fully checked.
- *  - call_rcu publishes the page's metadata to the callback thread (an
- *    edge through the page's metadata address).
- *  - a callback's end releases rcu_barrier_sync, and rcu_barrier
- *    returning acquires it.
+ * Our own user-space RCU (docs/hosted.md).  The engine enters a read
+ * section for every shared walk, so the read side must cost a few
+ * nanoseconds: liburcu's, called out of line (inlining it would bring
+ * LGPL code into this GPL-2.0-only OR BSD-2-Clause file), cost ten times
+ * that.  The algorithm is the classic two-phase one with the memory
+ * barriers moved from readers to the writer:
+ *
+ *  - rcu_gp.gp_ctr is RCU_ACTIVE plus a phase bit; only a grace period,
+ *    under rcu.gp_lock, changes it.
+ *  - Each thread that reads has a struct rcu_reader in the registry.  Its
+ *    ctr is 0 outside a read section and the snapshot of gp_ctr taken
+ *    on the outermost entry inside one; nesting is counted apart, by the
+ *    thread alone.  Entering stores the snapshot, leaving stores 0, each
+ *    with a relaxed store and a compiler barrier; leaving then looks at
+ *    rcu_gp.waiting, on the line it loaded gp_ctr from, to wake a grace
+ *    period that sleeps waiting for it.  No fence, no atomic
+ *    read-modify-write.
+ *  - synchronize_rcu makes every running thread of the process execute a
+ *    full memory barrier (membarrier(2), MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+ *    flips the phase and waits until no reader's ctr holds the old phase,
+ *    flips it back and waits again, and ends with a second membarrier.
+ *    The first membarrier splits every reader's program at some point:
+ *    accesses after it see what the updater unpublished before calling us,
+ *    and a section entered before it has its ctr store visible to the scans
+ *    that follow.  Such a section is waited for by whichever of the two
+ *    scans looks for its phase.  One flip and one scan would not do: a
+ *    reader that loaded gp_ctr before one grace period's flip and stored
+ *    its snapshot after that grace period's scan holds the phase the next
+ *    grace period calls new, and would not be waited for.  The last
+ *    membarrier orders every access of the finished sections before what
+ *    the caller does next (free the page).
+ *  - Without membarrier (registration refused: an old kernel, seccomp, an
+ *    emulator), decided once at initialisation, before any thread can be
+ *    inside a section: readers put a sequentially consistent fence after
+ *    their entry store and before their exit store, and the writer's two
+ *    membarriers become fences, the store-buffering pairing of the classic
+ *    algorithm (and a second fence in the reader orders its exit store
+ *    before its look at waiting).
+ *
+ * ThreadSanitizer sees no happens-before in this: the reader side is
+ * relaxed stores ordered by compiler barriers, and membarrier(2) is a
+ * system call that TSan does not model.  Without help every page freed
+ * after a grace period would be reported as racing with the reads of the
+ * walkers that the grace period waited for.  So, under TSan only, the
+ * hooks state the guarantee RCU gives as a release/acquire pair: a read
+ * section's end releases rcu_gp_sync, and a grace period's end
+ * (synchronize_rcu returning, which is also how a deferred callback starts)
+ * acquires it: every reader that has finished is ordered before what
+ * follows the grace period.  That is the edge RCU guarantees plus one it
+ * does not promise: a reader that *started* after the grace period began
+ * also gets an edge.  Such a reader cannot have reached the unlinked page
+ * unless the unlink itself is wrong, which the engine's tests and the
+ * checker cover.  Nothing else is hidden: the deferred-free queue and its
+ * barrier are mutexes and condition variables TSan sees, and every access
+ * outside the two read-side hooks (whose own bookkeeping is not
+ * instrumented, below) stays fully checked.
  */
 #if defined(__SANITIZE_THREAD__)
 #define S2_HOSTED_TSAN 1
@@ -183,45 +223,284 @@ static inline void shard_add(uint64_t *c, uint64_t n)
 #include <sanitizer/tsan_interface.h>
 #define tsan_release(a)	__tsan_release(a)
 #define tsan_acquire(a)	__tsan_acquire(a)
+/*
+ * The read side's own accesses (its thread's nesting count and snapshot,
+ * the phase it copies) are left uninstrumented: TSan cannot judge the
+ * algorithm anyway, the annotations state its guarantee, and
+ * instrumented they made every shared walk of a TSan build markedly
+ * slower, so fewer interleavings in the same test time.  The writer's
+ * scan still reads each snapshot with an instrumented atomic load.
+ */
+#define no_tsan		__attribute__((no_sanitize("thread")))
 #else
 #define tsan_release(a)	((void)(a))
 #define tsan_acquire(a)	((void)(a))
+#define no_tsan
 #endif
-/* Only their addresses matter: TSan's synchronisation objects. */
-static char rcu_gp_sync, rcu_barrier_sync;
+/* Only its address matters: TSan's synchronisation object. */
+static char rcu_gp_sync;
 
-static pthread_key_t rcu_key;
+/*
+ * A full memory fence.  GCC 12 warns (-Wtsan) that ThreadSanitizer does not
+ * model fences; the fence is emitted all the same, and under TSan the
+ * annotations above state what the fences order.
+ */
+#if defined(S2_HOSTED_TSAN) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+static inline void full_fence(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+#if defined(S2_HOSTED_TSAN) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+
+#define RCU_ACTIVE	1UL	/* always set in gp_ctr, so a snapshot is never 0 */
+#define RCU_PHASE	2UL
+/* A grace period rescans this many times, a few pauses apart, before it
+ * sleeps until the reader it waits for leaves: read sections are short
+ * walks, and on a loaded machine a sleep or a yield costs milliseconds. */
+#define RCU_SPIN_SCANS	100
+/* The longest it sleeps without a wake-up before it looks again. */
+#define RCU_WAIT_NS	10000000L
+
+struct rcu_reader {
+	/* 0 outside a read section, else the gp_ctr snapshot of the
+	 * outermost entry.  Written by its own thread, read by writers. */
+	unsigned long ctr;
+	unsigned nest;		/* read-section depth; its own thread only */
+	bool online;		/* in the registry */
+	struct rcu_reader *next, **pprev;	/* under rcu_registry_lock */
+};
+
+static __thread struct rcu_reader tl_rcu;
+
+/* Read by every reader's outermost entry, written twice per grace period;
+ * kept off the lines of the locks writers take. */
+static struct {
+	_Alignas(64) unsigned long gp_ctr;
+	int waiting;			/* -1: a grace period sleeps on this futex */
+	bool reader_fence;		/* no membarrier: readers fence */
+} rcu_gp = { .gp_ctr = RCU_ACTIVE };
+
+static struct {
+	_Alignas(64) pthread_mutex_t gp_lock;	/* one grace period at a time */
+	pthread_mutex_t registry_lock;
+	struct rcu_reader *readers;
+	pthread_key_t key;		/* its destructor takes a thread offline */
+	bool membarrier;
+} rcu = {
+	.gp_lock = PTHREAD_MUTEX_INITIALIZER,
+	.registry_lock = PTHREAD_MUTEX_INITIALIZER,
+};
 static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
-static __thread bool rcu_online;
+
+static void rcu_die(const char *why)
+{
+	fprintf(stderr, "s2mmu hosted RCU: %s\n", why);
+	abort();
+}
+
+static long sys_membarrier(int cmd)
+{
+	return syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+static long sys_futex(int *uaddr, int op, int val, const struct timespec *timeout)
+{
+	return syscall(SYS_futex, uaddr, op, val, timeout, NULL, 0);
+}
+
+static void rcu_thread_exit(void *unused);
+
+/*
+ * Once per process, before any thread is registered (s2_hosted_thread_online
+ * and every writer come through here first), so the readers' choice between
+ * compiler barriers and fences never changes under a reader inside a section.
+ */
+static void rcu_init(void)
+{
+	long cmds = sys_membarrier(MEMBARRIER_CMD_QUERY);
+
+	if (pthread_key_create(&rcu.key, rcu_thread_exit))
+		rcu_die("pthread_key_create failed");
+	rcu.membarrier = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+			 sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+#ifdef S2_HOSTED_FAULT
+	/* the fault build runs the stress test on the fallback as well */
+	if (getenv("S2_HOSTED_RCU_FENCE")) {
+		rcu.membarrier = false;
+		fprintf(stderr, "# hosted RCU: fences, not membarrier (S2_HOSTED_RCU_FENCE)\n");
+	}
+#endif
+	__atomic_store_n(&rcu_gp.reader_fence, !rcu.membarrier, __ATOMIC_RELAXED);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/*
+ * The reader's half of the pairing.  With membarrier, a compiler barrier:
+ * it keeps the compiler from moving the section's accesses across the ctr
+ * stores, and the writer's membarrier does what a fence here would, only
+ * when a grace period needs it.  Without, a full fence (store-load order:
+ * our ctr store before the section's loads).
+ */
+static inline void rcu_reader_barrier(void)
+{
+	if (s2_unlikely(__atomic_load_n(&rcu_gp.reader_fence, __ATOMIC_RELAXED)))
+		full_fence();
+	else
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/*
+ * The writer's half: a full barrier on every running thread of the process
+ * (threads not running get one from the context switch).  The fences
+ * around the call order the writer's own accesses whatever the kernel does.
+ */
+static void rcu_writer_barrier(void)
+{
+	full_fence();
+	if (rcu.membarrier && sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) {
+		/* registration is per address space: a forked child has none */
+		if (sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ||
+		    sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+			rcu_die("membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed");
+	}
+	full_fence();
+}
 
 static void rcu_thread_exit(void *unused)
 {
-	(void)unused;
-	if (rcu_online) {
-		urcu_memb_unregister_thread();
-		rcu_online = false;
-	}
-}
+	struct rcu_reader *r = &tl_rcu;
 
-static void rcu_key_init(void)
-{
-	pthread_key_create(&rcu_key, rcu_thread_exit);
+	(void)unused;
+	if (!r->online)
+		return;
+	if (r->nest)
+		rcu_die("thread offline inside a read section");
+	pthread_mutex_lock(&rcu.registry_lock);
+	*r->pprev = r->next;
+	if (r->next)
+		r->next->pprev = r->pprev;
+	pthread_mutex_unlock(&rcu.registry_lock);
+	r->online = false;
 }
 
 void s2_hosted_thread_online(void)
 {
-	if (rcu_online)
+	struct rcu_reader *r = &tl_rcu;
+
+	if (r->online)
 		return;
-	pthread_once(&rcu_once, rcu_key_init);
-	urcu_memb_register_thread();
-	rcu_online = true;
+	pthread_once(&rcu_once, rcu_init);
+	pthread_mutex_lock(&rcu.registry_lock);
+	r->next = rcu.readers;
+	if (r->next)
+		r->next->pprev = &r->next;
+	r->pprev = &rcu.readers;
+	rcu.readers = r;
+	pthread_mutex_unlock(&rcu.registry_lock);
+	r->online = true;
 	/* any non-NULL value makes the destructor run at thread exit */
-	pthread_setspecific(rcu_key, (void *)1);
+	pthread_setspecific(rcu.key, (void *)1);
 }
 
 void s2_hosted_thread_offline(void)
 {
 	rcu_thread_exit(NULL);
+}
+
+/* Is @r inside a section entered in the phase before @gp's? */
+static bool rcu_reader_old(struct rcu_reader *r, unsigned long gp)
+{
+	unsigned long c = __atomic_load_n(&r->ctr, __ATOMIC_RELAXED);
+
+	return c && ((c ^ gp) & RCU_PHASE);
+}
+
+/* Is any registered thread inside a section of the phase before @gp? */
+static bool rcu_old_readers(unsigned long gp)
+{
+	struct rcu_reader *r;
+	bool busy = false;
+
+	pthread_mutex_lock(&rcu.registry_lock);
+	for (r = rcu.readers; r && !busy; r = r->next)
+		busy = rcu_reader_old(r, gp);
+	pthread_mutex_unlock(&rcu.registry_lock);
+	return busy;
+}
+
+/*
+ * Wait until no registered thread is inside a section of the phase before
+ * @gp.  Readers that enter now take the new phase and are not waited for,
+ * so a stream of readers cannot hold a grace period back.  The registry
+ * lock is held only for a scan: a reader we wait for may be waiting on a
+ * thread that is registering.
+ *
+ * First rescans, a few pauses apart.  Then sleep on rcu_gp.waiting, which
+ * the reader leaving its outermost section sees as -1 and wakes us.  No
+ * wake-up is lost: we store -1, then make every running reader execute a
+ * barrier (rcu_writer_barrier), then scan.  A reader whose exit store came
+ * before its barrier is seen by that scan; one whose exit store came after
+ * loads waiting after it too (rcu_reader_barrier between the two), so it
+ * sees -1.  The sleep is bounded all the same.
+ */
+static void rcu_wait_old_readers(unsigned long gp)
+{
+	const struct timespec limit = { 0, RCU_WAIT_NS };
+	unsigned tries, i;
+
+	for (tries = 0; tries < RCU_SPIN_SCANS; tries++) {
+		if (!rcu_old_readers(gp))
+			return;
+		for (i = 0; i < 16; i++)
+			cpu_relax();
+	}
+	for (;;) {
+		__atomic_store_n(&rcu_gp.waiting, -1, __ATOMIC_RELAXED);
+		rcu_writer_barrier();
+		if (!rcu_old_readers(gp))
+			break;
+		sys_futex(&rcu_gp.waiting, FUTEX_WAIT_PRIVATE, -1, &limit);
+	}
+	__atomic_store_n(&rcu_gp.waiting, 0, __ATOMIC_RELAXED);
+}
+
+static void rcu_synchronize(void)
+{
+	unsigned long gp;
+
+	if (tl_rcu.nest)
+		rcu_die("synchronize_rcu or defer_barrier inside a read section");
+	pthread_once(&rcu_once, rcu_init);
+	pthread_mutex_lock(&rcu.gp_lock);
+	rcu_writer_barrier();
+	gp = __atomic_load_n(&rcu_gp.gp_ctr, __ATOMIC_RELAXED) ^ RCU_PHASE;
+	__atomic_store_n(&rcu_gp.gp_ctr, gp, __ATOMIC_RELAXED);
+	/* not for safety (the barrier above gave that) but for progress: new
+	 * sections should take the new phase soon */
+	full_fence();
+	rcu_wait_old_readers(gp);
+	gp ^= RCU_PHASE;
+	__atomic_store_n(&rcu_gp.gp_ctr, gp, __ATOMIC_RELAXED);
+	full_fence();
+	rcu_wait_old_readers(gp);
+	rcu_writer_barrier();
+	pthread_mutex_unlock(&rcu.gp_lock);
+	tsan_acquire(&rcu_gp_sync);
 }
 
 /* ------------------------------------------------------------ allocator */
@@ -373,17 +652,170 @@ static void *h_phys_to_virt(void *ctx, uint64_t pa)
 
 /* --------------------------------------------------------- deferred free */
 
-static void h_rcu_cb(struct rcu_head *head)
-{
-	struct page_meta *m = caa_container_of(head, struct page_meta, rcu);
-	struct s2_hosted *h;
+/*
+ * Callbacks wait in one FIFO, linked through the pages' metadata (so
+ * defer_free cannot fail), for a worker thread that takes the whole queue,
+ * waits one grace period for all of it and runs it.  After a wake-up the
+ * worker first lets the queue fill for DEFER_BATCH_NS (unless a
+ * defer_barrier is waiting): a fast unmap defers thousands of table pages
+ * in microseconds, and a worker that woke, took one page and ran a grace
+ * period for it would compete with that caller for the CPU and the queue
+ * lock on every call.
+ *
+ * The worker starts on the first defer_free (not with the instance: a
+ * process that has a second thread runs the engine's map loop measurably
+ * slower, docs/hosted.md).  It is detached, and leaves by itself once no
+ * instance has existed for DEFER_LINGER_NS with nothing queued, so a
+ * program that frees its instances is left with no thread, while one that
+ * frees an instance and makes the next (every test, every benchmark pass)
+ * does not pay for a thread in its first deferred free.  done counts the
+ * callbacks run, in queue order: defer_barrier waits until it reaches the
+ * count queued when it was called.
+ */
+#define DEFER_BATCH_NS	1000000L
+#define DEFER_POLLS	20	/* queue looks before the worker sleeps for good */
+#define DEFER_LINGER_NS	1000000000L
 
-	tsan_acquire(m);
-	tsan_acquire(&rcu_gp_sync);
-	h = m->h;
-	m->fn(m->owner, m->va, m->level);
-	STAT_ADD(h, deferred_done, 1);
-	tsan_release(&rcu_barrier_sync);
+enum { W_NONE, W_RUNNING };
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* to the worker: queue, hurry, instances */
+	pthread_cond_t done_cv;		/* to defer_barrier: done moved */
+	struct page_meta *head, **tail;
+	uint64_t queued, done;
+	unsigned instances;		/* live struct s2_hosted */
+	int state;
+	bool idle;			/* the worker waits for work */
+	bool hurry;			/* a defer_barrier waits: no batching delay */
+} dq = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.done_cv = PTHREAD_COND_INITIALIZER,
+	.tail = &dq.head,
+	.state = W_NONE,
+};
+static pthread_once_t dq_once = PTHREAD_ONCE_INIT;
+
+/* work is timed against CLOCK_MONOTONIC, which needs a run-time init */
+static void dq_init(void)
+{
+	pthread_condattr_t a;
+
+	if (pthread_condattr_init(&a) || pthread_condattr_setclock(&a, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(&dq.work, &a))
+		rcu_die("cannot initialise the deferred-free queue");
+	pthread_condattr_destroy(&a);
+}
+
+static struct timespec defer_deadline(long ns)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ns / 1000000000L;
+	end.tv_nsec += ns % 1000000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	return end;
+}
+
+/* Called with dq.lock held: let more callbacks join the batch. */
+static void defer_batch_delay(void)
+{
+	struct timespec end = defer_deadline(DEFER_BATCH_NS);
+
+	while (!dq.hurry &&
+	       pthread_cond_timedwait(&dq.work, &dq.lock, &end) == 0)
+		;
+}
+
+static void *defer_worker(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&dq.lock);
+	for (;;) {
+		struct page_meta *m, *next;
+		struct s2_hosted *h;
+		uint64_t upto, n;
+		unsigned polls = 0;
+
+		/* Look at the queue every DEFER_BATCH_NS for a while before
+		 * asking to be woken: work tends to come in bursts, and a
+		 * defer_free that must wake us pays for a system call. */
+		while (!dq.head) {
+			struct timespec end;
+			int err;
+
+			if (polls++ < DEFER_POLLS) {
+				end = defer_deadline(DEFER_BATCH_NS);
+				pthread_cond_timedwait(&dq.work, &dq.lock, &end);
+				continue;
+			}
+			dq.idle = true;
+			if (dq.instances) {
+				pthread_cond_wait(&dq.work, &dq.lock);
+				dq.idle = false;
+				continue;
+			}
+			/* no instance left: wait a while for the next one */
+			end = defer_deadline(DEFER_LINGER_NS);
+			err = pthread_cond_timedwait(&dq.work, &dq.lock, &end);
+			dq.idle = false;
+			if (err == ETIMEDOUT && !dq.head && !dq.instances) {
+				dq.state = W_NONE;
+				pthread_mutex_unlock(&dq.lock);
+				return NULL;
+			}
+		}
+		defer_batch_delay();
+		dq.hurry = false;
+		m = dq.head;
+		dq.head = NULL;
+		dq.tail = &dq.head;
+		upto = dq.queued;
+		pthread_mutex_unlock(&dq.lock);
+
+		/* one grace period for the whole batch: each page in it was
+		 * unpublished before its defer_free, so before this began */
+		rcu_synchronize();
+		for (h = NULL, n = 0; m; m = next) {
+			/* one count per run of one instance's pages: a shard
+			 * belongs to one (thread, instance) pair, and this
+			 * thread serves them all */
+			if (m->h != h) {
+				if (n)
+					STAT_ADD(h, deferred_done, n);
+				h = m->h;
+				n = 0;
+			}
+			/* the callback frees the page, and its metadata may be
+			 * queued again at once by whoever allocates it next */
+			next = m->defer_next;
+			m->fn(m->owner, m->va, m->level);
+			n++;
+		}
+		if (n)
+			STAT_ADD(h, deferred_done, n);
+
+		pthread_mutex_lock(&dq.lock);
+		dq.done = upto;
+		pthread_cond_broadcast(&dq.done_cv);
+	}
+}
+
+/* Called with dq.lock held.  Detached: nobody joins it, it leaves alone. */
+static void defer_start_worker(void)
+{
+	pthread_attr_t a;
+	pthread_t tid;
+
+	if (pthread_attr_init(&a) || pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) ||
+	    pthread_create(&tid, &a, defer_worker, NULL))
+		rcu_die("cannot start the deferred-free thread");	/* the hook cannot fail */
+	pthread_attr_destroy(&a);
+	dq.state = W_RUNNING;
 }
 
 static void h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void *owner)
@@ -395,15 +827,39 @@ static void h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void
 		fn(owner, va, level);
 		return;
 	}
-	s2_hosted_thread_online();
 	m->fn = fn;
 	m->owner = owner;
 	m->va = va;
 	m->level = level;
 	m->h = h;
+	m->defer_next = NULL;
 	STAT_ADD(h, deferred, 1);
-	tsan_release(m);
-	urcu_memb_call_rcu(&m->rcu, h_rcu_cb);
+	pthread_mutex_lock(&dq.lock);
+	*dq.tail = m;
+	dq.tail = &m->defer_next;
+	dq.queued++;
+	if (dq.state == W_NONE)
+		defer_start_worker();
+	else if (dq.idle)
+		pthread_cond_signal(&dq.work);
+	pthread_mutex_unlock(&dq.lock);
+}
+
+static void defer_wait(void)
+{
+	uint64_t target;
+
+	if (tl_rcu.nest)
+		rcu_die("synchronize_rcu or defer_barrier inside a read section");
+	pthread_mutex_lock(&dq.lock);
+	target = dq.queued;
+	if (dq.done < target) {
+		dq.hurry = true;
+		pthread_cond_signal(&dq.work);
+	}
+	while (dq.done < target)
+		pthread_cond_wait(&dq.done_cv, &dq.lock);
+	pthread_mutex_unlock(&dq.lock);
 }
 
 static void h_defer_barrier(void *ctx)
@@ -411,9 +867,25 @@ static void h_defer_barrier(void *ctx)
 	(void)ctx;
 	if (FAULT(BARRIER_NOOP))	/* fault injection */
 		return;
-	s2_hosted_thread_online();
-	urcu_memb_barrier();
-	tsan_acquire(&rcu_barrier_sync);
+	defer_wait();
+}
+
+/* A new instance: count it (the worker stays while there is one). */
+static void defer_instance_get(void)
+{
+	pthread_once(&dq_once, dq_init);
+	pthread_mutex_lock(&dq.lock);
+	dq.instances++;
+	pthread_mutex_unlock(&dq.lock);
+}
+
+/* An instance gone: the last one starts the worker's countdown. */
+static void defer_instance_put(void)
+{
+	pthread_mutex_lock(&dq.lock);
+	if (--dq.instances == 0 && dq.idle)
+		pthread_cond_signal(&dq.work);
+	pthread_mutex_unlock(&dq.lock);
 }
 
 /* ------------------------------------------------------ TLB and caches */
@@ -604,22 +1076,48 @@ static void h_write_unlock(void *lock)
 		pthread_mutex_unlock(&l->wmutex);
 }
 
-static void h_rcu_read_lock(void *ctx)
+/* A grace period sleeps, perhaps waiting for us: wake it (one reader does). */
+static __attribute__((noinline, cold)) void rcu_wake_writer(void)
 {
-	(void)ctx;
-	s2_hosted_thread_online();
-	if (FAULT(RCU_NOLOCK))		/* fault injection: not a reader */
-		return;
-	urcu_memb_read_lock();
+	if (__atomic_exchange_n(&rcu_gp.waiting, 0, __ATOMIC_RELAXED) == -1)
+		sys_futex(&rcu_gp.waiting, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
-static void h_rcu_read_unlock(void *ctx)
+static no_tsan void h_rcu_read_lock(void *ctx)
 {
+	struct rcu_reader *r = &tl_rcu;
+
+	(void)ctx;
+	if (s2_unlikely(!r->online))
+		s2_hosted_thread_online();
+	if (FAULT(RCU_NOLOCK))		/* fault injection: not a reader */
+		return;
+	if (r->nest++ == 0) {
+		__atomic_store_n(&r->ctr, __atomic_load_n(&rcu_gp.gp_ctr, __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
+		rcu_reader_barrier();
+	}
+}
+
+static no_tsan void h_rcu_read_unlock(void *ctx)
+{
+	struct rcu_reader *r = &tl_rcu;
+
 	(void)ctx;
 	tsan_release(&rcu_gp_sync);
 	if (FAULT(RCU_NOLOCK))		/* fault injection */
 		return;
-	urcu_memb_read_unlock();
+	if (s2_unlikely(r->nest == 0))
+		rcu_die("rcu_read_unlock outside a read section");
+	if (--r->nest == 0) {
+		rcu_reader_barrier();
+		__atomic_store_n(&r->ctr, 0, __ATOMIC_RELAXED);
+		/* our exit store before the look at waiting (see
+		 * rcu_wait_old_readers) */
+		rcu_reader_barrier();
+		if (s2_unlikely(__atomic_load_n(&rcu_gp.waiting, __ATOMIC_RELAXED)))
+			rcu_wake_writer();
+	}
 }
 
 static void h_synchronize_rcu(void *ctx)
@@ -627,8 +1125,7 @@ static void h_synchronize_rcu(void *ctx)
 	(void)ctx;
 	if (FAULT(SYNC_NOOP))		/* fault injection: no grace period */
 		return;
-	urcu_memb_synchronize_rcu();
-	tsan_acquire(&rcu_gp_sync);
+	rcu_synchronize();
 }
 
 static const struct s2_platform hosted_ops = {
@@ -673,6 +1170,7 @@ struct s2_hosted *s2_hosted_new(void)
 
 	if (!h)
 		return NULL;
+	defer_instance_get();
 	pthread_mutex_init(&h->lock, NULL);
 	h->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
 	return h;
@@ -684,7 +1182,9 @@ void s2_hosted_free(struct s2_hosted *h)
 
 	if (!h)
 		return;
-	h_defer_barrier(h);
+	/* not the hook: barrier_noop must not free metadata under the worker */
+	defer_wait();
+	defer_instance_put();
 	for (c = h->chunks; c; c = n) {
 		n = c->next;
 		free(c->meta);
