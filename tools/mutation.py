@@ -985,6 +985,9 @@ def main():
     ap.add_argument("--nice", type=int, default=15)
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "mutation"),
                     help="result directory (result.json, result.md)")
+    ap.add_argument("--no-werror", action="store_true",
+                    help="build base and mutants with -Wno-error, so that a mutant which "
+                    "only leaves a parameter or variable unused is run, not stillborn")
     ap.add_argument("--min-score", type=float, default=0,
                     help="exit 1 if the score (killed / (killed + survived), %%) is below")
     ap.add_argument("--self-test", action="store_true", help="known-answer test of the tool")
@@ -1004,6 +1007,8 @@ def main():
             "%s %d" % (op, sum(1 for m in muts if m.op == op)) for op in OPS)))
         return 0
 
+    if a.no_werror:
+        MAKE_VARS.append("EXTRA_CFLAGS=-Wno-error")
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     work = tempfile.mkdtemp(prefix="s2mut-", dir="/tmp")
