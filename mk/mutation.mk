@@ -3,7 +3,8 @@
 # Mutation testing (issue 13 item 5, docs/mutation.md): tools/mutation.py
 # mutates src/mmu, src/pgtable and src/format of HEAD in a copy under /tmp,
 # builds each mutant and runs `s2mmu check` and the TAP tests on it.
-# Long (about 80 minutes for the default sample on two busy cores): part of
+# Long (77 minutes for the default sample on two busy cores at 2ab5f03; the
+# checker's weak-memory and generated runs since make it longer): part of
 # make check-long (mk/check.mk), never of .ci/run.  Results in
 # $(BUILD)/mutation/result.{json,md}.
 #
