@@ -24,26 +24,51 @@ int main(void)
 {
 	struct mach_run_opts o;
 	struct mach_stats s;
-	unsigned k;
+	unsigned k, i;
 
-	mach_run_defaults(&o);
-	o.seconds = 2;
-	o.cfg.nr_vcpus = 2;
-	o.cfg.guest_size = 128ULL << 20;
-	o.cfg.seed = 7;
-	if (mach_run(&o, &s))
-		TAP_BAIL("mach_run failed");
-	tap_ok(s.v.accesses > 1000, "guest accesses completed (%llu)",
-	       (unsigned long long)s.v.accesses);
+	/*
+	 * The churn draws its operations at random for a fixed time, so on a
+	 * slow or loaded machine (a sanitizer build beside other jobs) a rare
+	 * kind may not come up in one run: run again, longer, with another
+	 * seed, until every kind has run in some run (at most 3 runs).  Each
+	 * run's oracle verdict counts; what is asserted is behaviour, not speed.
+	 */
+	uint64_t ran[MH_NR] = { 0 }, refused[MH_NR] = { 0 }, accesses = 0, harvests = 0;
+	uint64_t releases_ok = 1, started = 0, ended = 0, violations = 0;
+	unsigned attempt, missing = MH_NR;
+
+	for (attempt = 0; attempt < 3 && missing; attempt++) {
+		mach_run_defaults(&o);
+		o.seconds = 2u << attempt;
+		o.cfg.nr_vcpus = 2;
+		o.cfg.guest_size = 128ULL << 20;
+		o.cfg.seed = 7 + attempt;
+		if (mach_run(&o, &s))
+			TAP_BAIL("mach_run failed");
+		accesses += s.v.accesses;
+		harvests += s.harvests;
+		releases_ok &= s.releases == 1;
+		started += s.inval_starts;
+		ended += s.inval_ends;
+		violations += s.violations_total;
+		for (i = 0; i < s.nr_texts; i++)
+			tap_diag("%s", s.texts[i]);
+		for (missing = 0, k = 0; k < MH_NR; k++) {
+			ran[k] += s.host_ok[k];
+			refused[k] += s.host_fail[k];
+			missing += !ran[k];
+		}
+	}
+	tap_ok(accesses > 1000, "guest accesses completed (%llu, %u run(s))",
+	       (unsigned long long)accesses, attempt);
 	for (k = 0; k < MH_NR; k++)
-		tap_ok(s.host_ok[k] > 0, "host operation %s ran (%llu done, %llu refused)",
-		       mach_hop_name((enum mach_hop)k), (unsigned long long)s.host_ok[k],
-		       (unsigned long long)s.host_fail[k]);
-	tap_ok(s.harvests >= 2, "dirty log harvested (%llu)", (unsigned long long)s.harvests);
-	tap_ok(s.releases == 1, "release forwarded once");
-	tap_ok(s.inval_starts == s.inval_ends, "every start ended (%llu)",
-	       (unsigned long long)s.inval_starts);
-	no_violation(&s, "no violation");
+		tap_ok(ran[k] > 0, "host operation %s ran (%llu done, %llu refused)",
+		       mach_hop_name((enum mach_hop)k), (unsigned long long)ran[k],
+		       (unsigned long long)refused[k]);
+	tap_ok(harvests >= 2, "dirty log harvested (%llu)", (unsigned long long)harvests);
+	tap_ok(releases_ok, "release forwarded once per run");
+	tap_ok(started == ended, "every start ended (%llu)", (unsigned long long)started);
+	tap_ok(violations == 0, "no violation (%llu)", (unsigned long long)violations);
 
 	/* The same core and machine on x86 EPT, unchanged (issue 8). */
 	mach_run_defaults(&o);
