@@ -103,6 +103,24 @@ struct gen_thr {
 	struct gen_op op[GEN_MAX_OPS];
 };
 
+/*
+ * A world's theme: which part of the library and the models it is dense
+ * in.  Swarm testing by feature: a theme makes a configuration, the
+ * operation kinds, the set-up and the pages that use one feature more
+ * likely together (a feature met once, thinly, among all the others is
+ * rarely met in a race).  T_ANY draws as if there were no themes.  The
+ * themes are the library's features, not its bugs: blocks and tables
+ * (THP, logging history, two vCPUs faulting one block), PFNMAP slots and
+ * their prefault, aging, caches without FWB, the dirty log, zaps of a
+ * few pages that vCPUs hold in their TLBs.
+ */
+enum gen_theme { T_ANY, T_BLOCKS, T_PFNMAP, T_AGING, T_CACHES, T_DIRTY, T_RANGES, T_NR };
+
+static const char *const theme_name[T_NR] = {
+	[T_ANY] = "any", [T_BLOCKS] = "blocks", [T_PFNMAP] = "pfnmap", [T_AGING] = "aging",
+	[T_CACHES] = "caches", [T_DIRTY] = "dirty log", [T_RANGES] = "ranges",
+};
+
 /* The selected world.  Drawn in the driver, inherited by the workers it
  * forks, never written while a schedule runs. */
 static struct {
@@ -110,6 +128,7 @@ static struct {
 	uint64_t seed;
 	uint32_t mask, drop;
 	int format;
+	enum gen_theme theme;
 	struct w_cfg cfg0;	/* as drawn */
 	struct w_cfg cfg;	/* with the drops applied */
 	uint64_t kinds;		/* swarm: the kinds this world may use */
@@ -119,6 +138,8 @@ static struct {
 	/* argument tables: an operation's a/b index these */
 	uint64_t gpa[16];
 	unsigned ngpa, nhome;	/* gpa[0..nhome): slot 0's pages at its GPA */
+	uint8_t home_off[16];	/* off[home_off[i]] is gpa[i]'s HVA (i < nhome) */
+	uint8_t hot;		/* the page (gpa index) a themed world favours */
 	unsigned pfn0, npfn;	/* gpa[pfn0..+npfn): the PFNMAP slot's */
 	uint64_t off[12];	/* HVA offsets from W_HVA */
 	unsigned noff, pfo0, npfo;	/* off[pfo0..+npfo): the PFNMAP VMA's */
@@ -176,15 +197,23 @@ uint64_t gen_world_seed(uint64_t seed, unsigned index)
 static void draw_cfg(void)
 {
 	struct w_cfg *c = &G.cfg0;
+	enum gen_theme th = G.theme;
 	unsigned r;
 
 	/* layouts 0..5, the 4-page and the THP ones twice as likely: the
-	 * smallest world, and the one where blocks and tables meet */
+	 * smallest world, and the one where blocks and tables meet; blocks
+	 * want a THP (a hugetlb page: blocks only), ranges a few pages */
 	static const uint8_t layout[8] = { 0, 0, 1, 2, 2, 3, 4, 5 };
+	static const uint8_t blocks[8] = { 2, 2, 2, 2, 2, 4, 4, 5 };
+	static const uint8_t ranges[8] = { 0, 0, 0, 1, 3, 3, 3, 4 };
+	static const uint8_t small[8] = { 0, 0, 0, 1, 1, 2, 3, 4 };
+	const uint8_t *lt = th == T_BLOCKS ? blocks : th == T_RANGES ? ranges :
+			    th == T_ANY ? layout : small;
 
 	memset(c, 0, sizeof(*c));
-	c->vma_prot = coin(10) ? HOST_PROT_READ : HOST_PROT_READ | HOST_PROT_WRITE;
-	switch (layout[pick(8)]) {
+	c->vma_prot = coin(th == T_ANY ? 10 : 4) ? HOST_PROT_READ :
+		      HOST_PROT_READ | HOST_PROT_WRITE;
+	switch (lt[pick(8)]) {
 	case 0:		/* four 4K pages, all in slot 0 */
 		c->kind = HOST_VMA_ANON;
 		c->vma_len = c->slot_size = 4 * K4;
@@ -199,7 +228,7 @@ static void draw_cfg(void)
 	case 2:		/* one THP; sometimes a slot of half of it */
 		c->kind = HOST_VMA_THP;
 		c->vma_len = c->slot_size = M2;
-		if (coin(25)) {
+		if (coin(th == T_BLOCKS ? 10 : 25)) {
 			c->slot_size = M2 / 2;
 			c->slot_hva_off = coin(30) ? M2 / 2 : 0;
 		}
@@ -221,24 +250,32 @@ static void draw_cfg(void)
 		break;
 	}
 	r = pick(10);
+	if (th == T_BLOCKS)	/* a GPA a block can be congruent at */
+		r = pick(8);
 	c->slot_gpa = r < 6 ? 0 : r < 8 ? M2 : K4;
 	r = pick(10);
+	if (th == T_DIRTY)
+		r = r < 2 ? 0 : 6;
+	else if (th == T_AGING)		/* mostly not logging: turning it on is an operation */
+		r = r < 9 ? 0 : 6;
+	else if (r == 9 && (th == T_BLOCKS || th == T_CACHES))
+		r = 0;		/* themes that write: no READONLY slot */
 	c->slot_flags = r < 6 ? 0 : r < 9 ? S2_MEM_DIRTY_LOG : S2_MEM_READONLY;
-	G.format = coin(30) ? S2_FMT_EPT : S2_FMT_ARM64;
+	G.format = th == T_CACHES ? S2_FMT_ARM64 : coin(30) ? S2_FMT_EPT : S2_FMT_ARM64;
 	if (G.format == S2_FMT_ARM64) {
-		if (coin(25))
+		if (th == T_CACHES || coin(25))
 			c->pgt_flags |= S2_PGT_NO_FWB;
-		if (coin(25))
+		if (coin(th == T_AGING ? 75 : 25))
 			c->pgt_flags |= S2_PGT_HW_AF;
-		if (coin(25))
+		if (coin(th == T_DIRTY || th == T_AGING ? 40 : 25))
 			c->pgt_flags |= S2_PGT_HW_DBM;
 	}
 	if (coin(25))
 		c->vm_flags |= S2_VM_COUNTER_TRACKING;
-	if (coin(30))
+	if (coin(th == T_BLOCKS ? 15 : 30))
 		c->vm_flags |= S2_VM_EAGER_SPLIT;
-	c->pfnmap_slot = coin(35);
-	c->pfnmap_mem = c->pfnmap_slot && coin(50);
+	c->pfnmap_slot = th == T_PFNMAP || coin(th == T_ANY ? 35 : 20);
+	c->pfnmap_mem = c->pfnmap_slot && coin(th == T_PFNMAP ? 60 : 50);
 	c->populate = coin(70);
 	G.alt = coin(70) ? GPA_ALT : GPA_ALT + K4;
 }
@@ -284,8 +321,10 @@ static void draw_tables(void)
 	}
 	/* slot 0's pages at their GPA come first: the favourite targets */
 	for (unsigned i = 0; i < G.noff; i++)
-		if (G.off[i] >= c->slot_hva_off && G.off[i] < c->slot_hva_off + c->slot_size)
+		if (G.off[i] >= c->slot_hva_off && G.off[i] < c->slot_hva_off + c->slot_size) {
+			G.home_off[G.ngpa] = (uint8_t)i;
 			add_u64(G.gpa, &G.ngpa, 16, c->slot_gpa + G.off[i] - c->slot_hva_off);
+		}
 	G.nhome = G.ngpa;
 	add_u64(G.gpa, &G.ngpa, 16, G.alt);
 	add_u64(G.gpa, &G.ngpa, 16, G.alt + K4);
@@ -314,18 +353,49 @@ static void draw_tables(void)
 
 static int pick_kind(unsigned cls);
 
+/* The kinds each theme is made of: on in 75% of its worlds (the first
+ * ones, its core, always), every other kind in 20%. */
+static const struct {
+	uint64_t core, more;
+} theme_kinds[T_NR] = {
+#define B(k) (1ULL << (k))
+	[T_BLOCKS] = { B(G_READ) | B(G_FAULT),
+		       B(G_WRITE) | B(G_COLLAPSE) | B(G_SPLIT) | B(G_DONTNEED) | B(G_LEVEL) |
+		       B(G_LOG_ON) | B(G_LOG_OFF) | B(G_MUNMAP) },
+	[T_PFNMAP] = { B(G_READ) | B(G_PREFAULT),
+		       B(G_WRITE) | B(G_FAULT) | B(G_MUNMAP) | B(G_MPROTECT_RO) | B(G_MMAP) |
+		       B(G_SLOT_DELETE) },
+	[T_AGING] = { B(G_READ) | B(G_CY) | B(G_CFY) | B(G_TY),
+		      B(G_WRITE) | B(G_LOG_ON) | B(G_LOG_OFF) | B(G_DONTNEED) | B(G_HARVEST) },
+	[T_CACHES] = { B(G_WRITE),
+		       B(G_READ) | B(G_EXEC) | B(G_DONTNEED) | B(G_MUNMAP) | B(G_MIGRATE) |
+		       B(G_RECLAIM) | B(G_OOM_REAP) | B(G_MPROTECT_RO) | B(G_KSM) },
+	[T_DIRTY] = { B(G_WRITE) | B(G_HARVEST),
+		      B(G_READ) | B(G_LOG_ON) | B(G_LOG_OFF) | B(G_MPROTECT_RO) | B(G_DONTNEED) |
+		      B(G_SLOT_MOVE) },
+	[T_RANGES] = { B(G_READ) | B(G_DONTNEED),
+		       B(G_WRITE) | B(G_MUNMAP) | B(G_MPROTECT_RO) | B(G_MIGRATE) | B(G_RECLAIM) },
+#undef B
+};
+
 /* Swarm testing: each kind on with probability 35% (about ten of them:
- * worlds dense in a few interactions beat worlds thin in all), then repaired so the
- * world has a vCPU kind and a kind for the other threads, and nothing
- * its configuration cannot do at all. */
+ * worlds dense in a few interactions beat worlds thin in all), or as the
+ * world's theme says, then repaired so the world has a vCPU kind and a
+ * kind for the other threads, and nothing its configuration cannot do at
+ * all. */
 static void draw_kinds(void)
 {
 	const struct w_cfg *c = &G.cfg0;
 	uint64_t k = 0;
 
-	for (unsigned i = 0; i < G_NR_KINDS; i++)
-		if (coin(35))
-			k |= 1ULL << i;
+	for (unsigned i = 0; i < G_NR_KINDS; i++) {
+		uint64_t b = 1ULL << i;
+		unsigned pct = G.theme == T_ANY ? 35 : (theme_kinds[G.theme].core & b) ? 100 :
+			       (theme_kinds[G.theme].more & b) ? 75 : 20;
+
+		if (coin(pct))
+			k |= b;
+	}
 	if (c->kind != HOST_VMA_THP)
 		k &= ~(1ULL << G_COLLAPSE | 1ULL << G_SPLIT);
 	if (!c->pfnmap_slot)
@@ -348,21 +418,70 @@ static int pick_kind(unsigned cls)
 	return n ? cand[pick((unsigned)n)] : -1;
 }
 
+/* A GPA (index) for a vCPU: slot 0's pages mostly; the PFNMAP slot's
+ * often when there is one; in a themed world, the pages its theme is
+ * about (the PFNMAP slot's; a block's or the first pages'; one hot
+ * page, so that vCPUs and the host meet on it). */
+static uint8_t pick_gpa(void)
+{
+	enum gen_theme th = G.theme;
+
+	if (G.npfn && coin(th == T_PFNMAP ? 70 : 25))
+		return (uint8_t)(G.pfn0 + pick(G.npfn));
+	if ((th == T_AGING || th == T_CACHES || th == T_DIRTY) && coin(60))
+		return G.hot;
+	if (th == T_BLOCKS || th == T_RANGES)
+		return (uint8_t)(coin(95) ? pick(G.nhome) : pick(G.ngpa));
+	return (uint8_t)(coin(75) ? pick(G.nhome) : pick(G.ngpa));
+}
+
+/* An HVA offset (index) and a length (index) for a host operation, the
+ * same way: the PFNMAP VMA's often when there is one, or as the theme
+ * says (one hot page; a few pages from the first; a page of the block). */
+static void pick_range(struct gen_op *o, unsigned nlen)
+{
+	enum gen_theme th = G.theme;
+
+	o->a = (uint8_t)(G.npfo && coin(th == T_PFNMAP ? 70 : 25) ? G.pfo0 + pick(G.npfo) :
+			 pick(G.noff));
+	o->b = (uint8_t)pick(nlen);
+	switch (th) {
+	case T_AGING: case T_CACHES: case T_DIRTY:
+		if (coin(60)) {
+			o->a = G.home_off[G.hot];
+			o->b = (uint8_t)(coin(60) ? 0 : pick(nlen));
+		}
+		break;
+	case T_RANGES:
+		if (nlen > 5 && coin(35)) {	/* both tables: a zap in chunks */
+			o->a = G.home_off[0];
+			o->b = (uint8_t)(nlen - 1);
+		} else if (coin(70)) {
+			o->a = G.home_off[pick(G.nhome < 2 ? G.nhome : 2)];
+			o->b = (uint8_t)(coin(60) ? 2 : 3);	/* 3 or 4 pages */
+		}
+		break;
+	case T_BLOCKS:
+		if (coin(50)) {
+			o->a = G.home_off[pick(G.nhome)];
+			o->b = (uint8_t)(coin(50) ? 0 : pick(nlen));
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 static void draw_args(struct gen_op *o)
 {
 	switch (o->kind) {
 	case G_READ: case G_WRITE: case G_EXEC: case G_FAULT:
-		/* slot 0's pages mostly; the PFNMAP slot's often when there is one */
-		if (G.npfn && coin(25))
-			o->a = (uint8_t)(G.pfn0 + pick(G.npfn));
-		else
-			o->a = (uint8_t)(coin(75) ? pick(G.nhome) : pick(G.ngpa));
+		o->a = pick_gpa();
 		o->b = (uint8_t)pick(3);		/* G_FAULT: read, write, exec */
 		break;
 	case G_RECLAIM: case G_KSM: case G_CFY: case G_CY: case G_TY:
 		/* page by page: a few pages, not 512 of them */
-		o->a = (uint8_t)pick(G.noff);
-		o->b = (uint8_t)pick(4);
+		pick_range(o, 4);
 		break;
 	case G_SLOT_CREATE:
 		o->a = G.s2_len && coin(40) ? 2 : 0;
@@ -377,22 +496,34 @@ static void draw_args(struct gen_op *o)
 		o->a = (uint8_t)pick(2);		/* home, G.alt */
 		break;
 	default:
-		o->a = (uint8_t)(G.npfo && coin(25) ? G.pfo0 + pick(G.npfo) : pick(G.noff));
-		o->b = (uint8_t)pick(G.nlen);
+		pick_range(o, G.nlen);
 		o->v = (uint8_t)pick(2);		/* G_HOST_RW: read, write */
 		break;
 	}
 }
 
-static void draw_op(const struct gen_thr *t, struct gen_op *o)
+/*
+ * Operation @i of thread @t.  An aging world's host threads age the way
+ * reclaim does, in passes: clear_young, then clear_flush_young, then
+ * test_young of the same range, more often than not.
+ */
+static void draw_op(struct gen_thr *t, unsigned i)
 {
+	struct gen_op *o = &t->op[i];
 	unsigned other = C_HOST | (t->vmm ? C_VMM : 0);
+	bool focus = G.theme == T_BLOCKS || G.theme == T_PFNMAP;
 	int k = -1;
 
 	memset(o, 0, sizeof(*o));
-	if (t->vcpu >= 0 && (pick_kind(other) < 0 || coin(65)))
+	if (G.theme == T_AGING && i > 0 && coin(60) &&
+	    (t->op[i - 1].kind == G_CY || t->op[i - 1].kind == G_CFY)) {
+		*o = t->op[i - 1];
+		o->kind = t->op[i - 1].kind == G_CY ? G_CFY : G_TY;
+		return;
+	}
+	if (t->vcpu >= 0 && (pick_kind(other) < 0 || coin(focus && !t->vmm ? 80 : 65)))
 		k = pick_kind(C_VCPU);
-	if (k < 0 && t->vmm && coin(50))
+	if (k < 0 && t->vmm && coin(focus ? 70 : 50))
 		k = pick_kind(C_VMM);
 	if (k < 0)
 		k = pick_kind(C_HOST);
@@ -406,35 +537,115 @@ static void draw_op(const struct gen_thr *t, struct gen_op *o)
 		o->v = (uint8_t)t->vcpu;
 }
 
+static struct gen_op *setup_op(unsigned kind, unsigned nv)
+{
+	static struct gen_op spare;	/* past GEN_MAX_SETUP: drawn, never run */
+	struct gen_op *o = G.nsetup < GEN_MAX_SETUP ? &G.setup[G.nsetup++] : &spare;
+
+	memset(o, 0, sizeof(*o));
+	o->kind = (uint8_t)kind;
+	draw_args(o);
+	if (o->kind == G_READ || o->kind == G_WRITE)
+		o->v = (uint8_t)pick(nv);
+	o->b = o->kind == G_DONTNEED ? 0 : o->b;	/* one page */
+	return o;
+}
+
+/*
+ * Set-up, single-threaded before the threads start: translations already
+ * in TLBs, a THP already split, logging on, or over (pages mapped as
+ * pages where the host has a block), a page zapped.  Operations drawn
+ * one by one, or, in a themed world, a short history: the first pages
+ * touched in order (translations in TLBs, writable ones where the theme
+ * writes); a few pages written while logging, then logging off; a THP
+ * split, then a page read.
+ */
+static void draw_setup(unsigned nv)
+{
+	enum gen_theme th = G.theme;
+	unsigned r = pick(100), n, v;
+	bool wr;
+
+	G.nsetup = 0;
+	if (th == T_ANY || r < 15) {
+		n = coin(75) ? 1 + pick(GEN_MAX_SETUP) : 0;
+		for (unsigned i = 0; i < n; i++) {
+			unsigned q = pick(10);
+
+			setup_op(q < 6 ? (coin(50) ? G_READ : G_WRITE) :
+				 q == 6 ? (G.cfg0.kind == HOST_VMA_THP ? G_SPLIT : G_READ) :
+				 q == 7 ? G_LOG_ON : q == 8 ? G_LOG_OFF : G_DONTNEED, nv);
+		}
+		return;
+	}
+	if (r < 25)
+		return;
+	if (th == T_BLOCKS || (th == T_DIRTY && r < 45)) {
+		/* pages written while logging, then logging off */
+		if (!(G.cfg0.slot_flags & S2_MEM_DIRTY_LOG) || coin(20))
+			setup_op(G_LOG_ON, nv);
+		n = 1 + pick(2);
+		for (unsigned i = 0; i < n && i < G.nhome; i++)
+			setup_op(G_WRITE, nv)->a = (uint8_t)i;
+		if (th == T_BLOCKS && G.cfg0.kind == HOST_VMA_THP && r >= 85) {
+			G.nsetup = 0;		/* or a THP split, then a read */
+			setup_op(G_SPLIT, nv)->a = G.home_off[0];
+			setup_op(G_READ, nv)->a = (uint8_t)pick(G.nhome);
+			return;
+		}
+		setup_op(G_LOG_OFF, nv);
+		return;
+	}
+	/* the first pages touched in order, by one vCPU */
+	wr = th == T_CACHES || th == T_DIRTY;
+	n = 1 + pick(GEN_MAX_SETUP);
+	v = pick(nv);
+	if (th == T_RANGES)
+		n = n < 3 ? 4 : n;
+	for (unsigned i = 0; i < n; i++) {
+		struct gen_op *o = setup_op(coin(wr ? 70 : 25) ? G_WRITE : G_READ, nv);
+
+		o->v = (uint8_t)v;
+		if (th == T_PFNMAP && G.npfn)
+			o->a = (uint8_t)(G.pfn0 + i % G.npfn);
+		else if (th != T_RANGES && i == 0)
+			o->a = G.hot;
+		else
+			o->a = (uint8_t)(i < G.nhome ? i : pick(G.nhome));
+	}
+	/* two tables: the last page touched is the first of the next one */
+	for (unsigned i = 0; th == T_RANGES && i < G.nhome; i++)
+		if (G.off[G.home_off[i]] == M2)
+			G.setup[G.nsetup - 1].a = (uint8_t)i;
+}
+
 static void draw_world(uint64_t seed)
 {
+	/* a world in four draws as if there were no themes; the themes of
+	 * the longest histories (blocks, PFNMAP) are the likeliest */
+	static const uint8_t themes[24] = {
+		T_ANY, T_ANY, T_ANY, T_ANY, T_ANY, T_ANY,
+		T_BLOCKS, T_BLOCKS, T_BLOCKS, T_BLOCKS, T_BLOCKS,
+		T_PFNMAP, T_PFNMAP, T_PFNMAP, T_PFNMAP, T_PFNMAP,
+		T_AGING, T_AGING, T_CACHES, T_CACHES, T_DIRTY, T_DIRTY, T_RANGES, T_RANGES,
+	};
 	unsigned nv, nops = 0;
 
 	memset(&G, 0, sizeof(G));
 	rs = seed;
 	G.seed = seed;
+	G.theme = (enum gen_theme)themes[pick(24)];
 	draw_cfg();
 	draw_tables();
+	G.hot = (uint8_t)pick(G.nhome);
 	draw_kinds();
 	G.nthr = 2 + pick(GEN_MAX_THREADS - 1);
-	nv = coin(G.nthr >= 3 ? 65 : 25) ? 2 : 1;
+	if (G.theme == T_BLOCKS || G.theme == T_PFNMAP)
+		nv = coin(85) ? 2 : 1;
+	else
+		nv = coin(G.nthr >= 3 ? 65 : 25) ? 2 : 1;
 	G.cfg0.nr_vcpus = nv;
-	/* set-up, single-threaded before the threads start: translations
-	 * already in TLBs, a THP already split, logging on, or over (pages
-	 * mapped as pages where the host has a block), a page zapped */
-	G.nsetup = coin(75) ? 1 + pick(GEN_MAX_SETUP) : 0;
-	for (unsigned i = 0; i < G.nsetup; i++) {
-		struct gen_op *o = &G.setup[i];
-		unsigned r = pick(10);
-
-		o->kind = r < 6 ? (coin(50) ? G_READ : G_WRITE) :
-			  r == 6 ? (G.cfg0.kind == HOST_VMA_THP ? G_SPLIT : G_READ) :
-			  r == 7 ? G_LOG_ON : r == 8 ? G_LOG_OFF : G_DONTNEED;
-		draw_args(o);
-		if (o->kind == G_READ || o->kind == G_WRITE)
-			o->v = (uint8_t)pick(nv);
-		o->b = o->kind == G_DONTNEED ? 0 : o->b;	/* one page */
-	}
+	draw_setup(nv);
 	nops = G.nsetup;
 	for (unsigned t = 0; t < G.nthr; t++) {
 		struct gen_thr *th = &G.thr[t];
@@ -447,7 +658,7 @@ static void draw_world(uint64_t seed)
 			snprintf(th->name, sizeof(th->name), "%s", th->vmm ? "vmm+host" : "host");
 		th->n = 1 + pick(GEN_MAX_OPS - 1);
 		for (unsigned i = 0; i < th->n; i++)
-			draw_op(th, &th->op[i]);
+			draw_op(th, i);
 	}
 	/*
 	 * At most one release, the last operation of the VMM thread: as in
@@ -456,7 +667,7 @@ static void draw_world(uint64_t seed)
 	 * when it exits).  A memslot change waiting for an invalidation that
 	 * release cut short would wait for ever.
 	 */
-	if (coin(35)) {
+	if (coin(G.theme == T_ANY ? 35 : 20)) {
 		struct gen_thr *th = &G.thr[G.nthr - 1];
 		struct gen_op *o = &th->op[th->n < GEN_MAX_OPS ? th->n++ : th->n - 1];
 
@@ -937,8 +1148,8 @@ void gen_describe(FILE *f)
 	char buf[CK_EV_TEXT];
 	bool any = false;
 
-	fprintf(f, "world %s: %s, %s VMA %#llx %s, slot 0 GPA %#llx+%#llx at HVA +%#llx%s%s\n",
-		G.name, G.format == S2_FMT_EPT ? "EPT" : "arm64", vma_kind[c->kind],
+	fprintf(f, "world %s (%s): %s, %s VMA %#llx %s, slot 0 GPA %#llx+%#llx at HVA +%#llx%s%s\n",
+		G.name, theme_name[G.theme], G.format == S2_FMT_EPT ? "EPT" : "arm64", vma_kind[c->kind],
 		(unsigned long long)c->vma_len,
 		c->vma_prot & HOST_PROT_WRITE ? "rw" : "ro", (unsigned long long)c->slot_gpa,
 		(unsigned long long)c->slot_size, (unsigned long long)c->slot_hva_off,

@@ -7,8 +7,11 @@
  * short list of operations with small integer arguments, all drawn from one
  * 64-bit world seed.  Each world enables a random subset of the operation
  * kinds (swarm testing), so that rare combinations are not drowned by the
- * common ones.  The generator draws from everything the library and the
- * models can do and knows nothing of the bug catalogue.
+ * common ones, and most worlds have a theme, one feature of the library
+ * (blocks, PFNMAP, aging, caches, the dirty log, range zaps) that its
+ * configuration, kinds, set-up and pages are drawn around.  The generator
+ * draws from everything the library and the models can do and knows
+ * nothing of the bug catalogue.
  *
  * A world is named "gen-SEED-MASK-DROP" (hex): SEED draws it, MASK keeps
  * the operations whose bit is set (numbered set-up first, then thread by

@@ -54,7 +54,7 @@ check-ci: all
 # priority (check/sched.c ck_yield), so two spinners no longer starve the
 # thread they wait for (80 worlds: about 9 s on the loaded 2-core VM).
 CHECK_CI_WORLDS   ?= 80
-CHECK_CI_GEN_BUGS ?= fault_no_retry free_no_grace fwb_no_icache
+CHECK_CI_GEN_BUGS ?= fault_no_retry free_no_grace fwb_no_icache shared_walk_no_rcu prefault_no_seq memtype_no_bbm
 
 # Long campaign (not CI): hand-written scenarios and generated worlds, in
 # the sequentially consistent and the weak-memory mode, about 1.2 million
