@@ -58,7 +58,8 @@ CHECK_CI_GEN_BUGS ?= fault_no_retry free_no_grace fwb_no_icache shared_walk_no_r
 
 # Long campaign (not CI): hand-written scenarios and generated worlds, in
 # the sequentially consistent and the weak-memory mode, about 1.2 million
-# schedules; each part's JSON in $(BUILD)/check-long-*.json.
+# schedules; each part's JSON in $(BUILD)/check-long-*.json; then the
+# mutation sample (mk/mutation.mk, docs/mutation.md: hours).
 # Every part runs; the target fails at the end if any part did.
 check-long: all
 	fail=0; \
@@ -73,6 +74,7 @@ check-long: all
 	$(BUILD)/s2mmu check --memory weak --generate 500 --seed 2002 --json \
 	  > $(BUILD)/check-long-gen-weak.json || fail=1; \
 	cat $(BUILD)/check-long-gen-weak.json; \
+	$(MAKE) --no-print-directory mutation || fail=1; \
 	exit $$fail
 
 -include $(shell find $(CHECK_DIR) -name '*.d' 2>/dev/null)
