@@ -511,7 +511,7 @@ static void draw_op(struct gen_thr *t, unsigned i)
 {
 	struct gen_op *o = &t->op[i];
 	unsigned other = C_HOST | (t->vmm ? C_VMM : 0);
-	bool focus = G.theme == T_BLOCKS || G.theme == T_PFNMAP;
+	bool focus = G.theme == T_BLOCKS || G.theme == T_PFNMAP || G.theme == T_RANGES;
 	int k = -1;
 
 	memset(o, 0, sizeof(*o));
@@ -535,6 +535,10 @@ static void draw_op(struct gen_thr *t, unsigned i)
 	draw_args(o);
 	if (kinds[k].cls & C_VCPU)
 		o->v = (uint8_t)t->vcpu;
+	/* a ranges world's vCPUs stream over the first pages, in order */
+	if (G.theme == T_RANGES && (kinds[k].cls & C_VCPU) && i > 0 &&
+	    (kinds[t->op[i - 1].kind].cls & C_VCPU) && coin(70))
+		o->a = (uint8_t)((t->op[i - 1].a + 1u) % (G.nhome < 4 ? G.nhome : 4));
 }
 
 static struct gen_op *setup_op(unsigned kind, unsigned nv)
