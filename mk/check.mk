@@ -45,7 +45,10 @@ check-ci: all
 	for b in $(CHECK_CI_GEN_BUGS); do \
 	  $(BUILD)/s2mmu check --generate 200 --inject $$b --json > $(BUILD)/check-ci-gen-$$b.json; \
 	  rc=$$?; cat $(BUILD)/check-ci-gen-$$b.json; [ $$rc = 0 ] || exit $$rc; \
-	done
+	done; \
+	$(BUILD)/s2mmu check --memory weak --generate 200 --inject slots_gen_relaxed --json \
+	  > $(BUILD)/check-ci-gen-weak.json; \
+	  rc=$$?; cat $(BUILD)/check-ci-gen-weak.json; [ $$rc = 0 ] || exit $$rc
 
 # Generated worlds in CI: the correct code over a few worlds, and bugs the
 # generator must find without being told where (docs/bugs.md, "Generated
