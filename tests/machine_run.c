@@ -34,7 +34,7 @@ int main(void)
 	 * run's oracle verdict counts; what is asserted is behaviour, not speed.
 	 */
 	uint64_t ran[MH_NR] = { 0 }, refused[MH_NR] = { 0 }, accesses = 0, harvests = 0;
-	uint64_t releases_ok = 1, started = 0, ended = 0, violations = 0;
+	uint64_t releases_ok = 1, started = 0, ended = 0, raced = 0, violations = 0;
 	unsigned attempt, missing = MH_NR;
 
 	for (attempt = 0; attempt < 3 && missing; attempt++) {
@@ -50,6 +50,7 @@ int main(void)
 		releases_ok &= s.releases == 1;
 		started += s.inval_starts;
 		ended += s.inval_ends;
+		raced += s.inval_raced_release;
 		violations += s.violations_total;
 		for (i = 0; i < s.nr_texts; i++)
 			tap_diag("%s", s.texts[i]);
@@ -67,7 +68,10 @@ int main(void)
 		       (unsigned long long)refused[k]);
 	tap_ok(harvests >= 2, "dirty log harvested (%llu)", (unsigned long long)harvests);
 	tap_ok(releases_ok, "release forwarded once per run");
-	tap_ok(started == ended, "every start ended (%llu)", (unsigned long long)started);
+	/* an end can be lost only to a release that raced its invalidation */
+	tap_ok(started == ended || (ended < started && raced),
+	       "every start ended, or raced release (%llu started, %llu ended, %llu raced)",
+	       (unsigned long long)started, (unsigned long long)ended, (unsigned long long)raced);
 	tap_ok(violations == 0, "no violation (%llu)", (unsigned long long)violations);
 
 	/* The same core and machine on x86 EPT, unchanged (issue 8). */

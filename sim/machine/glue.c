@@ -273,6 +273,8 @@ static int n_start(struct host_mn_sub *sub, s2_hva_t start, s2_hva_t end,
 
 	(void)ev;
 	inc(&m->c_starts);
+	if (__atomic_load_n(&m->released, __ATOMIC_ACQUIRE))
+		inc(&m->c_raced_release);
 	/* I9: a zap loses the young state honestly; later accesses count. */
 	clear_begin(m, start.v, end.v);
 	if (__atomic_load_n(&m->inject, __ATOMIC_ACQUIRE) & MACH_INJ_SKIP_INVAL) {
@@ -337,6 +339,8 @@ static void n_release(struct host_mn_sub *sub)
 	uint64_t t0 = mach_tick(m);
 
 	inc(&m->c_release);
+	if (ldr(&m->c_starts) != ldr(&m->c_ends))
+		inc(&m->c_raced_release);
 	clear_begin(m, 0, HOST_TASK_SIZE);
 	s2_vm_mn_release(m->vm);
 	/* Release zaps everything and invalidates the VM's TLBs (I1, I4). */
@@ -838,6 +842,7 @@ void mach_get_stats(struct machine *m, struct mach_stats *o)
 	o->walk_entries_dropped = ldr(&m->c_wc_drop);
 	o->inval_starts = ldr(&m->c_starts);
 	o->inval_ends = ldr(&m->c_ends);
+	o->inval_raced_release = ldr(&m->c_raced_release);
 	o->inval_skipped = ldr(&m->c_skipped);
 	o->releases = ldr(&m->c_release);
 	o->cfy = ldr(&m->c_cfy);

@@ -127,6 +127,9 @@ struct machine {
 	uint64_t c_tlbi_ipa, c_tlbi_range, c_tlbi_vm, c_dcache, c_icache;
 	uint64_t c_tlb_drop, c_wc_drop;
 	uint64_t c_starts, c_ends, c_skipped, c_release, c_cfy, c_cy, c_ty;
+	/* an invalidation was in flight when release ran, or began after it:
+	 * its end may never come (release unhashes the subscription) */
+	uint64_t c_raced_release;
 	uint64_t c_host_ok[MH_NR], c_host_fail[MH_NR];
 	uint64_t c_harvests, c_harvested, c_memslot;
 

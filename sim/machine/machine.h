@@ -103,6 +103,10 @@ struct mach_stats {
 	uint64_t tlbi_ipa, tlbi_range, tlbi_vm, dcache, icache;
 	uint64_t tlb_entries_dropped, walk_entries_dropped;
 	uint64_t inval_starts, inval_ends, inval_skipped;
+	/* invalidations that raced release (their end may be lost: Linux's
+	 * mmu_notifier_release unhashes the subscription, so an OOM reaper's
+	 * invalidate_range_end after it reaches no one) */
+	uint64_t inval_raced_release;
 	uint64_t releases, cfy, cy, ty;
 	uint64_t host_ok[MH_NR], host_fail[MH_NR];
 	uint64_t harvests, harvested_pages, memslot_updates;
