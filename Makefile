@@ -34,12 +34,11 @@ all: deps $(BUILD)/libs2mmu.a $(BUILD)/libs2mmu.so $(BUILD)/s2mmu
 # hosted platform's RCU is our own, src/hosted/hosted.c). Installed when
 # we are root, otherwise we stop with the exact command to run.
 DEB_PKGS := perl
-deps: $(BUILD)/.deps
-$(BUILD)/.deps:
-	@mkdir -p $(BUILD)
-	@missing=""; \
-	command -v prove >/dev/null || missing="$$missing perl"; \
-	if [ -n "$$missing" ]; then \
+# The end of every rule that checks for the Debian packages a target
+# needs (here, mk/install.mk, mk/htmltest.mk, mk/hyp.mk): with $$missing
+# naming those not found, install them when make runs as root, else stop
+# with the exact command to run.
+DEB_INSTALL_MISSING = if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
@@ -47,6 +46,12 @@ $(BUILD)/.deps:
 	    echo "missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+deps: $(BUILD)/.deps
+$(BUILD)/.deps:
+	@mkdir -p $(BUILD)
+	@missing=""; \
+	command -v prove >/dev/null || missing="$$missing perl"; \
+	$(DEB_INSTALL_MISSING)
 	@touch $@
 
 $(BUILD)/obj/%.o: %.c | $(BUILD)/.deps

@@ -36,14 +36,7 @@ $(HYP_DIR)/.deps:
 	@missing=""; \
 	command -v $(CROSS_CC) >/dev/null || missing="$$missing gcc-aarch64-linux-gnu"; \
 	command -v $(HYP_QEMU) >/dev/null || missing="$$missing qemu-system-arm"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
-	  else \
-	    echo "missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	$(DEB_INSTALL_MISSING)
 	@touch $@
 
 $(HYP_DIR)/lib/%.o: %.c | $(HYP_DIR)/.deps

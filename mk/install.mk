@@ -85,14 +85,7 @@ $(BUILD)/.doc-deps:
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	command -v groff >/dev/null || missing="$$missing groff-base"; \
 	command -v man >/dev/null || missing="$$missing man-db"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
-	  else \
-	    echo "missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	$(DEB_INSTALL_MISSING)
 	@touch $@
 
 # Man pages, from the same generator and parse as docs/api.md; --check
