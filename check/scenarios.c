@@ -392,6 +392,7 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_cfy_skips_old] = { "cfy_skips_old", "age_clear_young", 9 },
 	[S2_BUG_release_flush_unlocked] = { "release_flush_unlocked", "release_vs_dontneed", 1 },
 	[S2_BUG_clean_after_unlock] = { "clean_after_unlock", "nofwb_double_zap", 8 },
+	[S2_BUG_slots_free_size] = { "slots_free_size", "memslot_delete", 3 },
 };
 
 /* the generation seen before the array needs a store-buffer reordering */

@@ -27,6 +27,7 @@ struct ck_thread {
 	struct ck_lock *wait;
 	bool yielded;
 	int prio;		/* PCT: the highest runnable runs; may go below 0 */
+	int held;		/* locks this thread holds (read or write) */
 };
 
 static struct ck_sched_io *io;
@@ -342,6 +343,12 @@ static void *thread_main(void *arg)
 	wait_baton_locked();
 	pthread_mutex_unlock(&big);
 	th[id].fn(th[id].arg);
+	/* An operation that returns holding a lock (a lost unlock on an error
+	 * path) blocks every later user of it: report it here, where the
+	 * holder is known, not as a deadlock steps later. */
+	if (th[id].held)
+		ck_violation(10, "lock discipline: thread %d returned holding %d lock(s)",
+			     id, th[id].held);
 	if (ck_thread_end_hook)
 		ck_thread_end_hook(id);
 	pthread_mutex_lock(&big);
@@ -429,15 +436,34 @@ static void acquire(struct ck_lock *l, int kind, const char *what)
 		l->writer = self + 1;
 	else
 		l->readers++;
+	th[self].held++;
 	pthread_mutex_unlock(&big);
 }
 
+/*
+ * Lock discipline: an unlock must match a lock this thread holds.  Without
+ * the check a lost lock call (a write_lock deleted before an update) only
+ * shows when another thread happens to run inside the unprotected region,
+ * and a write unlock of a lock nobody holds silently "frees" it for
+ * everyone.  Reported as I10: a lock that does not exclude, or that is
+ * never given back, breaks progress before it breaks anything else.
+ */
 static void release(struct ck_lock *l, int kind)
 {
+	bool owned = kind == W_WRITE ? l->writer && (!ck_running() || l->writer == self + 1)
+				     : l->readers > 0;
+
+	if (!owned)
+		ck_violation(10, "lock discipline: %s unlock of a lock %s",
+			     kind == W_WRITE ? "write" : "read",
+			     kind == W_WRITE && l->writer ? "another thread holds"
+							  : "nobody holds");
 	if (kind == W_WRITE)
 		l->writer = 0;
 	else
 		l->readers--;
+	if (ck_running() && self >= 0 && th[self].held > 0)
+		th[self].held--;
 }
 
 void ck_mutex_lock(struct ck_lock *l, const char *what) { acquire(l, W_WRITE, what); }
@@ -453,6 +479,8 @@ bool ck_mutex_trylock(struct ck_lock *l)
 	if (!lock_free_for(l, W_WRITE))
 		return false;
 	l->writer = self + 1;
+	if (self >= 0)
+		th[self].held++;
 	return true;
 }
 
@@ -462,5 +490,7 @@ bool ck_read_trylock(struct ck_lock *l)
 	if (!lock_free_for(l, W_READ))
 		return false;
 	l->readers++;
+	if (self >= 0)
+		th[self].held++;
 	return true;
 }

@@ -47,6 +47,97 @@ static long pidx(const void *va)
 	return (long)((a - b) / PG);
 }
 
+/* ------------------------------------------------------- object pool */
+/*
+ * Everything else the library allocates through the platform (the VM, slot
+ * arrays, dirty bitmaps, its locks) gets the same treatment as table pages,
+ * because the same races reach it: a slot array freed before the grace
+ * period its readers need (I3's rule, for slots instead of tables) is as
+ * much a use after free as a table page freed early.  Each object sits at
+ * the end of its own pages, followed by an inaccessible guard page, so a
+ * read one element past an array faults; a freed object's pages become
+ * inaccessible at once and are not reused within the schedule.  The sizes
+ * given to free() must match the allocation, and every object must be freed
+ * by the time the VM is destroyed.
+ */
+#define OBJ_PAGES	8192	/* address space only: the pages are reused per schedule */
+#define OBJ_MAX		256
+
+struct w_obj {
+	uint8_t *base;		/* first page */
+	size_t n;		/* bytes asked for */
+	unsigned pages;
+	bool live;
+};
+static uint8_t *opool;
+static struct w_obj objs[OBJ_MAX];
+static unsigned onext_page, nobjs;
+
+static long oidx(const void *va)
+{
+	uintptr_t a = (uintptr_t)va, b = (uintptr_t)opool;
+
+	return a >= b && a < b + OBJ_PAGES * PG ? (long)((a - b) / PG) : -1;
+}
+
+static const struct w_obj *obj_at_page(long pg)
+{
+	for (unsigned i = 0; i < nobjs; i++)
+		if (pg >= (objs[i].base - opool) / (long)PG &&
+		    pg < (objs[i].base - opool) / (long)PG + (long)objs[i].pages)
+			return &objs[i];
+	return NULL;
+}
+
+static void obj_reset(void)
+{
+	mprotect(opool, OBJ_PAGES * PG, PROT_NONE);
+	onext_page = nobjs = 0;
+}
+
+static void *obj_get(size_t n)
+{
+	/* 8-byte aligned, ending where the guard page starts */
+	size_t sz = (n + 7) & ~(size_t)7;
+	unsigned pages = (unsigned)((sz + PG - 1) / PG);
+	struct w_obj *o;
+
+	if (!pages)
+		pages = 1;
+	if (nobjs == OBJ_MAX || onext_page + pages + 1 > OBJ_PAGES) {
+		fprintf(stderr, "check: object pool exhausted (%u objects)\n", nobjs);
+		abort();
+	}
+	o = &objs[nobjs++];
+	o->base = opool + onext_page * PG;
+	o->n = n;
+	o->pages = pages;
+	o->live = true;
+	onext_page += pages + 1;	/* + the guard page, never made accessible */
+	mprotect(o->base, pages * PG, PROT_READ | PROT_WRITE);
+	memset(o->base, 0, pages * PG);
+	return o->base + pages * PG - sz;
+}
+
+static void obj_put(void *p, size_t n, bool check_size)
+{
+	long pg = oidx(p);
+	struct w_obj *o = NULL;
+
+	for (unsigned i = 0; pg >= 0 && i < nobjs; i++)
+		if (objs[i].base + objs[i].pages * PG - ((objs[i].n + 7) & ~(size_t)7) ==
+		    (uint8_t *)p)
+			o = &objs[i];
+	if (!o)
+		ck_violation(3, "free of %p, which the platform did not allocate", p);
+	if (!o->live)
+		ck_violation(3, "object %p (%zu bytes) freed twice", p, o->n);
+	if (check_size && n != o->n)
+		ck_violation(3, "object %p freed as %zu bytes, allocated as %zu", p, n, o->n);
+	o->live = false;
+	mprotect(o->base, o->pages * PG, PROT_NONE);
+}
+
 static void segv(int sig, siginfo_t *si, void *uc)
 {
 	long i = pidx(si->si_addr);
@@ -54,10 +145,22 @@ static void segv(int sig, siginfo_t *si, void *uc)
 
 	(void)sig;
 	(void)uc;
+	long oi = oidx(si->si_addr);
+
 	if (i >= 0)
 		snprintf(msg, sizeof(msg), "table page %ld touched after it was freed (addr %p)",
 			 i, si->si_addr);
-	else
+	else if (oi >= 0) {
+		const struct w_obj *o = obj_at_page(oi);
+
+		i = oi;		/* memory safety: reported as I3 */
+		if (o)
+			snprintf(msg, sizeof(msg), "object of %zu bytes touched after it was "
+				 "freed (addr %p)", o->n, si->si_addr);
+		else
+			snprintf(msg, sizeof(msg), "access past the end of an object (addr %p)",
+				 si->si_addr);
+	} else
 		snprintf(msg, sizeof(msg), "crash at %s: invalid pointer %p dereferenced",
 			 ck_last_site(), si->si_addr);
 	/* the host's level walk feeds block sizes: its crash is I6's */
@@ -73,7 +176,8 @@ void w_process_init(void)
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
 
 	pool = mmap(NULL, POOL_PAGES * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (pool == MAP_FAILED)
+	opool = mmap(NULL, OBJ_PAGES * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pool == MAP_FAILED || opool == MAP_FAILED)
 		abort();
 	sigaltstack(&ss, NULL);
 	memset(&sa, 0, sizeof(sa));
@@ -409,14 +513,14 @@ static void c_icache(void *ctx, uint64_t pa, uint64_t size)
 static void *c_zalloc(void *ctx, size_t n)
 {
 	(void)ctx;
-	return calloc(1, n);
+	return obj_get(n);
 }
 
 static void c_free(void *ctx, void *p, size_t n)
 {
 	(void)ctx;
-	(void)n;
-	free(p);
+	if (p)
+		obj_put(p, n, true);
 }
 
 static void c_yield(void *ctx)
@@ -427,7 +531,7 @@ static void c_yield(void *ctx)
 
 static void *c_rwlock_new(void *ctx)
 {
-	struct ck_lock *l = calloc(1, sizeof(*l));
+	struct ck_lock *l = obj_get(sizeof(*l));
 
 	(void)ctx;
 	return l;
@@ -436,7 +540,7 @@ static void *c_rwlock_new(void *ctx)
 static void c_rwlock_free(void *ctx, void *l)
 {
 	(void)ctx;
-	free(l);
+	obj_put(l, 0, false);
 }
 
 /* Taking a lock acquires what every earlier unlock released: in the
@@ -1357,6 +1461,7 @@ void w_create(const struct w_cfg *cfg)
 	W->cfg = *cfg;
 	host_bug_hostlevel_reread = ck_inject == S2_BUG_hostlevel_reread + 1;
 	pool_reset();
+	obj_reset();
 	ncbs = 0;
 	memset(rnest, 0, sizeof(rnest));
 	memset(rexits, 0, sizeof(rexits));
@@ -1456,6 +1561,10 @@ void w_destroy(bool expect_empty)
 	for (unsigned i = 0; i < pnext; i++)
 		if (pstate[i] == PG_LIVE)
 			ck_violation(3, "leak at destroy: table page %u never freed", i);
+	for (unsigned i = 0; i < nobjs; i++)
+		if (objs[i].live)
+			ck_violation(3, "leak at destroy: an object of %zu bytes never freed",
+				     objs[i].n);
 	if (!W->exited)
 		host_mmput(W->mm);
 	host_phys_destroy(W->phys);

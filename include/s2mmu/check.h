@@ -52,7 +52,8 @@
 	X(fwb_no_icache)			\
 	X(cfy_skips_old)			\
 	X(release_flush_unlocked)		\
-	X(clean_after_unlock)
+	X(clean_after_unlock)		\
+	X(slots_free_size)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,

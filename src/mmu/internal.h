@@ -22,6 +22,10 @@ struct s2_memslot {
 /* An immutable array, replaced whole and freed after a grace period. */
 struct s2_memslots {
 	unsigned nr;
+	/* slots allocated: free() is given the size zalloc() was (an
+	 * allocator with size classes, like the EL2 platform's, relies on it),
+	 * and a delete leaves nr below it */
+	unsigned cap;
 	struct s2_memslot slot[];
 };
 
@@ -87,6 +91,18 @@ struct s2_vm {
 static inline unsigned stat_shard(const void *mc)
 {
 	return (unsigned)(((uintptr_t)mc >> 4) % S2_STAT_SHARDS);
+}
+
+/* The sizes zalloc() was given for a slot array and a dirty bitmap: free()
+ * must be given the same (the platform's allocator may rely on it). */
+static inline size_t slots_bytes(unsigned nr)
+{
+	return sizeof(struct s2_memslots) + nr * sizeof(struct s2_memslot);
+}
+
+static inline size_t bitmap_bytes(const struct s2_vm *vm, uint64_t size)
+{
+	return (size_t)(((size >> vm->page_shift) + 63) / 64 * 8);
 }
 
 static inline struct s2_memslots *slots_deref(struct s2_vm *vm)

@@ -7,16 +7,6 @@
  */
 #include "internal.h"
 
-static size_t slots_bytes(unsigned nr)
-{
-	return sizeof(struct s2_memslots) + nr * sizeof(struct s2_memslot);
-}
-
-static size_t bitmap_bytes(const struct s2_vm *vm, uint64_t size)
-{
-	return (size_t)(((size >> vm->page_shift) + 63) / 64 * 8);
-}
-
 /*
  * Publish @next, then free the previous array once no reader can still
  * see it.  Faults that looked up a slot before this will find slots_gen
@@ -67,7 +57,11 @@ static void slots_publish(struct s2_vm *vm, struct s2_memslots *next)
 	p->write_unlock(vm->mmu_lock);
 	S2_PREEMPT(p, vm->ctx, "memslot: new array published");
 	p->synchronize_rcu(vm->ctx);
-	p->free(vm->ctx, prev, slots_bytes(prev->nr));
+	/* slots_free_size: the size of the live slots, short after a delete */
+	if (S2_BUG(p, vm->ctx, slots_free_size))
+		p->free(vm->ctx, prev, slots_bytes(prev->nr));
+	else
+		p->free(vm->ctx, prev, slots_bytes(prev->cap));
 }
 
 static struct s2_memslots *slots_copy(struct s2_vm *vm, const struct s2_memslots *ms,
@@ -79,6 +73,7 @@ static struct s2_memslots *slots_copy(struct s2_vm *vm, const struct s2_memslots
 	if (!n)
 		return NULL;
 	n->nr = ms->nr;
+	n->cap = ms->nr + extra;
 	for (i = 0; i < ms->nr; i++)
 		n->slot[i] = ms->slot[i];
 	return n;

@@ -164,9 +164,12 @@ void s2_vm_destroy(struct s2_vm *vm)
 	ms = vm->slots;
 	for (i = 0; i < ms->nr; i++)
 		if (ms->slot[i].dirty)
-			vm->plat->free(vm->ctx, ms->slot[i].dirty,
-				       ((ms->slot[i].size >> vm->page_shift) + 63) / 64 * 8);
-	vm->plat->free(vm->ctx, ms, sizeof(*ms) + ms->nr * sizeof(ms->slot[0]));
+			vm->plat->free(vm->ctx, ms->slot[i].dirty, bitmap_bytes(vm, ms->slot[i].size));
+	/* slots_free_size: the size of the live slots, short after a delete */
+	if (S2_BUG(vm->plat, vm->ctx, slots_free_size))
+		vm->plat->free(vm->ctx, ms, slots_bytes(ms->nr));
+	else
+		vm->plat->free(vm->ctx, ms, slots_bytes(ms->cap));
 	vm->plat->rwlock_free(vm->ctx, vm->slots_lock);
 	vm->plat->rwlock_free(vm->ctx, vm->mmu_lock);
 	vm->plat->free(vm->ctx, vm, sizeof(*vm));
