@@ -44,7 +44,14 @@ static void test_geometry(void)
 		{ 16, 42, 48, 0, 2, 8192 },
 		{ 16, 43, 48, 0, 2, 16384 },	/* L2 + 2 tables */
 		{ 16, 32, 48, 0, 2, 8 },
+		/* the narrowest OA each start level allows (formats.md 1.7:
+		 * level 0 with 4K, level 1 with 16K / 64K) */
+		{ 12, 44, 44, 0, 0, 32 },
+		{ 14, 42, 42, 0, 1, 64 },
+		{ 16, 46, 46, 0, 2, 131072 },	/* L2 + 16 tables */
+		{ 16, 47, 47, 0, 1, 32 },
 		/* illegal */
+		{ 14, 41, 41, -S2_EINVAL, 0, 0 },	/* 16K level 1 needs OA >= 42 */
 		{ 12, 31, 48, -S2_EINVAL, 0, 0 },
 		{ 12, 49, 48, -S2_EINVAL, 0, 0 },
 		{ 13, 40, 48, -S2_EINVAL, 0, 0 },
@@ -149,6 +156,109 @@ static void test_arm64_encoding(void)
 	       "arm64 64K: page at level 3");
 	s2_pgt_destroy(&pgt);
 	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/* --------------------------------------------------------- format data */
+
+static unsigned lowbit(uint64_t m) { return m ? (unsigned)__builtin_ctzll(m) : 64; }
+static unsigned highbit(uint64_t m) { return m ? 63 - (unsigned)__builtin_clzll(m) : 64; }
+static bool contiguous(uint64_t m) { return m && ((m >> lowbit(m)) & ((m >> lowbit(m)) + 1)) == 0; }
+
+/*
+ * Every format, as the engine sees it (struct s2_format): the fields of a
+ * leaf never overlap, each sits where its positions say, and the software
+ * field the engine keeps its state in (4 bits at sw_pos) lies inside the
+ * entry.  Generic code trusts these masks blindly, so a field moved onto
+ * another, or past bit 63, would otherwise show only as odd behaviour.
+ */
+static void test_format_fields(void)
+{
+	static const struct { const char *name; enum s2_format_id id; unsigned gs, ia, oa, flags; } c[] = {
+		{ "arm64-4k", S2_FMT_ARM64, 12, 40, 48, 0 },
+		{ "arm64-16k", S2_FMT_ARM64, 14, 48, 48, 0 },
+		{ "arm64-64k", S2_FMT_ARM64, 16, 48, 48, 0 },
+		{ "ept4", S2_FMT_EPT, 12, 48, 48, 0 },
+		{ "ept4-ad", S2_FMT_EPT, 12, 48, 48, S2_PGT_EPT_AD },
+		{ "ept5", S2_FMT_EPT, 12, 57, 48, 0 },
+		{ "ept5-ad", S2_FMT_EPT, 12, 57, 48, S2_PGT_EPT_AD },
+		{ "test", S2_FMT_TEST, 12, 40, 48, 0 },
+	};
+	struct s2_hosted *h = s2_hosted_new();
+
+	for (size_t i = 0; i < S2_ARRAY_SIZE(c); i++) {
+		struct s2_pgtable pgt;
+		bool ok = true;
+		char why[160] = "";
+
+		if (init_fmt(&pgt, h, c[i].id, c[i].gs, c[i].ia, c[i].oa, c[i].flags)) {
+			tap_ok(false, "format %s: init", c[i].name);
+			continue;
+		}
+		tap_ok(!strcmp(pgt.fmt.name, c[i].name), "format name %s (want %s)",
+		       pgt.fmt.name, c[i].name);
+		for (int l = pgt.start_level; l <= S2_LAST_LEVEL && ok; l++) {
+			const struct s2_fmt_level *v = &pgt.fmt.lv[S2_LVL(l)];
+			unsigned bshift = pgt.fmt.page_shift +
+					  (unsigned)(S2_LAST_LEVEL - l) * pgt.fmt.bits_per_level;
+			const uint64_t f[] = { v->oa_mask, v->sw_mask, v->r, v->w, v->x_on | v->x_off,
+					       v->af, v->dbm, v->dirty, v->attr_mask, v->type_mask };
+			uint64_t seen = 0;
+
+			for (size_t k = 0; k < S2_ARRAY_SIZE(f); k++) {
+				if (f[k] & seen)
+					snprintf(why, sizeof(why), "L%d: field %zu overlaps another", l, k);
+				seen |= f[k];
+			}
+			/* validity: its own bit (arm64, test: the type field's low
+			 * bit) or any of R/W/X (EPT) */
+			if ((v->valid_mask & seen & ~v->type_mask) &&
+			    (v->valid_mask & ~(v->r | v->w | v->x_on)))
+				snprintf(why, sizeof(why), "L%d: valid bit on a field", l);
+			if (v->sw_mask != 0xfULL << v->sw_pos || v->sw_pos > 60)
+				snprintf(why, sizeof(why), "L%d: software field %#llx at %u", l,
+					 (unsigned long long)v->sw_mask, v->sw_pos);
+			if (!contiguous(v->oa_mask) ||
+			    lowbit(v->oa_mask) != v->oa_pos + bshift - pgt.fmt.page_shift ||
+			    highbit(v->oa_mask) < v->oa_pos + c[i].oa - pgt.fmt.page_shift - 1)
+				snprintf(why, sizeof(why), "L%d: output field %#llx (pos %u)", l,
+					 (unsigned long long)v->oa_mask, v->oa_pos);
+			if (l < S2_LAST_LEVEL &&
+			    (!contiguous(v->tbl_mask) || lowbit(v->tbl_mask) != v->tbl_pos ||
+			     !(v->table_bits & v->valid_mask)))
+				snprintf(why, sizeof(why), "L%d: table field %#llx (pos %u)", l,
+					 (unsigned long long)v->tbl_mask, v->tbl_pos);
+			if ((v->attr_normal | v->attr_device) & ~v->attr_mask ||
+			    v->attr_normal == v->attr_device)
+				snprintf(why, sizeof(why), "L%d: memory types outside their field", l);
+			if (!v->locked || (v->locked & v->valid_mask))
+				snprintf(why, sizeof(why), "L%d: lock marker %#llx is valid", l,
+					 (unsigned long long)v->locked);
+			ok = !why[0];
+		}
+		tap_ok(ok, "format %s: leaf fields disjoint and where their positions say%s%s",
+		       c[i].name, ok ? "" : ": ", why);
+		/* facts the emulators and the hardware judge, not the engine */
+		if (c[i].id == S2_FMT_ARM64) {
+			const struct s2_fmt_level *v = &pgt.fmt.lv[S2_LVL(S2_LAST_LEVEL)];
+
+			tap_ok(v->dbm == S2_BIT(51) && v->sw_mask == S2_GENMASK(58, 55) &&
+			       v->af == S2_BIT(10) && v->x_off == S2_BIT(54),
+			       "%s: DBM bit 51, software bits [58:55], AF bit 10, XN[1] bit 54 "
+			       "(Arm ARM stage-2 descriptor, formats.md 1.2)", c[i].name);
+		} else if (c[i].id == S2_FMT_EPT) {
+			const struct s2_fmt_level *v = &pgt.fmt.lv[S2_LVL(S2_LAST_LEVEL)];
+			bool ad = c[i].flags & S2_PGT_EPT_AD;
+
+			tap_ok(v->sw_mask == (v->sw_mask & S2_GENMASK(62, 52)) &&
+			       v->af == (ad ? S2_BIT(8) : 0) && v->dirty == (ad ? S2_BIT(9) : 0) &&
+			       (v->locked & S2_GENMASK(2, 0)) == 0,
+			       "%s: software bits in the ignored [62:52], A bit 8 / D bit 9 with "
+			       "A/D on, lock marker not present (SDM EPT format, formats.md 2)",
+			       c[i].name);
+		}
+		s2_pgt_destroy(&pgt);
+	}
 	s2_hosted_free(h);
 }
 
@@ -1051,6 +1161,7 @@ int main(void)
 {
 	test_geometry();
 	test_arm64_encoding();
+	test_format_fields();
 	test_ept_geometry();
 	test_ept_encoding();
 	for (size_t i = 0; i < NR_TEST_FORMATS; i++) {
