@@ -20,12 +20,12 @@
 struct hyp_cfg {
 	uint64_t magic;
 	uint64_t granule_shift;	/* 12, 14, 16 */
-	uint64_t run_ms;	/* guest run time */
+	uint64_t run_ms;	/* run time; with targets, the cap */
 	uint64_t nc;		/* enum el2_nc, check image only */
 	uint64_t seed;
 	uint64_t flags;		/* CFG_NO_HA */
 	uint64_t churn_us;	/* pause between host operations */
-	uint64_t min_inval;	/* stop early once both targets are met */
+	uint64_t min_inval;	/* run until both targets are met */
 	uint64_t min_accesses;
 };
 #define CFG_NO_HA	0x1
@@ -195,10 +195,14 @@ static void primary_main(void)
 			"(ID_AA64MMFR0_EL1.TGran%u_2 / TGran%u)\n", gran, gran, gran);
 		psci_smc(PSCI_SYSTEM_OFF, 0, 0, 0);
 	}
-	hprintf("HYP config: %uK granule, at most %lu ms (or %lu invalidations and %lu guest "
-		"accesses), host operation every %lu us, seed %lu, hardware AF %s\n", gran,
-		hyp.run_ms, hyp.min_inval, hyp.min_accesses, hyp.churn_us, hyp.seed,
-		hyp.feat.hafdbs && !hyp.no_ha ? "on (VTCR_EL2.HA)" : "off (AF faults)");
+	if (hyp.min_inval || hyp.min_accesses)
+		hprintf("HYP config: %uK granule, until %lu invalidations and %lu guest accesses "
+			"(cap %lu ms, then SHORT)", gran, hyp.min_inval, hyp.min_accesses,
+			hyp.run_ms);
+	else
+		hprintf("HYP config: %uK granule, %lu ms", gran, hyp.run_ms);
+	hprintf(", host operation every %lu us, seed %lu, hardware AF %s\n", hyp.churn_us,
+		hyp.seed, hyp.feat.hafdbs && !hyp.no_ha ? "on (VTCR_EL2.HA)" : "off (AF faults)");
 
 	el2_rcu_cpu_online(0);
 	{
