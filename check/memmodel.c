@@ -97,20 +97,38 @@ static bool modelled(void)
 	return on && !oracle && ck_running() && ck_self() >= 0;
 }
 
+bool (*mm_is_object)(uint64_t v);
+
+/*
+ * A pointer to a platform-allocated object read with a relaxed load, by a
+ * thread that holds no lock, may be followed before the object's plain
+ * initialising stores are visible (C11: a data race; arm64: a reordering
+ * of the loads that only an address dependency happens to prevent).
+ * Reported as I3, like any read of memory not yet (or no longer) valid.
+ */
+static void check_consume(uint64_t v, int order)
+{
+	if (order == __ATOMIC_RELAXED && mm_is_object && mm_is_object(v) && !ck_locks_held())
+		ck_violation(3, "publication: pointer %#llx to an allocated object loaded "
+			     "relaxed outside any lock (needs acquire)", (unsigned long long)v);
+}
+
 static uint64_t h_load(const void *p, uint64_t mem, int order)
 {
 	int self = ck_self();
 
-	(void)order;
 	if (!modelled())
 		return mem;
 	for (int t = 0; t < CK_MAX_THREADS; t++) {
 		if (t == self)
 			continue;
 		for (unsigned i = 0; i < nb[t]; i++)
-			if (buf[t][i].p == p)
+			if (buf[t][i].p == p) {
+				check_consume(buf[t][i].old, order);
 				return buf[t][i].old;
+			}
 	}
+	check_consume(mem, order);
 	return mem;
 }
 
@@ -118,9 +136,14 @@ static void h_store(void *p, uint64_t old, uint64_t v, int order)
 {
 	int self = ck_self();
 
-	(void)v;
 	if (!modelled())
 		return;
+	/* the store side of the publication rule: a relaxed store lets the
+	 * pointer be seen before the object's contents, lock or no lock,
+	 * since its readers (RCU) take none */
+	if (order == __ATOMIC_RELAXED && mm_is_object && mm_is_object(v))
+		ck_violation(3, "publication: pointer %#llx to an allocated object stored "
+			     "relaxed (needs release)", (unsigned long long)v);
 	settle_location(self, p);
 	if (nb[self] == MM_BUF)
 		drain(self, 0);

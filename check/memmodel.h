@@ -9,6 +9,7 @@
 #define S2_CHECK_MEMMODEL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Switch the model on for this process (before the first schedule). */
 void mm_enable(void);
@@ -25,5 +26,13 @@ void mm_acquire(void);
  * it: between enter and exit the calling thread's loads see memory. */
 void mm_oracle_enter(void);
 void mm_oracle_exit(void);
+/*
+ * Publication: set by the world to say whether a value is a pointer into
+ * an object the platform allocated in this schedule.  Such an object is
+ * filled with plain stores, which the store buffers do not model; so the
+ * model checks the rule instead of the reordering: a pointer to it is
+ * stored with release and, outside a lock, loaded with acquire.
+ */
+extern bool (*mm_is_object)(uint64_t v);
 
 #endif

@@ -473,6 +473,11 @@ void ck_mutex_unlock(struct ck_lock *l) { release(l, W_WRITE); }
 void ck_write_unlock(struct ck_lock *l) { release(l, W_WRITE); }
 void ck_read_unlock(struct ck_lock *l) { release(l, W_READ); }
 
+int ck_locks_held(void)
+{
+	return ck_running() && self >= 0 ? th[self].held : 0;
+}
+
 bool ck_mutex_trylock(struct ck_lock *l)
 {
 	ck_point("trylock");

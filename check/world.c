@@ -89,6 +89,15 @@ static const struct w_obj *obj_at_page(long pg)
 	return NULL;
 }
 
+/* a pointer into a live object (memmodel.h's publication rule) */
+static bool obj_is_live_ptr(uint64_t v)
+{
+	long pg = oidx((const void *)(uintptr_t)v);
+	const struct w_obj *o = pg >= 0 ? obj_at_page(pg) : NULL;
+
+	return o && o->live;
+}
+
 static void obj_reset(void)
 {
 	mprotect(opool, OBJ_PAGES * PG, PROT_NONE);
@@ -1471,6 +1480,7 @@ void w_create(const struct w_cfg *cfg)
 		abort();
 	memset(W->ic_stale, 1, sizeof(W->ic_stale));
 	mm_reset();
+	mm_is_object = obj_is_live_ptr;
 	host_mm_set_tracer(W->mm, w_trace, NULL);
 	ck_point_hook = rcu_point;
 	/* x86's instruction fetches are coherent with its data side (the

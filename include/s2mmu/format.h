@@ -46,4 +46,9 @@ struct s2_format {
 	struct s2_fmt_level lv[S2_LAST_LEVEL + 2];
 };
 
+/* lv[] (and struct s2_pgtable's span[] / shift[]) are indexed by S2_LVL():
+ * level -1 (EPT's PML5) must land on index 0 and the last level inside. */
+_Static_assert(S2_LVL(-1) == 0 && S2_LVL(S2_LAST_LEVEL) < S2_LAST_LEVEL + 2,
+	       "S2_LVL maps levels -1..3 onto lv[]");
+
 #endif

@@ -84,6 +84,12 @@ struct s2_vm {
 	} st[S2_STAT_SHARDS];
 };
 
+/* Each shard a multiple of 64 bytes: shards never overlap more than the one
+ * line at their boundary (struct s2_vm itself is only as aligned as the
+ * platform's zalloc() makes it). */
+_Static_assert(sizeof(((struct s2_vm *)0)->st[0]) % 64 == 0,
+	       "stat shards are whole 64-byte lines");
+
 #define VM_STAT(vm, f)		s2_fetch_add(&(vm)->st[0].s.f, 1)
 #define VM_STAT_ADD(vm, f, n)	s2_fetch_add(&(vm)->st[0].s.f, (n))
 #define VM_STAT_SH(vm, sh, f)	s2_fetch_add(&(vm)->st[(sh)].s.f, 1)

@@ -181,6 +181,14 @@ void s2_vm_memcache_free(struct s2_vm *vm, struct s2_memcache *mc)
 		s2_mc_drain(vm, mc);
 }
 
+/* The shards are summed as arrays of counters: no padding, nothing but
+ * uint64_t up to the last field (releases; keep it last or update this). */
+_Static_assert(offsetof(struct s2_vm_stats, releases) + sizeof(uint64_t) ==
+	       sizeof(struct s2_vm_stats) &&
+	       sizeof(((struct s2_vm_stats *)0)->releases) == sizeof(uint64_t) &&
+	       sizeof(struct s2_vm_stats) % sizeof(uint64_t) == 0,
+	       "struct s2_vm_stats is an array of uint64_t counters");
+
 void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out)
 {
 	uint64_t *dst = (uint64_t *)out;
