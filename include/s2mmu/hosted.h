@@ -38,37 +38,43 @@ typedef void (*s2_hosted_observer)(void *arg, enum s2_hosted_event ev,
 /* Return: a new instance, or NULL when out of memory.  Context: any thread. */
 struct s2_hosted *s2_hosted_new(void);
 /* Waits for pending deferred frees, then releases every chunk; NULL is
- * ignored.  Context: nothing else may use @h (every table on it
- * destroyed); not inside an RCU read-side section, since it waits for
- * grace periods. */
+ * ignored.  Return: nothing; @h is gone.  Context: nothing else may use
+ * @h (every table on it destroyed); not inside an RCU read-side section,
+ * since it waits for grace periods. */
 void s2_hosted_free(struct s2_hosted *h);
 
 /* The hook table; pass the instance as the platform context.
  * Return: the same static table on every call.  Context: any. */
 const struct s2_platform *s2_hosted_platform(void);
 
-/*
- * These ignore a NULL @h (get_stats then reports zeros) and NULL @out.
- * Context: get_stats and reset_counters any thread (they take the
- * instance's lock; counters of operations in flight may or may not be
- * counted yet); set_observer before the instance is in use, since the
- * hooks read the observer without a lock.
- */
+/* The instance's counters, summed.  A NULL @h reports zeros; a NULL @out
+ * is ignored.  Return: nothing; *@out filled.  Context: any thread (takes
+ * the instance's lock; operations in flight may or may not be counted
+ * yet). */
 void s2_hosted_get_stats(struct s2_hosted *h, struct s2_hosted_stats *out);
-void s2_hosted_reset_counters(struct s2_hosted *h);	/* TLB/cache only */
+/* Zero the TLB and cache counters (not the page counts).  NULL is ignored.
+ * Return: nothing.  Context: any thread (takes the instance's lock). */
+void s2_hosted_reset_counters(struct s2_hosted *h);
+/* Call @fn(@arg, ...) before each TLB or cache counter moves; NULL @fn
+ * stops it, NULL @h is ignored.  Return: nothing.  Context: before the
+ * instance is in use, since the hooks read the observer without a lock. */
 void s2_hosted_set_observer(struct s2_hosted *h, s2_hosted_observer fn, void *arg);
 
 /*
  * Fail the @nth allocation from now on (1: the next one), and every later
  * one if @sticky; 0 disables.  Counts every allocating hook: alloc_page,
  * alloc_pages_exact, zalloc and rwlock_new.  For allocation-failure tests.
- * Context: any thread (takes the instance's lock).
+ * Return: nothing.  Context: any thread (takes the instance's lock).
  */
 void s2_hosted_fail_alloc(struct s2_hosted *h, unsigned long nth, bool sticky);
 
-/* Register / unregister the calling thread with RCU explicitly (optional).
- * Context: the calling thread, outside any RCU read-side section. */
+/* Register the calling thread with RCU explicitly (optional: the first
+ * read section does it).  Return: nothing.  Context: the calling thread,
+ * outside any RCU read-side section. */
 void s2_hosted_thread_online(void);
+/* Unregister the calling thread, so grace periods stop waiting for it (a
+ * thread's exit does it too).  Return: nothing.  Context: the calling
+ * thread, outside any RCU read-side section. */
 void s2_hosted_thread_offline(void);
 
 #endif

@@ -145,8 +145,9 @@ int s2_vm_create(const struct s2_vm_cfg *cfg, struct s2_vm **out);
 /**
  * s2_vm_destroy - the VM's last reference is gone (seed 001's first path):
  * tear down what release has not, free everything.
+ * Return: nothing; @vm is gone.  NULL is ignored.
  * Context: the embedder's notifier is unregistered (so no handler runs or
- * will run) and no fault is in flight.  NULL is ignored.
+ * will run) and no fault is in flight; sleeps (a grace period).
  */
 void s2_vm_destroy(struct s2_vm *vm);
 
@@ -192,29 +193,43 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
 		struct s2_memcache *mc, struct s2_fault_info *info);
 
 /*
- * MMU-notifier handlers.  Ranges are host-virtual [start, end).
- * invalidate_range_start zaps every stage-2 mapping of the range and
- * invalidates the TLBs before it returns; until the matching
- * invalidate_range_end, faults on the range's guest image (its GPAs
- * through the memslots of the start, which cannot change before the end)
- * retry.  Context: take mmu_lock for write.
- * Return: invalidate_range_start 0, or -S2_EINVAL for @vm NULL or an
- * empty range (after release 0, doing nothing); _end nothing.  An end with
- * no start, and NULL @vm for every handler, are ignored; the aging
- * handlers return false for NULL @vm, an empty range or after release.
+ * MMU-notifier handlers.  Ranges are host-virtual [start, end).  Every
+ * handler ignores NULL @vm and, after release, does nothing.  Each one's
+ * Return and Context follow.
  */
+
+/* invalidate_range_start: zap every stage-2 mapping of the range and
+ * invalidate the TLBs before returning; until the matching _end, faults
+ * on the range's guest image (its GPAs through the memslots of this
+ * start, which cannot change before the end) retry.
+ * Return: 0; -S2_EINVAL for @vm NULL or an empty range (0 after release).
+ * Context: takes mmu_lock for write; between chunks of a large range it
+ * drops the lock and calls the platform's yield.  @blockable is not used
+ * (nothing else here can sleep). */
 int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t end,
 				    bool blockable);
+/* invalidate_range_end: the range's faults may install again.  An end with
+ * no start is ignored.  Return: nothing.  Context: takes mmu_lock for
+ * write; never sleeps. */
 void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
-/* exit_mmap: zap everything and free the table; later calls cope.
- * Context: takes mmu_lock for write to unpublish the table, then sleeps
- * in a grace period (synchronize_rcu) before freeing it. */
+/* release (exit_mmap): zap everything and free the table; later calls of
+ * every entry point cope.  Return: nothing.  Context: takes mmu_lock for
+ * write to unpublish the table, then sleeps in a grace period
+ * (synchronize_rcu) before freeing it. */
 void s2_vm_mn_release(struct s2_vm *vm);
-/* Return: whether any stage-2 leaf of the range was young.
- * Context: take mmu_lock for write; clear_flush_young invalidates the
- * TLBs of what it made old before it returns, clear_young does not. */
+/* clear_flush_young: make the range's leaves old and invalidate the TLBs
+ * of what it made old (and, once a clear_young has left leaves old
+ * without a flush, of every range it visits: I9) before returning.
+ * Return: whether any leaf of the range was young; false for NULL @vm, an
+ * empty range or after release.  Context: takes mmu_lock for write. */
 bool s2_vm_mn_clear_flush_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
+/* clear_young: make the range's leaves old, with no TLB invalidation (the
+ * caller accepts that accesses through cached translations go unseen).
+ * Return: as clear_flush_young.  Context: takes mmu_lock for write. */
 bool s2_vm_mn_clear_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
+/* test_young: change nothing.  Return: whether any leaf of the range is
+ * young; false for NULL @vm, an empty range or after release.
+ * Context: takes mmu_lock for write. */
 bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
 
 /**
@@ -232,6 +247,7 @@ int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t 
  * s2_vm_memcache_free - give a vCPU's page cache back to the platform, with
  * or without the table (after release there is none to pass to
  * s2_memcache_free).  NULL @vm or @mc is ignored.
+ * Return: nothing; the cache is empty.
  * Context: the cache's owner, not during a fault that uses it; before
  * s2_vm_destroy.
  */
@@ -240,6 +256,7 @@ void s2_vm_memcache_free(struct s2_vm *vm, struct s2_memcache *mc);
 /**
  * s2_vm_get_stats - a snapshot of the VM's counters (zeros for a NULL @vm;
  * nothing done for @out NULL).
+ * Return: nothing; *@out filled.
  * Context: any; the counters are read one by one, not as one instant.
  */
 void s2_vm_get_stats(struct s2_vm *vm, struct s2_vm_stats *out);
