@@ -528,9 +528,13 @@ void vcpu_run(unsigned v)
 		bool consistent = false;
 		uint64_t esr;
 
-		/* entries the fault path installed are visible to this CPU's
-		 * walker before the guest runs (invalid -> valid needs no
-		 * TLBI, only DSB ISHST: formats.md 1.9) */
+		/* the library makes entries valid with no barrier after
+		 * them (include/s2mmu/platform.h): an invalid -> valid
+		 * change needs no TLBI, but a table store reaches this CPU's
+		 * walker only after a DSB (Arm ARM "Ordering of memory
+		 * accesses from translation table walks"); the ERET below is
+		 * the context synchronization event.  At the top of the loop,
+		 * so the fault handler's way back to the guest has it too. */
 		__asm__ volatile("dsb ishst" : : : "memory");
 		el2_rcu_eqs_enter();
 		esr = enter_guest(&r);

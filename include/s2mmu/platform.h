@@ -82,6 +82,39 @@ struct s2_platform {
 	 * free memory or to return from an MMU notifier (seed 004).
 	 * @level is the level of the removed leaf, or -1 when unknown or when
 	 * a table entry was removed (walk caches must be invalidated too).
+	 *
+	 * Barriers are the hooks' job: the library writes entries with plain
+	 * or release stores (or a compare-and-swap) and issues no barrier
+	 * of its own.  On arm64 each hook therefore:
+	 *   - starts with DSB ISHST (DSB NSHST at least for S2_TLBI_LOCAL),
+	 *     so the invalid or changed entry the library just stored is
+	 *     visible to every table walker before the TLBI; otherwise a walk
+	 *     after the TLBI can refill the old entry (Arm ARM "General TLB
+	 *     maintenance requirements", break-before-make);
+	 *   - ends with DSB ISH (NSH for the local forms), which completes the
+	 *     TLBI everywhere, then ISB for the issuing CPU's own context;
+	 *   - for tlbi_ipa and tlbi_range, follows the IPA invalidation, once
+	 *     complete, with TLBI VMALLE1IS; DSB ISH; ISB: an invalidation by
+	 *     IPA does not remove combined stage 1+2 entries (Arm ARM "TLB
+	 *     maintenance instructions"); tlbi_vm's VMALLS12E1IS covers both.
+	 * src/arch/arm64/platform.c is the reference (docs/hyp.md section 2).
+	 *
+	 * The embedder's part: an entry that becomes valid without a hook
+	 * call after its store (an invalid entry made a leaf or linked to a
+	 * new table, the "make" half of break-before-make, the access flag
+	 * set by s2_pgt_mkyoung) has no barrier behind it; a permission the
+	 * fault path adds is followed by the S2_TLBI_LOCAL hook, whose DSB
+	 * covers it.  A table store is guaranteed to
+	 * be seen by the table walker only after a DSB (Arm ARM "Ordering of
+	 * memory accesses from translation table walks"), so an embedder
+	 * executes DSB ISHST on the CPU that ran s2_vm_fault (or any other
+	 * call that installs) before it next enters the guest there; the
+	 * ERET that enters it is the context synchronization event.  A vCPU
+	 * on another CPU that walks before the store is visible takes a
+	 * stage-2 fault on the old invalid entry, which s2_vm_fault finds
+	 * already mapped and returns 0 for: that vCPU simply re-runs.
+	 * Platforms whose walks are coherent with ordinary stores (x86 EPT)
+	 * need nothing here.
 	 */
 	void (*tlbi_ipa)(void *ctx, uint64_t ipa, int level, unsigned flags);
 	void (*tlbi_range)(void *ctx, uint64_t ipa, uint64_t size, int level);
