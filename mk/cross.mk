@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# make cross-test: the core (src/format, src/pgtable) built freestanding for
-# aarch64 with Debian's cross compiler, checked to need nothing but its
-# platform hooks, then the engine tests built for aarch64 against those
-# very objects and run under qemu-aarch64 (DESIGN.md section 2: src/ is
-# built unmodified hosted, freestanding and in the kernel).
+# make cross-test: the library (src/format, src/pgtable, src/mmu: the
+# hosted archive's objects less src/hosted, its platform) built
+# freestanding for aarch64 with Debian's cross compiler, checked to need
+# nothing but its platform hooks, then the engine tests built for aarch64
+# against those very objects and run under qemu-aarch64 (DESIGN.md
+# section 2: src/ is built unmodified hosted, freestanding and in the
+# kernel).
 
 CROSS_PREFIX ?= aarch64-linux-gnu-
 CROSS_CC     ?= $(CROSS_PREFIX)gcc
@@ -16,7 +18,7 @@ CROSS_DIR    := $(BUILD)/cross
 # (make test runs 200000 natively).
 CROSS_PROPERTY_OPS ?= 20000
 
-CROSS_CORE_SRCS := $(wildcard src/format/*.c src/pgtable/*.c)
+CROSS_CORE_SRCS := $(wildcard src/format/*.c src/pgtable/*.c src/mmu/*.c)
 CROSS_CORE_OBJS := $(CROSS_CORE_SRCS:%.c=$(CROSS_DIR)/core/%.o)
 # GCC requires memset/memcpy of any freestanding environment; fallbacks
 # for embedders without them (mk/cross/memset.c says why).

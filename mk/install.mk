@@ -109,7 +109,7 @@ $(BUILD)/s2mmu-freestanding.pc: FORCE_PC
 	  echo 'libdir=$(FREE_LIBDIR)'; \
 	  echo; \
 	  echo 'Name: s2mmu-freestanding'; \
-	  echo 'Description: s2mmu page-table engine and formats for aarch64, freestanding (no libc: EL2, bare metal); the embedder provides the platform hooks'; \
+	  echo 'Description: s2mmu formats, page-table engine and coherence core (s2_vm_*) for aarch64, freestanding (no libc: EL2, bare metal); the embedder provides the platform hooks'; \
 	  echo 'Version: $(S2_VERSION)'; \
 	  echo 'Cflags: -I$${includedir} -ffreestanding -mno-outline-atomics'; \
 	  echo 'Libs: -L$${libdir} -ls2mmu-freestanding'; \
