@@ -32,6 +32,7 @@ static void h_dontneed_page2(void *a) { (void)a; w_dontneed(2 * K4, K4); }
 static void v0_read_page0_then_1(void *a) { (void)a; w_access(0, 0, false); w_access(0, 0, false); }
 static void h_exit(void *a) { (void)a; w_exit_mm(); }
 static void h_destroy(void *a) { (void)a; w_vm_destroy_path(); }
+static void m_vmm_walk_x2(void *a) { (void)a; w_vmm_walk(0); w_vmm_walk(0); }
 static void v0_loop(void *a)
 {
 	(void)a;
@@ -337,6 +338,10 @@ const struct scenario scenarios[] = {
 	  { THP2M, .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_NO_FWB },
 	  split_write_page0, T2("host: dontneed 2M", h_dontneed_2m, "host: dontneed 2M again",
 				h_dontneed_2m), false },
+	{ "vmm_walk_vs_exit", "the VMM walks stage 2 under RCU alone (s2_vm_pgtable) while "
+	  "the process exits and release frees the table",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  populate_page0, T2("vmm: walk stage 2", m_vmm_walk_x2, "host: exit", h_exit), false },
 	{ "log_enable_vs_write", "dirty logging turned on while a vCPU writes, then a harvest",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  NULL, T2("vmm: log on, harvest", m_log_on_harvest, "vcpu0", v0_write_p1_x2), false },

@@ -252,10 +252,12 @@ struct rcu_cb {
 	void *owner;
 	unsigned waitmask;
 	unsigned exits[CK_MAX_THREADS];
+	uint64_t seq;		/* order of queueing, for defer_barrier */
 };
 static int rnest[CK_MAX_THREADS];
 static unsigned rexits[CK_MAX_THREADS];
 static struct rcu_cb cbs[256];
+static uint64_t cb_seq;
 static unsigned ncbs;
 static bool in_cbs;
 
@@ -372,21 +374,32 @@ static void c_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void
 	c->fn = fn;
 	c->owner = owner;
 	c->waitmask = readers_now(c->exits);
+	c->seq = ++cb_seq;
 	ck_point("defer_free (after grace period)");
 }
 
+/*
+ * rcu_barrier, as the platform contract says: wait for the callbacks
+ * queued so far, each after its own grace period, and no more.  With none
+ * queued it returns at once and waits for no reader, as Linux's does; a
+ * model that waited for the readers of the moment here would hide a
+ * missing synchronize_rcu behind it (teardown's, before the root goes).
+ */
 static void c_defer_barrier(void *ctx)
 {
-	unsigned exits[CK_MAX_THREADS], mask;
-	int t = ck_self();
+	uint64_t upto = cb_seq;
 
 	(void)ctx;
-	mask = readers_now(exits);
-	if (t >= 0)
-		mask &= ~(1U << t);
-	while (!gp_over(mask, exits))
+	for (;;) {
+		bool pending = false;
+
+		run_callbacks(false);
+		for (unsigned i = 0; i < ncbs && !pending; i++)
+			pending = cbs[i].seq <= upto;
+		if (!pending)
+			break;
 		ck_yield();
-	run_callbacks(true);
+	}
 }
 
 /* ------------------------------------------------------ the platform */
@@ -1258,6 +1271,21 @@ void w_vm_destroy_path(void)
 {
 	W->registered = false;
 	host_mn_unregister(&W->sub);
+}
+
+void w_vmm_walk(uint64_t gpa)
+{
+	struct s2_pgtable *pgt;
+	struct s2_mapping m;
+
+	/* only a grace period keeps the pages this walk reaches alive: no
+	 * TLBI waits for a software walker (teardown's synchronize_rcu) */
+	cplat.rcu_read_lock(W);
+	pgt = s2_vm_pgtable(W->vm);
+	ck_point("vmm walk: table loaded");
+	if (pgt)
+		(void)s2_pgt_lookup(pgt, s2_gpa(gpa), &m);
+	cplat.rcu_read_unlock(W);
 }
 
 static void stamp_slot(uint64_t t)
