@@ -806,6 +806,45 @@ static bool range_empty(struct s2_pgtable *pgt, uint64_t a, uint64_t e, uint64_t
  * non-leaf TLBI and their deferred frees, like a range unmap of the same
  * span.  A page already unmapped costs nothing.
  */
+/*
+ * A range unmap invalidates what it unmapped and no more: two leaves with a
+ * hole between them are two single-entry invalidations, not one range
+ * across the hole (the gather merges only leaves that follow each other).
+ */
+static void test_unmap_sparse(const struct tfmt *f)
+{
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_hosted_stats st0, st1;
+	uint64_t pg, base;
+
+	tfmt_init(&pgt, h, f, 0);
+	pg = 1ULL << pgt.page_shift;
+	base = 4 * pgt.span[S2_LVL(2)];
+	int ret = 0;
+
+	/* map refuses up front unless the cache holds a fault's worth */
+	for (unsigned i = 0; i < 8 && !ret; i += 2) {	/* pages 0, 2, 4, 6 */
+		ret = s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(base), pg));
+		if (!ret)
+			ret = s2_pgt_map(&pgt, s2_gpa(base + i * pg), pg,
+					 s2_hpa((1ULL << 40) + i * pg), S2_PROT_R, pg, &mc, 0);
+	}
+	tap_ok(ret == 0, "%s: pages 0, 2, 4 and 6 mapped (%d)", f->name, ret);
+	s2_hosted_get_stats(h, &st0);
+	s2_pgt_unmap(&pgt, s2_gpa(base), 3 * pg);
+	s2_hosted_get_stats(h, &st1);
+	tap_ok(st1.tlbi_ipa - st0.tlbi_ipa == 2 && tlbi_ops_(&st1) - tlbi_ops_(&st0) == 2 &&
+	       range_empty(&pgt, base, base + 3 * pg, pg),
+	       "%s: unmap of pages 0-2 with 1 unmapped: two single-entry TLBIs (%llu, %llu ops)",
+	       f->name, (unsigned long long)(st1.tlbi_ipa - st0.tlbi_ipa),
+	       (unsigned long long)(tlbi_ops_(&st1) - tlbi_ops_(&st0)));
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
 static void test_unmap_per_page(const struct tfmt *f)
 {
 	struct s2_hosted *h = s2_hosted_new();
@@ -1182,6 +1221,8 @@ int main(void)
 		test_unmap_defer(&test_formats[i]);
 	for (size_t i = 0; i < NR_TEST_FORMATS; i++)
 		test_unmap_per_page(&test_formats[i]);
+	for (size_t i = 0; i < NR_TEST_FORMATS; i++)
+		test_unmap_sparse(&test_formats[i]);
 	test_cmo_order();
 	test_fast_unmap_tlbi_policy();
 	test_fast_unmap_cmo();
