@@ -27,6 +27,10 @@ struct s2_hosted_stats {
 	uint64_t pages_live, pages_peak;
 	uint64_t deferred, deferred_done;	/* grace-period frees */
 	uint64_t alloc_failed;		/* injected failures */
+	/* everything else allocated through the hooks: roots
+	 * (alloc_pages_exact), small objects (zalloc) and locks */
+	uint64_t exact_alloc, exact_free;
+	uint64_t objects_alloc, objects_free;
 };
 
 /* Observer of TLB/cache hooks, called before the counter moves. */

@@ -614,13 +614,14 @@ static void *h_alloc_pages_exact(void *ctx, size_t size)
 	if (posix_memalign(&p, size < 4096 ? 4096 : size, size))
 		return NULL;
 	memset(p, 0, size);
+	STAT_ADD(h, exact_alloc, 1);
 	return p;
 }
 
 static void h_free_pages_exact(void *ctx, void *va, size_t size)
 {
-	(void)ctx;
 	(void)size;
+	STAT_ADD((struct s2_hosted *)ctx, exact_free, 1);
 	free(va);
 }
 
@@ -948,15 +949,21 @@ static void *h_zalloc(void *ctx, size_t size)
 {
 	struct s2_hosted *h = ctx;
 
+	void *p;
+
 	if (fail_now(h))
 		return NULL;
-	return calloc(1, size);
+	p = calloc(1, size);
+	if (p)
+		STAT_ADD(h, objects_alloc, 1);
+	return p;
 }
 
 static void h_free(void *ctx, void *p, size_t size)
 {
-	(void)ctx;
 	(void)size;
+	if (p)
+		STAT_ADD((struct s2_hosted *)ctx, objects_free, 1);
 	free(p);
 }
 
@@ -1009,6 +1016,7 @@ static void *h_rwlock_new(void *ctx)
 		return NULL;
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->wmutex, NULL);
+	STAT_ADD((struct s2_hosted *)ctx, objects_alloc, 1);
 	return l;
 }
 
@@ -1016,7 +1024,7 @@ static void h_rwlock_free(void *ctx, void *lock)
 {
 	struct brlock *l = lock;
 
-	(void)ctx;
+	STAT_ADD((struct s2_hosted *)ctx, objects_free, 1);
 	pthread_mutex_destroy(&l->wmutex);
 	free(l);
 }
