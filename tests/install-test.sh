@@ -149,15 +149,18 @@ if [ -f "$free" ]; then
 	if command -v aarch64-linux-gnu-gcc >/dev/null; then
 		cat >"$tmp/free.c" <<-'EOF'
 		/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
-		#include <s2mmu/pgtable.h>
+		#include <s2mmu/mmu.h>
 		int s2_free_entry(void);
 		int s2_free_entry(void)
 		{
 			static struct s2_pgtable pgt;
 			struct s2_pgt_cfg cfg = { .format = S2_FMT_ARM64, .granule_shift = 12,
 						  .ia_bits = 40 };
+			struct s2_vm_cfg vc = { .pgt = cfg };
+			struct s2_vm *vm;
 
-			return s2_pgt_init(&pgt, &cfg);
+			/* the coherence core (src/mmu) as well as the engine */
+			return s2_pgt_init(&pgt, &cfg) + s2_vm_create(&vc, &vm);
 		}
 		EOF
 		export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
@@ -167,7 +170,7 @@ if [ -f "$free" ]; then
 			$(pkg-config --cflags --libs s2mmu-freestanding) >"$tmp/free.log" 2>&1
 		rc=$?
 		[ $rc = 0 ] || note "$tmp/free.log"
-		ok $rc "a freestanding aarch64 image links against it through s2mmu-freestanding.pc"
+		ok $rc "a freestanding aarch64 image calling s2_pgt_init and s2_vm_create links against it through s2mmu-freestanding.pc"
 	else
 		echo "ok $((n += 1)) # skip no aarch64-linux-gnu-gcc (make cross-deps)"
 	fi
