@@ -98,6 +98,7 @@ static bool modelled(void)
 }
 
 bool (*mm_is_object)(uint64_t v);
+bool (*mm_is_table_ptr)(const void *p, uint64_t v);
 
 /*
  * A pointer to a platform-allocated object read with a relaxed load, by a
@@ -106,11 +107,16 @@ bool (*mm_is_object)(uint64_t v);
  * of the loads that only an address dependency happens to prevent).
  * Reported as I3, like any read of memory not yet (or no longer) valid.
  */
-static void check_consume(uint64_t v, int order)
+static void check_consume(const void *p, uint64_t v, int order)
 {
-	if (order == __ATOMIC_RELAXED && mm_is_object && mm_is_object(v) && !ck_locks_held())
+	if (order != __ATOMIC_RELAXED)
+		return;
+	if (mm_is_object && mm_is_object(v) && !ck_locks_held())
 		ck_violation(3, "publication: pointer %#llx to an allocated object loaded "
 			     "relaxed outside any lock (needs acquire)", (unsigned long long)v);
+	if (mm_is_table_ptr && !ck_write_locks_held() && mm_is_table_ptr(p, v))
+		ck_violation(3, "publication: table descriptor %#llx loaded relaxed by a walker "
+			     "that does not exclude writers (needs acquire)", (unsigned long long)v);
 }
 
 static uint64_t h_load(const void *p, uint64_t mem, int order)
@@ -124,11 +130,11 @@ static uint64_t h_load(const void *p, uint64_t mem, int order)
 			continue;
 		for (unsigned i = 0; i < nb[t]; i++)
 			if (buf[t][i].p == p) {
-				check_consume(buf[t][i].old, order);
+				check_consume(p, buf[t][i].old, order);
 				return buf[t][i].old;
 			}
 	}
-	check_consume(mem, order);
+	check_consume(p, mem, order);
 	return mem;
 }
 

@@ -34,5 +34,12 @@ void mm_oracle_exit(void);
  * stored with release and, outside a lock, loaded with acquire.
  */
 extern bool (*mm_is_object)(uint64_t v);
+/*
+ * The same rule for table pages: set by the world to say whether @v, read
+ * from @p, is a table descriptor pointing at a live table page.  A walker
+ * that does not hold a lock for write (a shared walk) must load it with
+ * acquire: the child's entries were written before it was published.
+ */
+extern bool (*mm_is_table_ptr)(const void *p, uint64_t v);
 
 #endif

@@ -28,6 +28,7 @@ struct ck_thread {
 	bool yielded;
 	int prio;		/* PCT: the highest runnable runs; may go below 0 */
 	int held;		/* locks this thread holds (read or write) */
+	int wheld;		/* of which for write (or mutexes) */
 };
 
 static struct ck_sched_io *io;
@@ -437,6 +438,7 @@ static void acquire(struct ck_lock *l, int kind, const char *what)
 	else
 		l->readers++;
 	th[self].held++;
+	th[self].wheld += kind == W_WRITE;
 	pthread_mutex_unlock(&big);
 }
 
@@ -462,8 +464,11 @@ static void release(struct ck_lock *l, int kind)
 		l->writer = 0;
 	else
 		l->readers--;
-	if (ck_running() && self >= 0 && th[self].held > 0)
+	if (ck_running() && self >= 0 && th[self].held > 0) {
 		th[self].held--;
+		if (kind == W_WRITE && th[self].wheld > 0)
+			th[self].wheld--;
+	}
 }
 
 void ck_mutex_lock(struct ck_lock *l, const char *what) { acquire(l, W_WRITE, what); }
@@ -478,14 +483,21 @@ int ck_locks_held(void)
 	return ck_running() && self >= 0 ? th[self].held : 0;
 }
 
+int ck_write_locks_held(void)
+{
+	return ck_running() && self >= 0 ? th[self].wheld : 0;
+}
+
 bool ck_mutex_trylock(struct ck_lock *l)
 {
 	ck_point("trylock");
 	if (!lock_free_for(l, W_WRITE))
 		return false;
 	l->writer = self + 1;
-	if (self >= 0)
+	if (self >= 0) {
 		th[self].held++;
+		th[self].wheld++;
+	}
 	return true;
 }
 

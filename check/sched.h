@@ -119,6 +119,8 @@ void ck_write_lock(struct ck_lock *l, const char *what);
 void ck_write_unlock(struct ck_lock *l);
 /* Locks the calling thread holds (0 outside a schedule). */
 int ck_locks_held(void);
+/* Of which held for write (or mutexes). */
+int ck_write_locks_held(void);
 
 /* Hook for violations: set by the runner, never returns. */
 extern void (*ck_violation_hook)(int inv, const char *msg);

@@ -98,6 +98,33 @@ static bool obj_is_live_ptr(uint64_t v)
 	return o && o->live;
 }
 
+static uint64_t *child_of(const struct s2_pgtable *pgt, uint64_t pte, int level);
+
+/* @v, read from the table entry @p, points at a live table page
+ * (memmodel.h's publication rule for tables); the level is not known, so
+ * every level that can hold a table is tried: a leaf's output address is
+ * a guest frame, never a table page. */
+static bool pte_is_table_ptr(const void *p, uint64_t v)
+{
+	struct s2_pgtable *pgt;
+	bool yes = false;
+
+	if (pidx(p) < 0 || !W || !W->vm)
+		return false;
+	mm_oracle_enter();
+	pgt = s2_vm_pgtable(W->vm);
+	for (int l = pgt ? pgt->start_level : S2_LAST_LEVEL; l < S2_LAST_LEVEL && !yes; l++) {
+		long i;
+
+		if (!s2_pte_table(pgt, v, l))
+			continue;
+		i = pidx(child_of(pgt, v, l));
+		yes = i >= 0 && pstate[i] == PG_LIVE;
+	}
+	mm_oracle_exit();
+	return yes;
+}
+
 static void obj_reset(void)
 {
 	mprotect(opool, OBJ_PAGES * PG, PROT_NONE);
@@ -1509,6 +1536,7 @@ void w_create(const struct w_cfg *cfg)
 	memset(W->ic_stale, 1, sizeof(W->ic_stale));
 	mm_reset();
 	mm_is_object = obj_is_live_ptr;
+	mm_is_table_ptr = pte_is_table_ptr;
 	host_mm_set_tracer(W->mm, w_trace, NULL);
 	ck_point_hook = rcu_point;
 	/* x86's instruction fetches are coherent with its data side (the
