@@ -22,13 +22,13 @@ nice=${HYP_NICE:-15}
 # are only for failure: a run still short of its targets at its cap stops,
 # prints its counts and is SHORT; one that prints no verdict at all is
 # killed 30 s later and is TIMEOUT.  Both fail the target.  The matrix
-# runs take 5-12 s each on this 2-core VM, the -smp 4 run 45-90 s.
+# runs take 2-26 s each on this loaded 2-core VM, the -smp 4 run 55-115 s.
 cap_s=${HYP_CAP_S:-120}			# per matrix or check-image run
 smp4_cap_s=${HYP_SMP4_CAP_S:-300}	# the -smp 4 run
 nc_cap_s=${HYP_NC_CAP_S:-60}		# per negative control
 # CPUs per matrix boot: 2 (host + one vCPU) by default: at -smp 4 every
-# broadcast TLBI waits for four QEMU threads on two cores, 45-90 s a
-# configuration, too long for nine (docs/hyp.md section 5); one -smp 4
+# broadcast TLBI waits for four QEMU threads on two cores, 55-115 s a
+# configuration, too long for eight (docs/hyp.md section 5); one -smp 4
 # run follows the matrix.  HYP_SMP=4 runs the whole matrix so.
 smp=${HYP_SMP:-2}
 log=$dir/logs
@@ -73,11 +73,14 @@ verdict() {
 }
 
 fail=0
+# one row format for the header and every row
 fmt='%-24s %-8s %6s %12s %9s %8s %9s %9s %9s %9s %8s %6s %5s\n'
+# shellcheck disable=SC2059
 printf "$fmt" configuration verdict wall_s accesses s2faults inval migrated \
 	tlbi_ipa tlbi_rng tlbi_vm dc_lines ic mism
 row() {	# row NAME LOGFILE VERDICT
 	local f=$2
+	# shellcheck disable=SC2059
 	printf "$fmt" "$1" "$3" "$wall" \
 		"$(count guest_accesses "$f")" "$(count stage2_faults "$f")" \
 		"$(count invalidations "$f")" "$(count migrated_pages "$f")" \

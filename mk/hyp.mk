@@ -81,7 +81,7 @@ $(HYP_DIR)/hyp-check.elf: $(filter-out $(HYP_DIR)/hyp/main.o,$(HYP_OBJS)) \
 
 hyp: $(HYP_DIR)/hyp.elf $(HYP_DIR)/hyp-check.elf
 
-# HYP_SMP=4 boots the whole matrix with three vCPUs (45-90 s a
+# HYP_SMP=4 boots the whole matrix with three vCPUs (55-115 s a
 # configuration here, docs/hyp.md section 5); by default one -smp 4 run
 # follows the -smp 2 matrix
 HYP_SMP     ?= 2
