@@ -99,6 +99,7 @@ static bool modelled(void)
 
 bool (*mm_is_object)(uint64_t v);
 bool (*mm_is_table_ptr)(const void *p, uint64_t v);
+bool (*mm_in_read_section)(void);
 
 /*
  * A pointer to a platform-allocated object read with a relaxed load, by a
@@ -119,12 +120,23 @@ static void check_consume(const void *p, uint64_t v, int order)
 			     "that does not exclude writers (needs acquire)", (unsigned long long)v);
 }
 
+/* Any order: a pointer to an object loaded with neither a read section
+ * nor a lock may be freed before it is used (I3). */
+static void check_protected(uint64_t v)
+{
+	if (mm_is_object && mm_in_read_section && mm_is_object(v) && !ck_locks_held() &&
+	    !mm_in_read_section())
+		ck_violation(3, "pointer %#llx to an allocated object loaded outside any RCU "
+			     "read section or lock", (unsigned long long)v);
+}
+
 static uint64_t h_load(const void *p, uint64_t mem, int order)
 {
 	int self = ck_self();
 
 	if (!modelled())
 		return mem;
+	check_protected(mem);
 	for (int t = 0; t < CK_MAX_THREADS; t++) {
 		if (t == self)
 			continue;

@@ -41,5 +41,9 @@ extern bool (*mm_is_object)(uint64_t v);
  * acquire: the child's entries were written before it was published.
  */
 extern bool (*mm_is_table_ptr)(const void *p, uint64_t v);
+/* Whether the calling thread is inside an RCU read section: a pointer to
+ * an object that RCU frees (a slot array) may only be loaded inside one,
+ * or under a lock that excludes its replacement. */
+extern bool (*mm_in_read_section)(void);
 
 #endif

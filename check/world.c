@@ -343,6 +343,13 @@ static void rcu_point(void)
 		run_callbacks(false);
 }
 
+static bool in_read_section(void)
+{
+	int t = ck_self();
+
+	return t >= 0 && rnest[t] > 0;
+}
+
 static void c_rcu_read_lock(void *ctx)
 {
 	int t = ck_self();
@@ -1307,6 +1314,8 @@ void w_vmm_walk(uint64_t gpa)
 
 	/* only a grace period keeps the pages this walk reaches alive: no
 	 * TLBI waits for a software walker (teardown's synchronize_rcu) */
+	/* the address first, as an MMIO emulation would: lockless too */
+	(void)s2_vm_gpa_to_hva(W->vm, s2_gpa(gpa), NULL, NULL);
 	cplat.rcu_read_lock(W);
 	pgt = s2_vm_pgtable(W->vm);
 	ck_point("vmm walk: table loaded");
@@ -1537,6 +1546,7 @@ void w_create(const struct w_cfg *cfg)
 	mm_reset();
 	mm_is_object = obj_is_live_ptr;
 	mm_is_table_ptr = pte_is_table_ptr;
+	mm_in_read_section = in_read_section;
 	host_mm_set_tracer(W->mm, w_trace, NULL);
 	ck_point_hook = rcu_point;
 	/* x86's instruction fetches are coherent with its data side (the

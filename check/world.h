@@ -137,9 +137,10 @@ int w_host_level(uint64_t off);
 int w_age(uint64_t off, uint64_t len, enum host_age_mode mode);
 void w_exit_mm(void);
 void w_vm_destroy_path(void);		/* unregister: release while vCPUs run */
-/* The embedder's software walker (MMIO emulation, a table dump): the
- * live table from s2_vm_pgtable() and a lookup of @gpa, inside an RCU read
- * section and nothing else, as mmu.h allows. */
+/* The embedder's software walker (MMIO emulation, a table dump):
+ * s2_vm_gpa_to_hva(@gpa), then the live table from s2_vm_pgtable() and a
+ * lookup of @gpa inside an RCU read section and nothing else, as mmu.h
+ * allows. */
 void w_vmm_walk(uint64_t gpa);
 /* Memslot and dirty log. */
 int w_delete_slot(unsigned id);
