@@ -300,11 +300,6 @@ static int slot_update_classify(struct s2_vm *vm, const struct s2_memslots *ms,
 		u->new.dirty = u->old.dirty;	/* logging goes on: keep the bits */
 	if (u->change != SLOT_CREATE && u->old.dirty && !u->new.dirty)
 		u->free_bitmap = u->old.dirty;
-	/*
-	 * Logging starts after the publish bumped slots_gen: no fault that
-	 * saw the slot without logging can install a writable entry after
-	 * the write-protect (its write would never be reported, I7).
-	 */
 	u->log_start = log_on && (u->change != SLOT_FLAGS || !(u->old.flags & S2_MEM_DIRTY_LOG));
 	u->ro_start = u->change == SLOT_FLAGS && (sflags & S2_MEM_READONLY) &&
 		      !(u->old.flags & S2_MEM_READONLY);
@@ -407,6 +402,12 @@ static void slot_update_commit(struct s2_vm *vm, struct slot_update *u)
 		slot_invalidate(vm, u);
 	slots_publish(vm, u->next);
 	VM_STAT(vm, memslot_updates);
+	/*
+	 * Logging on: write-protect after the publish, which bumped
+	 * slots_gen, so no fault that saw the slot without logging can
+	 * install a writable entry after this (its write would never be
+	 * reported, I7); the ones that installed before are caught here.
+	 */
 	if (u->log_start) {
 		if (vm->flags & S2_VM_EAGER_SPLIT)
 			eager_split(vm, u->new.gpa, u->new.size);
