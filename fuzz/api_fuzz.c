@@ -52,7 +52,7 @@ struct host {
 };
 
 struct mslot {
-	bool present, invalid;
+	bool present;
 	uint64_t gpa, size, hva;
 	unsigned flags;
 	uint64_t written[HPAGES / 64 * 2];	/* pages written since harvest */
@@ -275,7 +275,7 @@ static int leaf_visit(struct s2_walk_ctx *c, unsigned visit)
 		uint64_t gpa = c->addr + off, hva, i;
 		struct mslot *s = slot_of(gpa);
 
-		FUZZ_CHECK(s && !s->invalid, "op %u: gpa %#llx mapped outside any valid slot",
+		FUZZ_CHECK(s, "op %u: gpa %#llx mapped outside any slot",
 			   S.op, (unsigned long long)gpa);
 		hva = s->hva + (gpa - s->gpa);
 		i = (hva - HVA0) / PG;
@@ -355,7 +355,7 @@ static void op_set_memslot(struct cursor *c)
 		want = -S2_ENOENT;
 	else {
 		move = s->present && (s->gpa != gpa || s->size != size || s->hva != hva);
-		if (move && (s->invalid || s->flags != (flags & ~S2_MEM_PREFAULT)))
+		if (move && s->flags != (flags & ~S2_MEM_PREFAULT))
 			want = -S2_EINVAL;
 		for (unsigned i = 0; i < NSLOTS && !want; i++)
 			if (i != id && S.s[i].present && gpa < S.s[i].gpa + S.s[i].size &&
@@ -376,7 +376,6 @@ static void op_set_memslot(struct cursor *c)
 	    (!s->present || move || !(s->flags & S2_MEM_DIRTY_LOG)))
 		memset(s->written, 0, sizeof(s->written));
 	s->present = true;
-	s->invalid = false;
 	s->gpa = gpa;
 	s->size = size;
 	s->hva = hva;
@@ -393,13 +392,8 @@ static void op_delete_memslot(uint8_t b)
 	else if (!S.s[id].present)
 		want = -S2_ENOENT;
 	ret = s2_vm_delete_memslot(S.vm, id);
-	if (ret == -S2_ENOMEM && S.fail_nth && !want) {
-		/* the second array copy failed: the slot stays, unmappable
-		 * (documented); the first: nothing changed */
-		if (S.fail_nth > 1)
-			S.s[id].invalid = true;
-		return;
-	}
+	if (ret == -S2_ENOMEM && S.fail_nth && !want)
+		return;		/* nothing changed, the slot stays mappable */
 	FUZZ_CHECK(ret == want, "op %u: delete_memslot(%u) = %d, want %d", S.op, id, ret, want);
 	if (!ret)
 		S.s[id].present = false;
@@ -433,7 +427,7 @@ static void op_fault(struct cursor *c, uint8_t b)
 		hva = s->hva + ((gpa & ~(PG - 1)) - s->gpa);
 		i = (hva - HVA0) / PG;
 	}
-	if (!s || s->invalid || ((access & S2_ACC_WRITE) && (s->flags & S2_MEM_READONLY)))
+	if (!s || ((access & S2_ACC_WRITE) && (s->flags & S2_MEM_READONLY)))
 		want = -S2_EFAULT;
 	else if (i >= HPAGES)
 		want = -S2_EFAULT;

@@ -6,7 +6,8 @@
  *  - the call returns -S2_ENOMEM (or succeeds when the failed allocation
  *    was not needed, e.g. a cache already held enough pages);
  *  - the table still agrees with the reference model (tests/pgt_model.h),
- *    unchanged where the API promises it (map, memslot updates, faults),
+ *    unchanged where the API promises it (map, memslot updates of every
+ *    kind: the slot set and the stage-2 both, faults),
  *    and for split exactly as its contract says (blocks split so far stay
  *    split, every output and attribute kept);
  *  - nothing leaks: table pages back to zero after destroy (hosted
@@ -396,97 +397,165 @@ static uint64_t table_hash(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 	return h;
 }
 
-/*
- * @what: 0 create a logging slot (slot array + bitmap), 1 enable dirty
- * logging on a populated slot, 2 move a slot, 3 delete a slot.
- */
-static void test_memslot(int what)
+/* What the memslot set looks like from outside, probed every 1 MiB. */
+struct slot_view {
+	bool present[32];
+	uint64_t hva[32];
+	unsigned flags[32];
+};
+
+static void slot_view(struct s2_vm *vm, struct slot_view *v)
 {
-	static const char *const names[] = { "memslot create (dirty-logged)",
-		"dirty-log enable", "memslot move", "memslot delete" };
+	memset(v, 0, sizeof(*v));
+	for (unsigned i = 0; i < 32; i++) {
+		s2_hva_t hva = s2_hva(0);
+
+		v->present[i] = s2_vm_gpa_to_hva(vm, s2_gpa(i * (M2 / 2)), &hva, &v->flags[i]);
+		v->hva[i] = hva.v;
+	}
+}
+
+enum mslot_kind {
+	MS_CREATE, MS_CREATE_LOG, MS_DELETE, MS_MOVE, MS_LOG_ON, MS_LOG_OFF, MS_RDONLY,
+	MS_LOG_ON_SPLIT, MS_NR_KINDS
+};
+
+static const char *const mslot_names[MS_NR_KINDS] = {
+	"memslot create", "memslot create (dirty-logged)", "memslot delete", "memslot move",
+	"dirty-log enable", "dirty-log disable", "read-only enable",
+	"dirty-log enable (eager split)",
+};
+
+/* Apply update @k to the VM of test_memslot (slot 1 at 4M, slot 3 at 24M). */
+static int mslot_update(struct s2_vm *vm, enum mslot_kind k)
+{
+	switch (k) {
+	case MS_CREATE:
+		return s2_vm_set_memslot(vm, 2, s2_gpa(0), 2 * M2, s2_hva(HVA0), 0);
+	case MS_CREATE_LOG:
+		return s2_vm_set_memslot(vm, 2, s2_gpa(0), 2 * M2, s2_hva(HVA0), S2_MEM_DIRTY_LOG);
+	case MS_DELETE:
+		return s2_vm_delete_memslot(vm, 1);
+	case MS_MOVE:
+		return s2_vm_set_memslot(vm, 1, s2_gpa(12 * M2), 4 * M2, s2_hva(HVA0), 0);
+	case MS_LOG_ON:
+	case MS_LOG_ON_SPLIT:
+	case MS_LOG_OFF:
+		return s2_vm_set_memslot(vm, 1, s2_gpa(4 * M2), 4 * M2, s2_hva(HVA0),
+					 k == MS_LOG_OFF ? 0 : S2_MEM_DIRTY_LOG);
+	case MS_RDONLY:
+		return s2_vm_set_memslot(vm, 1, s2_gpa(4 * M2), 4 * M2, s2_hva(HVA0),
+					 S2_MEM_READONLY);
+	default:
+		return -S2_EINVAL;
+	}
+}
+
+/* After a successful update: is it visible? */
+static bool mslot_applied(struct s2_vm *vm, enum mslot_kind k)
+{
+	unsigned fl = 0;
+
+	switch (k) {
+	case MS_CREATE:
+	case MS_CREATE_LOG:
+		return slot_flags(vm, 0, &fl) && fl == (k == MS_CREATE ? 0 : S2_MEM_DIRTY_LOG);
+	case MS_DELETE:
+		return !slot_flags(vm, 4 * M2, &fl);
+	case MS_MOVE:
+		return !slot_flags(vm, 4 * M2, &fl) && slot_flags(vm, 12 * M2, &fl);
+	case MS_LOG_ON:
+	case MS_LOG_ON_SPLIT:
+		return slot_flags(vm, 4 * M2, &fl) && fl == S2_MEM_DIRTY_LOG;
+	case MS_LOG_OFF:
+		return slot_flags(vm, 4 * M2, &fl) && fl == 0;
+	case MS_RDONLY:
+		return slot_flags(vm, 4 * M2, &fl) && fl == S2_MEM_READONLY;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Every memslot update is prepare (allocate) then commit: with its N-th
+ * allocation failing it returns -ENOMEM with nothing changed, neither the
+ * memslot set (every slot where it was, with its flags, and mappable: a
+ * slot left INVALID looks present to gpa_to_hva but refuses faults) nor
+ * the stage-2 table (no slot zapped, write-protected or split for an update
+ * that did not happen).  Allocations after the commit (eager split) are
+ * best effort: the update then succeeds.
+ */
+static void test_memslot(enum mslot_kind k)
+{
 	unsigned long n, sites = 0, bad = 0;
 
 	for (n = 1;; n++) {
-		struct s2_vm *vm = vm_new();
+		struct s2_vm_cfg cfg = vm_cfg();
+		struct s2_memcache mc = S2_MEMCACHE_INIT;
+		struct s2_pgtable geom;
+		struct slot_view v0, v1;
+		struct s2_vm *vm;
 		uint64_t before, h0;
-		unsigned fl = 0;
-		bool present;
-		int ret;
+		int ret, f;
 
-		if (what)
-			s2_vm_set_memslot(vm, 1, s2_gpa(4 * M2), 4 * M2, s2_hva(HVA0), 0);
+		if (k == MS_LOG_ON_SPLIT)
+			cfg.flags |= S2_VM_EAGER_SPLIT;
+		if (s2_vm_create(&cfg, &vm))
+			TAP_BAIL("vm create");
+		geom = *s2_vm_pgtable(vm);
+		if (s2_vm_set_memslot(vm, 1, s2_gpa(4 * M2), 4 * M2, s2_hva(HVA0),
+				      k == MS_LOG_OFF ? S2_MEM_DIRTY_LOG : 0) ||
+		    s2_vm_set_memslot(vm, 3, s2_gpa(24 * M2), M2, s2_hva(HVA0 + 4 * M2), 0))
+			TAP_BAIL("memslot setup");
 		fault_some(vm, 4 * M2, 4 * M2);
-		h0 = table_hash(vm, 0, 16 * M2);
+		fault_some(vm, 24 * M2, M2);
+		slot_view(vm, &v0);
+		h0 = table_hash(vm, 0, 32 * M2);
 		before = failed_count();
 		arm(n);
-		switch (what) {
-		case 0:
-			ret = s2_vm_set_memslot(vm, 2, s2_gpa(0), 2 * M2, s2_hva(HVA0),
-						S2_MEM_DIRTY_LOG);
-			break;
-		case 1:
-			ret = s2_vm_set_memslot(vm, 1, s2_gpa(4 * M2), 4 * M2, s2_hva(HVA0),
-						S2_MEM_DIRTY_LOG);
-			break;
-		case 2:
-			ret = s2_vm_set_memslot(vm, 1, s2_gpa(12 * M2), 4 * M2, s2_hva(HVA0), 0);
-			break;
-		default:
-			ret = s2_vm_delete_memslot(vm, 1);
-			break;
-		}
+		ret = mslot_update(vm, k);
 		if (!disarm(before)) {
-			if (ret || !vm_gone(vm))
+			if (ret || !mslot_applied(vm, k) || !vm_gone(vm))
 				bad++;
 			break;
 		}
 		sites++;
-		switch (what) {
-		case 0:
-			present = slot_flags(vm, 0, &fl);
-			if (present)
+		if (ret == 0) {
+			/* the failed allocation was best effort, after the commit */
+			if (!mslot_applied(vm, k)) {
+				tap_diag("%s: allocation %lu failed: 0 but not applied",
+					 mslot_names[k], n);
 				bad++;
-			break;
-		case 1:
-			/* not logging, nothing write-protected or zapped */
-			if (!slot_flags(vm, 4 * M2, &fl) || (fl & S2_MEM_DIRTY_LOG) ||
-			    table_hash(vm, 0, 16 * M2) != h0)
+			}
+			if (!vm_gone(vm))
 				bad++;
-			break;
-		case 2:
-			/* still at its old place (its mappings may have been
-			 * zapped: stage 2 is a cache, and faults refill it) */
-			if (!slot_flags(vm, 4 * M2, &fl) || slot_flags(vm, 12 * M2, &fl))
-				bad++;
-			break;
-		default: {
-			/* the slot stays: unmappable if the array copy after
-			 * the zap failed (documented), or untouched */
-			struct s2_memcache mc = S2_MEMCACHE_INIT;
-			struct s2_pgtable geom = *s2_vm_pgtable(vm);
-			int f;
-
-			if (!slot_flags(vm, 4 * M2, &fl))
-				bad++;
-			f = s2_vm_fault(vm, s2_gpa(4 * M2), S2_ACC_READ, &mc, NULL);
-			if (f != 0 && f != -S2_EFAULT)
-				bad++;
-			s2_memcache_free(&geom, &mc);
-			/* and a second delete, without failure, finishes it */
-			if (s2_vm_delete_memslot(vm, 1) || slot_flags(vm, 4 * M2, &fl) ||
-			    table_hash(vm, 4 * M2, 4 * M2) != table_hash(vm, 32 * M2, 4 * M2))
-				bad++;
-			break;
+			continue;
 		}
-		}
-		if (ret != -S2_ENOMEM || !vm_gone(vm)) {
-			tap_diag("%s: allocation %lu failed: returned %d", names[what], n, ret);
+		slot_view(vm, &v1);
+		if (ret != -S2_ENOMEM || memcmp(&v0, &v1, sizeof(v0))) {
+			tap_diag("%s: allocation %lu failed: returned %d, slots %s",
+				 mslot_names[k], n, ret,
+				 memcmp(&v0, &v1, sizeof(v0)) ? "changed" : "kept");
 			bad++;
 		}
+		if (table_hash(vm, 0, 32 * M2) != h0) {
+			tap_diag("%s: allocation %lu failed: stage-2 changed", mslot_names[k], n);
+			bad++;
+		}
+		/* still mappable: not left INVALID (KVM_MEMSLOT_INVALID) */
+		f = s2_vm_fault(vm, s2_gpa(4 * M2 + 3 * PG), S2_ACC_READ, &mc, NULL);
+		if (f) {
+			tap_diag("%s: allocation %lu failed: slot 1 faults %d afterwards",
+				 mslot_names[k], n, f);
+			bad++;
+		}
+		s2_memcache_free(&geom, &mc);
+		if (!vm_gone(vm))
+			bad++;
 	}
 	sites_total += sites;
-	tap_ok(bad == 0 && sites > 0, "%s: %lu allocation sites, -ENOMEM, state as "
-	       "documented, no leak", names[what], sites);
+	tap_ok(bad == 0 && sites > 0, "%s: %lu allocation sites, -ENOMEM with the memslot "
+	       "set and stage-2 unchanged, no leak", mslot_names[k], sites);
 }
 
 static void test_fault(void)
@@ -537,8 +606,8 @@ int main(void)
 		test_engine_split(&test_formats[i]);
 	}
 	test_vm_create();
-	for (int w = 0; w < 4; w++)
-		test_memslot(w);
+	for (int k = 0; k < MS_NR_KINDS; k++)
+		test_memslot((enum mslot_kind)k);
 	test_fault();
 	tap_diag("allocation sites covered: %lu", sites_total);
 	free(MP);

@@ -159,9 +159,11 @@ void s2_vm_destroy(struct s2_vm *vm);
  * Return: 0; -S2_EINVAL (@vm NULL, misaligned, zero size, a range that
  * wraps, unknown flag, read-only with dirty logging, @id out of range, a
  * move combined with a flag change); -S2_ERANGE (beyond the IPA size);
- * -S2_EEXIST (overlaps another slot); -S2_ENOMEM; -S2_ENOENT (the VM was
- * released).  On error nothing changed (a failed move may have zapped the
- * slot's stage-2 range: faults refill it).
+ * -S2_EEXIST (overlaps another slot); -S2_ENOSPC (a create beyond
+ * max_slots); -S2_ENOMEM; -S2_ENOENT (the VM was released).  On error
+ * nothing changed, neither the slots nor the stage-2 table: every
+ * allocation is made before the first change.  Eager split and PFNMAP
+ * prefault after the update are best effort (what they skip faults in).
  * Context: sleeps; waits for in-progress invalidations to end (a memslot
  * never changes between invalidate_range_start and _end).
  */
@@ -171,8 +173,8 @@ int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size
 /**
  * s2_vm_delete_memslot - remove slot @id and zap its stage-2 range.
  * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL @vm NULL or @id out of
- * range; -S2_ENOMEM, and then the slot either is untouched or stays,
- * unmappable (faults on it get -S2_EFAULT), until a delete succeeds.
+ * range; -S2_ENOMEM, and then nothing changed (the slot is still there,
+ * mappable, and its stage-2 range untouched).
  * Works after release too.  Context: as s2_vm_set_memslot.
  */
 int s2_vm_delete_memslot(struct s2_vm *vm, unsigned id);

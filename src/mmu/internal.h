@@ -9,7 +9,10 @@
 #define S2_STAT_SHARDS	8
 
 /* A slot being deleted or moved: invalidations still translate its HVAs,
- * faults may no longer map it (KVM_MEMSLOT_INVALID). */
+ * faults may no longer map it (KVM_MEMSLOT_INVALID).  Only in the array a
+ * delete or move publishes between its two publishes; both arrays are
+ * allocated before the first (memslot.c prepare/commit), so no failure
+ * leaves a slot INVALID. */
 #define S2_SLOT_INVALID	0x100
 
 struct s2_memslot {
@@ -19,7 +22,8 @@ struct s2_memslot {
 	uint64_t *dirty;	/* one bit per page while logging */
 };
 
-/* An immutable array, replaced whole and freed after a grace period. */
+/* An immutable array, replaced whole and freed after a grace period:
+ * once published it is never written, not even to undo a failed update. */
 struct s2_memslots {
 	unsigned nr;
 	/* slots allocated: free() is given the size zalloc() was (an

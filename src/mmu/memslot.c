@@ -4,6 +4,15 @@
  * replaced whole (RCU); a slot being deleted or moved first becomes
  * INVALID (faults refuse it, invalidations still translate it), is zapped
  * once every fault that saw it valid is done, and only then goes.
+ *
+ * Every update runs in three steps, as KVM's memslot code does:
+ * classify (create, delete, move or flags only, and the argument checks
+ * that go with each), prepare (every allocation the update needs: the
+ * arrays it publishes and a dirty bitmap), commit (publish, zap,
+ * write-protect).  Only prepare can fail, and it changes nothing visible,
+ * so a failed update has nothing to undo and a published array is never
+ * edited in place.  What runs after the commit (eager split, PFNMAP
+ * prefault) is best effort: stage 2 is a cache that faults refill.
  */
 #include "internal.h"
 
@@ -153,33 +162,6 @@ static void eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 	s2_mc_drain(vm, &mc);
 }
 
-/*
- * Phase one of a delete or move: mark slot @idx INVALID and zap it once
- * no fault that saw it valid can still be installing.
- * Context: slots_lock held.
- */
-static int slot_invalidate(struct s2_vm *vm, int idx)
-{
-	struct s2_memslots *n = slots_copy(vm, slots_deref(vm), 0);
-	struct s2_memslot old;
-
-	if (!n)
-		return -S2_ENOMEM;
-	old = n->slot[idx];
-	n->slot[idx].flags |= S2_SLOT_INVALID;
-	if (S2_BUG(vm->plat, vm->ctx, map_deleting_slot)) {
-		/* zapped before faults that saw the slot valid are done:
-		 * one of them installs into the range after the zap */
-		zap_gpa(vm, old.gpa, old.size);
-		slots_publish(vm, n);
-		return 0;
-	}
-	slots_publish(vm, n);
-	if (!S2_BUG(vm->plat, vm->ctx, memslot_delete_no_zap))
-		zap_gpa(vm, old.gpa, old.size);
-	return 0;
-}
-
 static int check_args(struct s2_vm *vm, unsigned id, uint64_t gpa, uint64_t size,
 		      uint64_t hva, unsigned flags)
 {
@@ -253,16 +235,201 @@ static void prefault_pfnmap(struct s2_vm *vm, const struct s2_memslot *s)
 	s2_mc_drain(vm, &mc);
 }
 
+/* KVM_MR_CREATE, _DELETE, _MOVE, _FLAGS_ONLY; a move here is any change
+ * of GPA, size or HVA (with the flags kept). */
+enum slot_change { SLOT_CREATE, SLOT_DELETE, SLOT_MOVE, SLOT_FLAGS };
+
+/*
+ * One memslot update from classification to commit.  Everything in it
+ * that is allocated is allocated by slot_update_prepare, before anything
+ * is published, so commit cannot fail.
+ */
+struct slot_update {
+	enum slot_change change;
+	int idx;			/* in the live array; -1 for a create */
+	struct s2_memslot old;		/* the slot before (delete, move, flags) */
+	struct s2_memslot new;		/* the slot after (create, move, flags) */
+	bool log_start;			/* write-protect: logging starts */
+	bool ro_start;			/* zap: the slot becomes read-only */
+	bool prefault;
+	uint64_t *bitmap;		/* allocated here for new.dirty */
+	uint64_t *free_bitmap;		/* old.dirty, freed after the commit */
+	struct s2_memslots *invalid;	/* delete, move: the slot INVALID */
+	struct s2_memslots *next;	/* the array after the update */
+};
+
+/*
+ * Classify a set_memslot call against the live array @ms and check what
+ * depends on the kind of change.  Allocates nothing, changes nothing.
+ * Context: slots_lock held.
+ */
+static int slot_update_classify(struct s2_vm *vm, const struct s2_memslots *ms,
+				struct slot_update *u, unsigned id, uint64_t gpa,
+				uint64_t size, uint64_t hva, unsigned flags)
+{
+	unsigned i, sflags = flags & ~S2_MEM_PREFAULT;
+	bool log_on = flags & S2_MEM_DIRTY_LOG;
+
+	*u = (struct slot_update){ .idx = slot_index(ms, id) };
+	if (u->idx < 0) {
+		u->change = SLOT_CREATE;
+	} else {
+		u->old = ms->slot[u->idx];
+		if (u->old.gpa != gpa || u->old.size != size || u->old.hva != hva)
+			u->change = SLOT_MOVE;
+		else
+			u->change = SLOT_FLAGS;
+		if (u->change == SLOT_MOVE && u->old.flags != sflags)
+			return -S2_EINVAL;
+	}
+	for (i = 0; i < ms->nr; i++) {
+		const struct s2_memslot *s = &ms->slot[i];
+
+		if ((int)i != u->idx && gpa < s->gpa + s->size && s->gpa < gpa + size)
+			return -S2_EEXIST;
+	}
+	if (u->change == SLOT_CREATE && ms->nr >= vm->max_slots)
+		return -S2_ENOSPC;
+	u->new = (struct s2_memslot){ gpa, size, hva, sflags, id, NULL };
+	if (log_on && u->change == SLOT_FLAGS && u->old.dirty)
+		u->new.dirty = u->old.dirty;	/* logging goes on: keep the bits */
+	if (u->change != SLOT_CREATE && u->old.dirty && !u->new.dirty)
+		u->free_bitmap = u->old.dirty;
+	u->log_start = log_on && (u->change != SLOT_FLAGS || !(u->old.flags & S2_MEM_DIRTY_LOG));
+	u->ro_start = u->change == SLOT_FLAGS && (sflags & S2_MEM_READONLY) &&
+		      !(u->old.flags & S2_MEM_READONLY);
+	u->prefault = flags & S2_MEM_PREFAULT;
+	return 0;
+}
+
+/* The classification of a delete of slot @idx of @ms. */
+static void slot_update_classify_delete(const struct s2_memslots *ms, int idx,
+					struct slot_update *u)
+{
+	*u = (struct slot_update){ .change = SLOT_DELETE, .idx = idx, .old = ms->slot[idx] };
+	u->free_bitmap = u->old.dirty;
+}
+
+static void slot_update_abort(struct s2_vm *vm, struct slot_update *u)
+{
+	const struct s2_platform *p = vm->plat;
+
+	if (u->bitmap)
+		p->free(vm->ctx, u->bitmap, bitmap_bytes(vm, u->new.size));
+	if (u->invalid)
+		p->free(vm->ctx, u->invalid, slots_bytes(u->invalid->cap));
+	if (u->next)
+		p->free(vm->ctx, u->next, slots_bytes(u->next->cap));
+}
+
+/*
+ * Allocate everything the commit of @u publishes, built from the live
+ * array @ms (which only memslot updates replace, and slots_lock keeps
+ * them out until the commit is done): the INVALID phase's array of a
+ * delete or move, the array after the update, a fresh dirty bitmap.
+ * Return: 0, or -S2_ENOMEM with nothing allocated and nothing changed.
+ * Context: slots_lock held.
+ */
+static int slot_update_prepare(struct s2_vm *vm, const struct s2_memslots *ms,
+			       struct slot_update *u)
+{
+	const struct s2_platform *p = vm->plat;
+	struct s2_memslots *n;
+
+	if ((u->new.flags & S2_MEM_DIRTY_LOG) && !u->new.dirty) {
+		u->bitmap = p->zalloc(vm->ctx, bitmap_bytes(vm, u->new.size));
+		if (!u->bitmap)
+			goto nomem;
+		u->new.dirty = u->bitmap;
+	}
+	if (u->change == SLOT_DELETE || u->change == SLOT_MOVE) {
+		u->invalid = slots_copy(vm, ms, 0);
+		if (!u->invalid)
+			goto nomem;
+		u->invalid->slot[u->idx].flags |= S2_SLOT_INVALID;
+	}
+	n = slots_copy(vm, ms, u->change == SLOT_CREATE ? 1 : 0);
+	if (!n)
+		goto nomem;
+	u->next = n;
+	if (u->change == SLOT_CREATE)
+		n->slot[n->nr++] = u->new;
+	else if (u->change == SLOT_DELETE)
+		n->slot[u->idx] = n->slot[--n->nr];
+	else
+		n->slot[u->idx] = u->new;
+	return 0;
+nomem:
+	slot_update_abort(vm, u);
+	return -S2_ENOMEM;
+}
+
+/*
+ * The first phase of a delete or move: publish the array with the slot
+ * INVALID and zap its old range once no fault that saw it valid can still
+ * be installing (slots_publish bumped slots_gen under mmu_lock).
+ * Context: slots_lock held.
+ */
+static void slot_invalidate(struct s2_vm *vm, struct slot_update *u)
+{
+	if (S2_BUG(vm->plat, vm->ctx, map_deleting_slot)) {
+		/* zapped before faults that saw the slot valid are done:
+		 * one of them installs into the range after the zap */
+		zap_gpa(vm, u->old.gpa, u->old.size);
+		slots_publish(vm, u->invalid);
+		return;
+	}
+	slots_publish(vm, u->invalid);
+	if (!S2_BUG(vm->plat, vm->ctx, memslot_delete_no_zap))
+		zap_gpa(vm, u->old.gpa, u->old.size);
+}
+
+/*
+ * Carry out a prepared update; cannot fail.  The arrays become the VM's
+ * (slots_publish frees each predecessor after a grace period).
+ * Context: slots_lock held.
+ */
+static void slot_update_commit(struct s2_vm *vm, struct slot_update *u)
+{
+	const struct s2_platform *p = vm->plat;
+
+	if (u->invalid)
+		slot_invalidate(vm, u);
+	slots_publish(vm, u->next);
+	VM_STAT(vm, memslot_updates);
+	/*
+	 * Logging on: write-protect after the publish, which bumped
+	 * slots_gen, so no fault that saw the slot without logging can
+	 * install a writable entry after this (its write would never be
+	 * reported, I7); the ones that installed before are caught here.
+	 */
+	if (u->log_start) {
+		if (vm->flags & S2_VM_EAGER_SPLIT)
+			eager_split(vm, u->new.gpa, u->new.size);
+		p->write_lock(vm->mmu_lock);
+		if (vm->pgt)
+			s2_pgt_wrprotect(vm->pgt, s2_gpa(u->new.gpa), u->new.size);
+		p->write_unlock(vm->mmu_lock);
+	}
+	/* Read-only now: the writable entries must go (they are rebuilt by
+	 * faults with the new permissions). */
+	if (u->ro_start)
+		zap_gpa(vm, u->new.gpa, u->new.size);
+	/* no fault still uses it: every fault that copied the old slot
+	 * checks slots_gen under mmu_lock before touching its bitmap */
+	if (u->free_bitmap)
+		p->free(vm->ctx, u->free_bitmap, bitmap_bytes(vm, u->old.size));
+	if (u->prefault)
+		prefault_pfnmap(vm, &u->new);
+}
+
 int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size,
 		      s2_hva_t hva, unsigned flags)
 {
 	const struct s2_platform *p;
-	struct s2_memslots *ms, *n;
-	struct s2_memslot ns, old = { 0 };
-	uint64_t *bitmap = NULL, *old_bitmap = NULL;
-	bool exists, move, log_on;
-	unsigned i;
-	int idx, ret;
+	struct s2_memslots *ms;
+	struct slot_update u;
+	int ret;
 
 	if (!vm)
 		return -S2_EINVAL;
@@ -276,87 +443,11 @@ int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size
 		goto out;
 	}
 	ms = slots_deref(vm);
-	idx = slot_index(ms, id);
-	exists = idx >= 0;
-	if (exists)
-		old = ms->slot[idx];
-	move = exists && (old.gpa != gpa.v || old.size != size || old.hva != hva.v);
-	if (move && old.flags != (flags & ~S2_MEM_PREFAULT)) {
-		ret = -S2_EINVAL;
-		goto out;
-	}
-	for (i = 0; i < ms->nr; i++) {
-		const struct s2_memslot *s = &ms->slot[i];
-
-		if ((int)i != idx && gpa.v < s->gpa + s->size && s->gpa < gpa.v + size) {
-			ret = -S2_EEXIST;
-			goto out;
-		}
-	}
-	if (!exists && ms->nr >= vm->max_slots) {
-		ret = -S2_ENOSPC;
-		goto out;
-	}
-	log_on = flags & S2_MEM_DIRTY_LOG;
-	if (log_on && (!exists || move || !old.dirty)) {
-		bitmap = p->zalloc(vm->ctx, bitmap_bytes(vm, size));
-		if (!bitmap) {
-			ret = -S2_ENOMEM;
-			goto out;
-		}
-	}
-	ns = (struct s2_memslot){ gpa.v, size, hva.v, flags & ~S2_MEM_PREFAULT, id,
-				  log_on ? (bitmap ? bitmap : old.dirty) : NULL };
-	if (exists && (move || !log_on))
-		old_bitmap = old.dirty;
-	if (move) {
-		ret = slot_invalidate(vm, idx);
-		if (ret) {
-			p->free(vm->ctx, bitmap, bitmap ? bitmap_bytes(vm, size) : 0);
-			goto out;
-		}
-		ms = slots_deref(vm);
-	}
-	n = slots_copy(vm, ms, exists ? 0 : 1);
-	if (!n) {
-		/* a failed move leaves the slot INVALID: restore it */
-		if (move) {
-			ms->slot[idx].flags = old.flags;
-			p->synchronize_rcu(vm->ctx);
-		}
-		p->free(vm->ctx, bitmap, bitmap ? bitmap_bytes(vm, size) : 0);
-		ret = -S2_ENOMEM;
-		goto out;
-	}
-	if (exists)
-		n->slot[idx] = ns;
-	else
-		n->slot[n->nr++] = ns;
-	slots_publish(vm, n);
-	VM_STAT(vm, memslot_updates);
-	/*
-	 * Logging on: write-protect after the publish, which bumped
-	 * slots_gen, so no fault that saw the slot without logging can
-	 * install a writable entry after this (its write would never be
-	 * reported); the ones that installed before are caught here.
-	 */
-	if (log_on && (!exists || move || !(old.flags & S2_MEM_DIRTY_LOG))) {
-		if (vm->flags & S2_VM_EAGER_SPLIT)
-			eager_split(vm, gpa.v, size);
-		p->write_lock(vm->mmu_lock);
-		if (vm->pgt)
-			s2_pgt_wrprotect(vm->pgt, gpa, size);
-		p->write_unlock(vm->mmu_lock);
-	}
-	/* Read-only now: the writable entries must go (they are rebuilt by
-	 * faults with the new permissions). */
-	if (exists && !move && (flags & S2_MEM_READONLY) && !(old.flags & S2_MEM_READONLY))
-		zap_gpa(vm, gpa.v, size);
-	if (old_bitmap)
-		p->free(vm->ctx, old_bitmap, bitmap_bytes(vm, old.size));
-	if (flags & S2_MEM_PREFAULT)
-		prefault_pfnmap(vm, &ns);
-	ret = 0;
+	ret = slot_update_classify(vm, ms, &u, id, gpa.v, size, hva.v, flags);
+	if (!ret)
+		ret = slot_update_prepare(vm, ms, &u);
+	if (!ret)
+		slot_update_commit(vm, &u);
 out:
 	p->write_unlock(vm->slots_lock);
 	return ret;
@@ -365,36 +456,24 @@ out:
 int s2_vm_delete_memslot(struct s2_vm *vm, unsigned id)
 {
 	const struct s2_platform *p;
-	struct s2_memslots *ms, *n;
-	struct s2_memslot old;
+	struct s2_memslots *ms;
+	struct slot_update u;
 	int idx, ret;
 
 	if (!vm || id >= vm->max_slots)
 		return -S2_EINVAL;
 	p = vm->plat;
 	p->write_lock(vm->slots_lock);
-	idx = slot_index(slots_deref(vm), id);
+	ms = slots_deref(vm);
+	idx = slot_index(ms, id);
 	if (idx < 0) {
 		ret = -S2_ENOENT;
 		goto out;
 	}
-	ret = slot_invalidate(vm, idx);
-	if (ret)
-		goto out;
-	ms = slots_deref(vm);
-	old = ms->slot[idx];
-	n = slots_copy(vm, ms, 0);
-	if (!n) {
-		/* the slot stays INVALID (unmappable) but present: retryable */
-		ret = -S2_ENOMEM;
-		goto out;
-	}
-	n->slot[idx] = n->slot[--n->nr];
-	slots_publish(vm, n);
-	VM_STAT(vm, memslot_updates);
-	if (old.dirty)
-		p->free(vm->ctx, old.dirty, bitmap_bytes(vm, old.size));
-	ret = 0;
+	slot_update_classify_delete(ms, idx, &u);
+	ret = slot_update_prepare(vm, ms, &u);
+	if (!ret)
+		slot_update_commit(vm, &u);
 out:
 	p->write_unlock(vm->slots_lock);
 	return ret;
