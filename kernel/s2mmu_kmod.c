@@ -35,6 +35,7 @@
 #define pr_fmt(fmt) "s2mmu: " fmt
 
 #include <linux/bitmap.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -185,9 +186,16 @@ static int s2k_host_resolve(void *host, s2_hva_t hva, bool write, struct s2_reso
 	} else {
 		/* Accesses may come from another task holding the file
 		 * (seed 001): reach the VM's mm, unless it is exiting. */
+		/*
+		 * mm_users reached zero: the owner's exit_mmap is about to
+		 * release the VM, but has not yet (its mappings, and ours,
+		 * are all still there).  Retry until release has run, so
+		 * that ESRCH means "released": an access that failed with
+		 * it must never be followed by one that succeeds.
+		 */
 		if (!mmget_not_zero(vm->mm)) {
 			WRITE_ONCE(vm->mm_gone, true);
-			return -S2_EFAULT;
+			return -S2_EAGAIN;
 		}
 		mmap_read_lock(vm->mm);
 		got = get_user_pages_remote(vm->mm, hva.v, 1, write ? FOLL_WRITE : 0,
@@ -530,6 +538,16 @@ static int s2k_access(struct s2k_vm *vm, struct s2k_access *a)
 				s2k_count(vm, S2K_ST_RETRY_SEQ, 1);
 			else if (info.retry_cause == S2_RETRY_RANGE)
 				s2k_count(vm, S2K_ST_RETRY_RANGE, 1);
+			/* the owner is exiting: wait for its release (bounded
+			 * only by the exit itself, as a fault in KVM is) */
+			if (info.retry_cause == S2_RETRY_HOST && READ_ONCE(vm->mm_gone)) {
+				if (fatal_signal_pending(current)) {
+					ret = -EINTR;
+					break;
+				}
+				msleep(1);
+				continue;
+			}
 			if (++tries > S2K_MAX_FAULT_RETRIES) {
 				/* Diagnose a livelock rather than hide it. */
 				pr_info("fault at gpa %#llx gave up after %u retries (cause %d), last event %u\n",

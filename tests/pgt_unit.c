@@ -184,8 +184,22 @@ static void test_format_fields(void)
 		{ "ept5-ad", S2_FMT_EPT, 12, 57, 48, S2_PGT_EPT_AD },
 		{ "test", S2_FMT_TEST, 12, 40, 48, 0 },
 	};
+	/* the test format's accepted input sizes: 32 to 48 bits, 4K only */
+	static const struct { unsigned gs, ia, oa; int ret; } tg[] = {
+		{ 12, 32, 48, 0 }, { 12, 48, 48, 0 }, { 12, 31, 48, -S2_EINVAL },
+		{ 12, 49, 52, -S2_EINVAL }, { 14, 40, 48, -S2_EINVAL }, { 12, 44, 40, -S2_EINVAL },
+	};
 	struct s2_hosted *h = s2_hosted_new();
 
+	for (size_t i = 0; i < S2_ARRAY_SIZE(tg); i++) {
+		struct s2_pgtable pgt;
+		int ret = init_fmt(&pgt, h, S2_FMT_TEST, tg[i].gs, tg[i].ia, tg[i].oa, 0);
+
+		tap_ok(ret == tg[i].ret, "test format, granule %u, IPA %u, OA %u: %d (want %d)",
+		       tg[i].gs, tg[i].ia, tg[i].oa, ret, tg[i].ret);
+		if (!ret)
+			s2_pgt_destroy(&pgt);
+	}
 	for (size_t i = 0; i < S2_ARRAY_SIZE(c); i++) {
 		struct s2_pgtable pgt;
 		bool ok = true;
