@@ -268,9 +268,19 @@ static void test_invalidate(void)
 	vm = mkvm(&fh, 0);
 	s2_vm_set_memslot(vm, 0, s2_gpa(0), 4 * M2, s2_hva(HVA0), 0);
 	fh.race = race_start_end;
+	s2_vm_get_stats(vm, &st);
 	ret = s2_vm_fault(vm, s2_gpa(3 * PG), S2_ACC_READ, &mc, &fi);
 	tap_ok(ret == -S2_EAGAIN && fi.retry_cause == S2_RETRY_SEQ && !mapped(vm, 3 * PG, NULL),
 	       "seed 000: an invalidation between snapshot and lock: the sequence moved, retry");
+	{
+		struct s2_vm_stats st2;
+
+		s2_vm_get_stats(vm, &st2);
+		tap_ok(st2.retries[S2_RETRY_SEQ] - st.retries[S2_RETRY_SEQ] == 1 &&
+		       st2.faults - st.faults == 1,
+		       "seed 000: the retry counted under its cause (%llu)",
+		       (unsigned long long)(st2.retries[S2_RETRY_SEQ] - st.retries[S2_RETRY_SEQ]));
+	}
 	fh.race = race_start;
 	ret = s2_vm_fault(vm, s2_gpa(3 * PG), S2_ACC_READ, &mc, &fi);
 	tap_ok(ret == -S2_EAGAIN && fi.retry_cause == S2_RETRY_RANGE,
@@ -471,6 +481,9 @@ static void test_eager_split(void)
 	mapped(vm, 3 * PG, &m);
 	tap_ok((m.prot & S2_PROT_W) && st1.relaxes - st0.relaxes == 1 && mapped(vm, 4 * PG, NULL),
 	       "eager split: a logged write is a permission relax, the neighbours stay");
+	tap_ok(st1.dirty_pages - st0.dirty_pages == 1,
+	       "eager split: the logged write counted in dirty_pages (%llu)",
+	       (unsigned long long)(st1.dirty_pages - st0.dirty_pages));
 	tap_ok(s2_vm_get_dirty_log(vm, 0, bm, 16) == 0 && bm[0] == (1ULL << 3),
 	       "eager split: the write is reported");
 	s2_vm_memcache_free(vm, &mc);
