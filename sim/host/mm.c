@@ -217,6 +217,24 @@ static void split_vma_at(struct host_mm *mm, uint64_t at)
 	v->next = nv;
 }
 
+/* munmap and mprotect: mmap_lock for write, the range checked, and the
+ * VMAs split at both ends so that whole VMAs are edited.  Return: 0 with
+ * the lock held, or range_ok()'s error with it dropped. */
+static int lock_and_split(struct host_mm *mm, uint64_t start, uint64_t end)
+{
+	int r;
+
+	hsync_write_lock(&mm->mmap_lock);
+	r = range_ok(mm, start, end);
+	if (r) {
+		hsync_write_unlock(&mm->mmap_lock);
+		return r;
+	}
+	split_vma_at(mm, start);
+	split_vma_at(mm, end);
+	return 0;
+}
+
 static void fill_info(const struct host_vma *v, struct host_vma_info *out)
 {
 	out->start = v->start;
@@ -482,14 +500,9 @@ int host_munmap(struct host_mm *mm, s2_hva_t addr, uint64_t len)
 
 	if (r)
 		return r;
-	hsync_write_lock(&mm->mmap_lock);
-	r = range_ok(mm, start, end);
-	if (r) {
-		hsync_write_unlock(&mm->mmap_lock);
+	r = lock_and_split(mm, start, end);
+	if (r)
 		return r;
-	}
-	split_vma_at(mm, start);
-	split_vma_at(mm, end);
 
 	gather_init(&g);
 	mn_invalidate_start(mm, start, end, HOST_MN_UNMAP, true);
@@ -688,14 +701,9 @@ int host_mprotect(struct host_mm *mm, s2_hva_t addr, uint64_t len, unsigned prot
 	if (!(prot & HOST_PROT_READ) || (prot & ~(HOST_PROT_READ | HOST_PROT_WRITE)))
 		return -EINVAL;
 	wp = !(prot & HOST_PROT_WRITE);
-	hsync_write_lock(&mm->mmap_lock);
-	r = range_ok(mm, start, end);
-	if (r) {
-		hsync_write_unlock(&mm->mmap_lock);
+	r = lock_and_split(mm, start, end);
+	if (r)
 		return r;
-	}
-	split_vma_at(mm, start);
-	split_vma_at(mm, end);
 	gather_init(&g);
 	for (struct host_vma *v = vma_find(mm, start); v && v->start < end; v = v->next) {
 		if (vma_is_hugetlb(v)) {

@@ -95,6 +95,21 @@ bool mach_gpa_slot(struct machine *m, uint64_t gpa, unsigned *slot)
 	return false;
 }
 
+/* The guest pages [*g0, *g1) that slot @s gives the host range [start,
+ * end); false when the slot does not overlap it. */
+static bool slot_pages(const struct mslot *s, uint64_t start, uint64_t end, uint64_t *g0,
+		       uint64_t *g1)
+{
+	uint64_t a = start > s->hva ? start : s->hva;
+	uint64_t b = end < s->hva + s->size ? end : s->hva + s->size;
+
+	if (a >= b)
+		return false;
+	*g0 = s->gidx0 + ((a - s->hva) >> HOST_PAGE_SHIFT);
+	*g1 = s->gidx0 + ((b - s->hva + HOST_PAGE_SIZE - 1) >> HOST_PAGE_SHIFT);
+	return true;
+}
+
 /*
  * Raise @arr to @v for every guest page of [start, end).  A maximum, not a
  * store: two threads that read the clock in one order may stamp in the
@@ -102,18 +117,11 @@ bool mach_gpa_slot(struct machine *m, uint64_t gpa, unsigned *slot)
  */
 static void stamp(struct machine *m, uint64_t *arr, uint64_t start, uint64_t end, uint64_t v)
 {
-	unsigned i;
+	uint64_t g, g0, g1;
 
-	for (i = 0; i < m->nr_slots; i++) {
-		const struct mslot *s = &m->slot[i];
-		uint64_t a = start > s->hva ? start : s->hva;
-		uint64_t b = end < s->hva + s->size ? end : s->hva + s->size;
-		uint64_t g, g0, g1;
-
-		if (a >= b)
+	for (unsigned i = 0; i < m->nr_slots; i++) {
+		if (!slot_pages(&m->slot[i], start, end, &g0, &g1))
 			continue;
-		g0 = s->gidx0 + ((a - s->hva) >> HOST_PAGE_SHIFT);
-		g1 = s->gidx0 + ((b - s->hva + HOST_PAGE_SIZE - 1) >> HOST_PAGE_SHIFT);
 		for (g = g0; g < g1; g++) {
 			uint64_t old = __atomic_load_n(&arr[g], __ATOMIC_SEQ_CST);
 
@@ -128,20 +136,12 @@ static void stamp(struct machine *m, uint64_t *arr, uint64_t start, uint64_t end
 /* Add @d to the count @arr keeps for every guest page of [start, end). */
 static void count_add(struct machine *m, uint32_t *arr, uint64_t start, uint64_t end, int d)
 {
-	unsigned i;
+	uint64_t g, g0, g1;
 
-	for (i = 0; i < m->nr_slots; i++) {
-		const struct mslot *s = &m->slot[i];
-		uint64_t a = start > s->hva ? start : s->hva;
-		uint64_t b = end < s->hva + s->size ? end : s->hva + s->size;
-		uint64_t g, g1;
-
-		if (a >= b)
-			continue;
-		g1 = s->gidx0 + ((b - s->hva + HOST_PAGE_SIZE - 1) >> HOST_PAGE_SHIFT);
-		for (g = s->gidx0 + ((a - s->hva) >> HOST_PAGE_SHIFT); g < g1; g++)
-			__atomic_add_fetch(&arr[g], (uint32_t)d, __ATOMIC_SEQ_CST);
-	}
+	for (unsigned i = 0; i < m->nr_slots; i++)
+		if (slot_pages(&m->slot[i], start, end, &g0, &g1))
+			for (g = g0; g < g1; g++)
+				__atomic_add_fetch(&arr[g], (uint32_t)d, __ATOMIC_SEQ_CST);
 }
 
 static void inprog_add(struct machine *m, uint64_t start, uint64_t end, int d)

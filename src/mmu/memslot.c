@@ -423,6 +423,18 @@ static void slot_update_commit(struct s2_vm *vm, struct slot_update *u)
 		prefault_pfnmap(vm, &u->new);
 }
 
+/* Prepare (every allocation; on failure nothing changed), then commit
+ * (cannot fail).  Context: slots_lock held for write. */
+static int slot_update_apply(struct s2_vm *vm, const struct s2_memslots *ms,
+			     struct slot_update *u)
+{
+	int ret = slot_update_prepare(vm, ms, u);
+
+	if (!ret)
+		slot_update_commit(vm, u);
+	return ret;
+}
+
 int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size,
 		      s2_hva_t hva, unsigned flags)
 {
@@ -445,9 +457,7 @@ int s2_vm_set_memslot(struct s2_vm *vm, unsigned id, s2_gpa_t gpa, uint64_t size
 	ms = slots_deref(vm);
 	ret = slot_update_classify(vm, ms, &u, id, gpa.v, size, hva.v, flags);
 	if (!ret)
-		ret = slot_update_prepare(vm, ms, &u);
-	if (!ret)
-		slot_update_commit(vm, &u);
+		ret = slot_update_apply(vm, ms, &u);
 out:
 	p->write_unlock(vm->slots_lock);
 	return ret;
@@ -471,9 +481,7 @@ int s2_vm_delete_memslot(struct s2_vm *vm, unsigned id)
 		goto out;
 	}
 	slot_update_classify_delete(ms, idx, &u);
-	ret = slot_update_prepare(vm, ms, &u);
-	if (!ret)
-		slot_update_commit(vm, &u);
+	ret = slot_update_apply(vm, ms, &u);
 out:
 	p->write_unlock(vm->slots_lock);
 	return ret;
