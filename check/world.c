@@ -98,8 +98,6 @@ static bool obj_is_live_ptr(uint64_t v)
 	return o && o->live;
 }
 
-static uint64_t *child_of(const struct s2_pgtable *pgt, uint64_t pte, int level);
-
 /* @v, read from the table entry @p, points at a live table page
  * (memmodel.h's publication rule for tables); the level is not known, so
  * every level that can hold a table is tried: a leaf's output address is
@@ -118,7 +116,7 @@ static bool pte_is_table_ptr(const void *p, uint64_t v)
 
 		if (!s2_pte_table(pgt, v, l))
 			continue;
-		i = pidx(child_of(pgt, v, l));
+		i = pidx(s2_pte_child(pgt, v, l));
 		yes = i >= 0 && pstate[i] == PG_LIVE;
 	}
 	mm_oracle_exit();
@@ -972,13 +970,6 @@ static void check_i5(const struct w_tlbe *n)
 		}
 }
 
-static uint64_t *child_of(const struct s2_pgtable *pgt, uint64_t pte, int level)
-{
-	const struct s2_fmt_level *lv = &pgt->fmt.lv[S2_LVL(level)];
-
-	return (uint64_t *)(uintptr_t)(((pte & lv->tbl_mask) >> lv->tbl_pos) << pgt->page_shift);
-}
-
 /*
  * The hardware walk: from the deepest walk-cache entry covering @gpa, or
  * the root; every entry read once, atomically.  AF clear: set it (HW_AF)
@@ -1014,7 +1005,7 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 		}
 	}
 	for (;;) {
-		const struct s2_fmt_level *lv = &pgt->fmt.lv[S2_LVL(level)];
+		uint64_t upd;
 
 		idx = (unsigned)(gpa >> pgt->shift[S2_LVL(level)]);
 		if (level != pgt->start_level)
@@ -1024,7 +1015,7 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 		if (s2_pte_table(pgt, pte, level)) {
 			struct w_wce *c = &v->wc[v->wnext++ % W_WC];
 
-			table = child_of(pgt, pte, level);
+			table = s2_pte_child(pgt, pte, level);
 			*c = (struct w_wce){ true, level + 1,
 					     gpa & ~(pgt->span[S2_LVL(level)] - 1), table };
 			level++;
@@ -1032,23 +1023,27 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 		}
 		if (!s2_pte_valid(pgt, pte, level))
 			return NULL;
-		if (lv->af && !(pte & lv->af)) {
-			if (!(pgt->flags & (S2_PGT_HW_AF | S2_PGT_EPT_AD)))
+		s2_pte_decode(pgt, pte, level, &m);
+		if (!m.young) {
+			/* no hardware AF: an access-flag fault */
+			upd = s2_pte_hw_update(pgt, pte, level, S2_HW_SET_AF);
+			if (upd == pte)
 				return NULL;
 			ck_point("hw: set access flag");
-			if (!__atomic_compare_exchange_n(&table[idx], &pte, pte | lv->af, false,
+			if (!__atomic_compare_exchange_n(&table[idx], &pte, upd, false,
 							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 				return NULL;
-			pte |= lv->af;
+			pte = upd;
+			s2_pte_decode(pgt, pte, level, &m);
 		}
-		s2_pte_decode(pgt, pte, level, &m);
-		if (write && !(m.prot & S2_PROT_W) && lv->dbm && (pte & lv->dbm) &&
-		    (pgt->flags & S2_PGT_HW_DBM)) {
+		upd = write && !(m.prot & S2_PROT_W) ?
+		      s2_pte_hw_update(pgt, pte, level, S2_HW_SET_DIRTY) : pte;
+		if (upd != pte) {
 			ck_point("hw: set dirty (DBM)");
-			if (!__atomic_compare_exchange_n(&table[idx], &pte, pte | lv->w, false,
+			if (!__atomic_compare_exchange_n(&table[idx], &pte, upd, false,
 							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 				return NULL;
-			pte |= lv->w;
+			pte = upd;
 			m.prot |= S2_PROT_W;
 		}
 		break;
@@ -1057,7 +1052,7 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 	*e = (struct w_tlbe){ .valid = false, .w = (m.prot & S2_PROT_W) != 0,
 			      .x = (m.prot & S2_PROT_X) != 0,
 			      .device = (m.prot & S2_PROT_DEVICE) != 0,
-			      .dbm = (pte & pgt->fmt.lv[S2_LVL(level)].dbm) != 0, .ipa = gpa & ~(m.size - 1),
+			      .dbm = m.hw_dirty_ok, .ipa = gpa & ~(m.size - 1),
 			      .size = m.size, .pa = m.pa.v, .fill_tick = tick(),
 			      .level = level };
 	check_i5(e);

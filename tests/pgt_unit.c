@@ -159,6 +159,68 @@ static void test_arm64_encoding(void)
 	s2_hosted_free(h);
 }
 
+/* --------------------------------------------------- hardware-model API */
+
+/*
+ * s2_pte_child and s2_pte_hw_update, what sim/machine and the checker's
+ * world walk with: a walk from the root through s2_pte_child reaches the
+ * leaf s2_pgt_lookup decodes, and the hardware updates change exactly
+ * the access flag and the DBM write permission, and only where the
+ * table's flags let hardware make them.
+ */
+static void test_hw_api(void)
+{
+	static const unsigned flags[] = { 0, S2_PGT_HW_AF | S2_PGT_HW_DBM };
+	struct s2_hosted *h = s2_hosted_new();
+
+	for (size_t f = 0; f < S2_ARRAY_SIZE(flags); f++) {
+		struct s2_pgtable pgt;
+		struct s2_memcache mc = S2_MEMCACHE_INIT;
+		struct s2_mapping m, d;
+		const uint64_t ipa = 0x40201000ULL;
+		uint64_t *table, pte = 0, old, young;
+		int level;
+		bool hw = flags[f] != 0;
+
+		init_fmt(&pgt, h, S2_FMT_ARM64, 12, 40, 48, flags[f]);
+		s2_memcache_topup(&pgt, &mc, 8);
+		s2_pgt_map(&pgt, s2_gpa(ipa), K4, s2_hpa(0x80000000ULL), S2_PROT_R | S2_PROT_W, 0,
+			   &mc, 0);
+		s2_pgt_lookup(&pgt, s2_gpa(ipa), &m);
+		table = pgt.root;
+		for (level = pgt.start_level;; level++) {
+			pte = table[(ipa >> pgt.shift[S2_LVL(level)]) &
+				    (level == pgt.start_level ? pgt.root_entries - 1 : 511)];
+			if (!s2_pte_child(&pgt, pte, level))
+				break;
+			table = s2_pte_child(&pgt, pte, level);
+		}
+		tap_ok(level == S2_LAST_LEVEL && pte == m.raw,
+		       "hw api%s: the walk through s2_pte_child reaches the leaf lookup decodes",
+		       hw ? " (HA+HD)" : "");
+		/* the leaf made old and read-only with DBM, as dirty logging
+		 * with hardware dirty state leaves it */
+		s2_pte_decode(&pgt, pte, level, &d);
+		old = pte & ~S2_BIT(10) & ~S2_BIT(7);
+		young = s2_pte_hw_update(&pgt, old | S2_BIT(51), level, S2_HW_SET_AF);
+		tap_ok(d.young && young == (hw ? (old | S2_BIT(51) | S2_BIT(10)) : (old | S2_BIT(51))),
+		       "hw api%s: S2_HW_SET_AF sets AF (bit 10) only with hardware AF", hw ? " (HA+HD)" : "");
+		s2_pte_decode(&pgt, old | S2_BIT(51), level, &d);
+		tap_ok(d.hw_dirty_ok && !(d.prot & S2_PROT_W) &&
+		       s2_pte_hw_update(&pgt, old | S2_BIT(51), level, S2_HW_SET_DIRTY) ==
+		       (hw ? (old | S2_BIT(51) | S2_BIT(7)) : (old | S2_BIT(51))) &&
+		       s2_pte_hw_update(&pgt, old, level, S2_HW_SET_DIRTY) == old,
+		       "hw api%s: S2_HW_SET_DIRTY sets S2AP[1] only with DBM set and hardware dirty "
+		       "state", hw ? " (HA+HD)" : "");
+		tap_ok(s2_pte_hw_update(&pgt, 0, level, S2_HW_SET_AF | S2_HW_SET_DIRTY) == 0 &&
+		       !s2_pte_child(&pgt, 0, pgt.start_level),
+		       "hw api: an invalid entry is left alone and has no child");
+		s2_pgt_destroy(&pgt);
+		s2_memcache_free(&pgt, &mc);
+	}
+	s2_hosted_free(h);
+}
+
 /* --------------------------------------------------------- format data */
 
 static unsigned lowbit(uint64_t m) { return m ? (unsigned)__builtin_ctzll(m) : 64; }
@@ -1215,6 +1277,7 @@ int main(void)
 	test_geometry();
 	test_arm64_encoding();
 	test_format_fields();
+	test_hw_api();
 	test_ept_geometry();
 	test_ept_encoding();
 	for (size_t i = 0; i < NR_TEST_FORMATS; i++) {

@@ -126,6 +126,7 @@ struct s2_mapping {
 	unsigned prot;		/* S2_PROT_* */
 	bool young;		/* access flag */
 	bool dirty;		/* writable (arm64 DBM) / EPT D bit */
+	bool hw_dirty_ok;	/* DBM set: hardware may make it writable */
 	unsigned sw;		/* software bits */
 	uint64_t raw;
 };
@@ -391,5 +392,23 @@ bool s2_pte_valid(const struct s2_pgtable *pgt, uint64_t pte, int level);
 bool s2_pte_table(const struct s2_pgtable *pgt, uint64_t pte, int level);
 void s2_pte_decode(const struct s2_pgtable *pgt, uint64_t pte, int level,
 		   struct s2_mapping *out);
+
+/*
+ * For hardware models and embedders' own walkers, so that none decodes
+ * entries through the format's masks.  s2_pte_child: the next-level table
+ * @pte points at.  Return: its address as the library sees it (through
+ * the platform's virt/phys hooks), NULL when @pte at @level is no table
+ * entry.  s2_pte_hw_update: what hardware's atomic update of the leaf
+ * @pte writes: S2_HW_SET_AF sets the access flag (with S2_PGT_HW_AF or
+ * EPT A/D), S2_HW_SET_DIRTY makes a read-only leaf writable through its
+ * dirty-bit modifier (S2_PGT_HW_DBM, and only where out->hw_dirty_ok of
+ * its decode is true).  Return: the updated entry; @pte unchanged when
+ * the table's flags, or the entry, allow neither.
+ * Context: any; they read only @pte and the table's format.
+ */
+#define S2_HW_SET_AF	0x1
+#define S2_HW_SET_DIRTY	0x2
+uint64_t *s2_pte_child(const struct s2_pgtable *pgt, uint64_t pte, int level);
+uint64_t s2_pte_hw_update(const struct s2_pgtable *pgt, uint64_t pte, int level, unsigned what);
 
 #endif

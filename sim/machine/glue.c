@@ -694,8 +694,9 @@ static int setup_vm(struct machine *m)
 	for (l = 0; l <= S2_MAX_LEVELS; l++) {
 		m->span[l] = pgt->span[l];
 		m->shift[l] = pgt->shift[l];
-		if (l < (int)S2_ARRAY_SIZE(pgt->fmt.lv))
-			m->leaf_ok[l] = pgt->fmt.lv[l].block_ok;
+		/* block levels run down to the last one: a level holds a
+		 * leaf iff its span is at most the largest block */
+		m->leaf_ok[l] = pgt->span[l] && pgt->span[l] <= s2_pgt_max_block(pgt, 0);
 	}
 	m->leaf_ok[S2_LVL(S2_LAST_LEVEL)] = true;
 	for (i = 0; i < m->nr_slots; i++) {

@@ -225,13 +225,6 @@ void mach_observer(void *arg, enum s2_hosted_event ev, uint64_t addr, uint64_t s
 
 /* ----------------------------------------------------------- the walk */
 
-static uint64_t *table_va(const struct s2_pgtable *pgt, uint64_t pa)
-{
-	if (pgt->plat->linear)
-		return (uint64_t *)(uintptr_t)(pa - (uint64_t)pgt->plat->linear_offset);
-	return pgt->plat->phys_to_virt(pgt->ctx, pa);
-}
-
 /*
  * The hardware walk: each entry read once, atomically, decisions on that
  * copy (a software walker may rewrite it between two reads); table
@@ -261,8 +254,7 @@ static int hw_walk(struct mach_vcpu *v, struct s2_pgtable *pgt, uint64_t ipa, bo
 	if (!table)
 		table = pgt->root;
 	for (;;) {
-		const struct s2_fmt_level *lv = &pgt->fmt.lv[S2_LVL(lvl)];
-		uint64_t idx = ipa >> m->shift[S2_LVL(lvl)], *ptep, pte;
+		uint64_t idx = ipa >> m->shift[S2_LVL(lvl)], *ptep, pte, upd;
 		struct s2_mapping mp;
 
 		if (lvl != m->start_level)
@@ -279,8 +271,7 @@ static int hw_walk(struct mach_vcpu *v, struct s2_pgtable *pgt, uint64_t ipa, bo
 		if (!s2_pte_valid(pgt, pte, lvl))
 			return W_TRANS;
 		if (s2_pte_table(pgt, pte, lvl)) {
-			uint64_t *child = table_va(pgt, ((pte & lv->tbl_mask) >> lv->tbl_pos)
-						   << pgt->page_shift);
+			uint64_t *child = s2_pte_child(pgt, pte, lvl);
 			uint64_t tag = (ipa >> m->shift[S2_LVL(lvl)]) + 1;
 			struct wc_ent *w = &v->wc[S2_LVL(lvl)][(tag - 1) & (WC_N - 1)];
 
@@ -292,24 +283,27 @@ static int hw_walk(struct mach_vcpu *v, struct s2_pgtable *pgt, uint64_t ipa, bo
 			lvl++;
 			continue;
 		}
-		if (lv->af && !(pte & lv->af)) {
-			if (!(pgt->flags & S2_PGT_HW_AF))
-				return W_AF;
-			/* HAFDBS: an atomic update software must not lose. */
-			if (!__atomic_compare_exchange_n(ptep, &pte, pte | lv->af, false,
-							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-				return W_RETRY;
-			pte |= lv->af;
-			vinc(v->st.hw_af_sets);
-		}
 		s2_pte_decode(pgt, pte, lvl, &mp);
-		if (write && !(mp.prot & S2_PROT_W)) {
-			if (!(pgt->flags & S2_PGT_HW_DBM) || !lv->dbm || !(pte & lv->dbm))
-				return W_PERM;
-			if (!__atomic_compare_exchange_n(ptep, &pte, pte | lv->w, false,
+		if (!mp.young) {
+			upd = s2_pte_hw_update(pgt, pte, lvl, S2_HW_SET_AF);
+			if (upd == pte)
+				return W_AF;
+			/* HAFDBS / EPT A/D: an atomic update software must not lose. */
+			if (!__atomic_compare_exchange_n(ptep, &pte, upd, false,
 							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 				return W_RETRY;
-			pte |= lv->w;
+			pte = upd;
+			vinc(v->st.hw_af_sets);
+			s2_pte_decode(pgt, pte, lvl, &mp);
+		}
+		if (write && !(mp.prot & S2_PROT_W)) {
+			upd = s2_pte_hw_update(pgt, pte, lvl, S2_HW_SET_DIRTY);
+			if (upd == pte)
+				return W_PERM;
+			if (!__atomic_compare_exchange_n(ptep, &pte, upd, false,
+							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return W_RETRY;
+			pte = upd;
 			vinc(v->st.hw_dbm_sets);
 			s2_pte_decode(pgt, pte, lvl, &mp);
 		}

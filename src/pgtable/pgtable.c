@@ -1462,6 +1462,7 @@ void s2_pte_decode(const struct s2_pgtable *pgt, uint64_t pte, int level,
 	out->young = !lv->af || (pte & lv->af);	/* no flag: young (young_visit) */
 	out->dirty = (lv->dirty && (pte & lv->dirty)) ||
 		     (lv->dbm && (pte & lv->dbm) && (pte & lv->w));
+	out->hw_dirty_ok = lv->dbm && (pte & lv->dbm);
 	out->sw = (unsigned)((pte & lv->sw_mask) >> lv->sw_pos);
 }
 
