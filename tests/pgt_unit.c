@@ -47,6 +47,10 @@ static void test_geometry(void)
 		/* the narrowest OA each start level allows (formats.md 1.7:
 		 * level 0 with 4K, level 1 with 16K / 64K) */
 		{ 12, 44, 44, 0, 0, 32 },
+		/* an OA below those bounds is fine at the other start levels */
+		{ 12, 40, 40, 0, 1, 1024 },
+		{ 14, 40, 40, 0, 2, 32768 },
+		{ 16, 42, 42, 0, 2, 8192 },
 		{ 14, 42, 42, 0, 1, 64 },
 		{ 16, 46, 46, 0, 2, 131072 },	/* L2 + 16 tables */
 		{ 16, 47, 47, 0, 1, 32 },
