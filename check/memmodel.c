@@ -162,6 +162,10 @@ static void h_store(void *p, uint64_t old, uint64_t v, int order)
 	if (order == __ATOMIC_RELAXED && mm_is_object && mm_is_object(v))
 		ck_violation(3, "publication: pointer %#llx to an allocated object stored "
 			     "relaxed (needs release)", (unsigned long long)v);
+	/* and a table's: hardware walkers take no lock, whoever stores */
+	if (order == __ATOMIC_RELAXED && mm_is_table_ptr && mm_is_table_ptr(p, v))
+		ck_violation(3, "publication: table descriptor %#llx stored relaxed (needs "
+			     "release: hardware walks it without a lock)", (unsigned long long)v);
 	settle_location(self, p);
 	if (nb[self] == MM_BUF)
 		drain(self, 0);
