@@ -227,7 +227,8 @@ static int fault_prepare(struct s2_fault *f)
 	fault_sample_seq(f);
 	S2_PREEMPT(p, vm->ctx, "fault: sequence sampled");
 
-	ret = s2_mc_topup(vm, f->mc, (unsigned long)(S2_LAST_LEVEL - vm->pgt_storage.start_level));
+	ret = s2_vm_memcache_topup(vm, f->mc,
+				   (unsigned long)(S2_LAST_LEVEL - vm->pgt_storage.start_level));
 	if (ret)
 		return ret;
 	ret = vm->host->resolve(vm->host_ctx, s2_hva(f->hva), f->write, &f->r);

@@ -139,7 +139,7 @@ static inline const struct s2_memslot *slot_find(const struct s2_memslots *ms, u
  * invalidation of every entry they removed, merged into one batch so
  * that a notifier spanning several slots or chunks invalidates once where
  * the ranges are adjacent, and the subtrees they detached, which may be
- * cleaned and freed only after that invalidation.  s2_vm_unlock_finish
+ * cleaned and freed only after that invalidation.  __s2_vm_unlock_finish
  * settles both; nothing may drop mmu_lock without it.
  */
 struct s2_zap {
@@ -153,12 +153,16 @@ static inline void s2_zap_init(struct s2_zap *z)
 	z->det.nr = 0;
 }
 
-int s2_mc_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n);
-void s2_mc_drain(struct s2_vm *vm, struct s2_memcache *mc);
-struct s2_pgtable *s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start,
-				 uint64_t end, struct s2_zap *z);
-void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct s2_zap *z);
-void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap *z);
+/* A vCPU's page cache topped up to @n pages / emptied, with the live table
+ * or, after release, without.  Context: no lock held (they may sleep). */
+int s2_vm_memcache_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n);
+void s2_vm_memcache_drain(struct s2_vm *vm, struct s2_memcache *mc);
+/* The __s2_ ones need mmu_lock held for write (DESIGN.md's house style);
+ * __s2_vm_unlock_finish settles what they owe and drops it. */
+struct s2_pgtable *__s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start,
+				   uint64_t end, struct s2_zap *z);
+void __s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct s2_zap *z);
+void __s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap *z);
 void s2_vm_teardown(struct s2_vm *vm);
 
 #endif

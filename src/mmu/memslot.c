@@ -99,7 +99,7 @@ static int slot_index(const struct s2_memslots *ms, unsigned id)
 }
 
 /* A slot's guest range, under one hold of mmu_lock; its TLB invalidation
- * is issued before the lock goes (s2_vm_unlock_finish). */
+ * is issued before the lock goes (__s2_vm_unlock_finish). */
 static void zap_gpa(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 {
 	struct s2_pgtable *pgt;
@@ -109,8 +109,8 @@ static void zap_gpa(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 	vm->plat->write_lock(vm->mmu_lock);
 	pgt = vm->pgt;
 	if (pgt)
-		s2_vm_unmap_gpa(pgt, gpa, size, &z);
-	s2_vm_unlock_finish(vm, pgt, &z);
+		__s2_vm_unmap_gpa(pgt, gpa, size, &z);
+	__s2_vm_unlock_finish(vm, pgt, &z);
 }
 
 /*
@@ -149,7 +149,7 @@ static void eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 		/* the tables a page-by-page map of the chunk could create
 		 * bound those a split to pages can create */
 		need = s2_pgt_pages_needed(pgt, s2_gpa(a), next - a);
-		if (s2_mc_topup(vm, &mc, need))
+		if (s2_vm_memcache_topup(vm, &mc, need))
 			break;
 		p->write_lock(vm->mmu_lock);
 		pgt = vm->pgt;
@@ -159,7 +159,7 @@ static void eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 		if (!pgt)
 			break;
 	}
-	s2_mc_drain(vm, &mc);
+	s2_vm_memcache_drain(vm, &mc);
 }
 
 static int check_args(struct s2_vm *vm, unsigned id, uint64_t gpa, uint64_t size,
@@ -217,7 +217,7 @@ static void prefault_pfnmap(struct s2_vm *vm, const struct s2_memslot *s)
 		}
 		if (r.writable && !(s->flags & S2_MEM_READONLY))
 			prot |= S2_PROT_W;
-		if (s2_mc_topup(vm, &mc, S2_LAST_LEVEL + 1))
+		if (s2_vm_memcache_topup(vm, &mc, S2_LAST_LEVEL + 1))
 			break;
 		S2_PREEMPT(vm->plat, vm->ctx, "prefault: frame resolved");
 		/*
@@ -232,7 +232,7 @@ static void prefault_pfnmap(struct s2_vm *vm, const struct s2_memslot *s)
 			s2_pgt_map(vm->pgt, s2_gpa(s->gpa + off), page, r.pa, prot, page, &mc, 0);
 		vm->plat->write_unlock(vm->mmu_lock);
 	}
-	s2_mc_drain(vm, &mc);
+	s2_vm_memcache_drain(vm, &mc);
 }
 
 /* KVM_MR_CREATE, _DELETE, _MOVE, _FLAGS_ONLY; a move here is any change

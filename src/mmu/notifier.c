@@ -57,7 +57,7 @@ struct zap_arg {
 /*
  * Between two chunks: the batched TLB invalidation of everything zapped so
  * far is issued, and the detached subtrees cleaned and queued, before the
- * lock goes (s2_vm_unlock_finish), exactly as at the end of the handler.
+ * lock goes (__s2_vm_unlock_finish), exactly as at the end of the handler.
  * The invalidation cannot wait for the end: while the lock is away a
  * second invalidation of an overlapping range may run whole, find our
  * entries already gone, owe no TLB invalidation, and return, and the host
@@ -78,7 +78,7 @@ static void zap_resched(struct s2_vm *vm, struct zap_arg *za)
 	if (late)
 		p->write_unlock(vm->mmu_lock);
 	else
-		s2_vm_unlock_finish(vm, za->pgt, za->z);
+		__s2_vm_unlock_finish(vm, za->pgt, za->z);
 	p->yield(vm->ctx);
 	p->write_lock(vm->mmu_lock);
 	/* unmap_resched_pgd_uaf: the pointer read before the lock was
@@ -101,7 +101,7 @@ static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint6
 	while (size && za->pgt) {
 		uint64_t n = size < chunk ? size : chunk;
 
-		s2_vm_unmap_gpa(za->pgt, gpa, n, za->z);
+		__s2_vm_unmap_gpa(za->pgt, gpa, n, za->z);
 		VM_STAT_ADD(vm, zapped_bytes, n);
 		gpa += n;
 		size -= n;
@@ -116,12 +116,12 @@ static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint6
  * deferred fast unmap: whole subtrees leave with one break each, their
  * TLB invalidation is merged into @z's batch (so ranges of several slots
  * or chunks that touch invalidate once) and their cleaning and freeing is
- * left in @z for s2_vm_unlock_finish (outside mmu_lock with FWB, under it
+ * left in @z for __s2_vm_unlock_finish (outside mmu_lock with FWB, under it
  * without).  Smaller ones have nothing to detach and take the per-leaf
  * unmap, which invalidates its few entries itself before returning.
- * Context: mmu_lock held for write; s2_vm_unlock_finish(@z) before it goes.
+ * Context: mmu_lock held for write; __s2_vm_unlock_finish(@z) before it goes.
  */
-void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct s2_zap *z)
+void __s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct s2_zap *z)
 {
 	if (size >= pgt->span[S2_LVL(S2_LAST_LEVEL - 1)])
 		s2_pgt_unmap_defer(pgt, s2_gpa(gpa), size, &z->det, &z->tb);
@@ -134,11 +134,11 @@ void s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct
  * Return: the table live under the lock now, NULL if release took it
  * while the lock was dropped between chunks; what is left in @z belongs
  * to it (a chunk's debts are settled before the lock goes), so the caller
- * passes it to s2_vm_unlock_finish.
+ * passes it to __s2_vm_unlock_finish.
  * Context: mmu_lock held for write; dropped and retaken between chunks.
  */
-struct s2_pgtable *s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start,
-				 uint64_t end, struct s2_zap *z)
+struct s2_pgtable *__s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t start,
+				   uint64_t end, struct s2_zap *z)
 {
 	struct zap_arg za = { z, pgt };
 
@@ -159,7 +159,7 @@ struct s2_pgtable *s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uint6
  * subtrees are queued; then drop the lock and queue them.  Leaves @z
  * empty.
  */
-void s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap *z)
+void __s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap *z)
 {
 	const struct s2_platform *p = vm->plat;
 	struct s2_detached *det = &z->det;
@@ -284,11 +284,11 @@ int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t e
 	/* tlbi_after_return (seed 004): the zap and its TLBI left for
 	 * range_end, after the host was told it may free the frames */
 	if (pgt && !S2_BUG(p, vm->ctx, tlbi_after_return))
-		pgt = s2_vm_zap_hva(vm, pgt, start.v, end.v, &z);
+		pgt = __s2_vm_zap_hva(vm, pgt, start.v, end.v, &z);
 	else if (!pgt)
 		VM_STAT(vm, after_release);
 	/* one TLB invalidation for every slot and the last chunk */
-	s2_vm_unlock_finish(vm, pgt, &z);
+	__s2_vm_unlock_finish(vm, pgt, &z);
 	return 0;
 }
 
@@ -310,8 +310,8 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
 		p->write_lock(vm->mmu_lock);
 		pgt = vm->pgt;
 		if (pgt)
-			pgt = s2_vm_zap_hva(vm, pgt, start.v, end.v, &z);
-		s2_vm_unlock_finish(vm, pgt, &z);
+			pgt = __s2_vm_zap_hva(vm, pgt, start.v, end.v, &z);
+		__s2_vm_unlock_finish(vm, pgt, &z);
 	}
 	p->write_lock(vm->mmu_lock);
 	/*

@@ -12,7 +12,7 @@ static void *mc_alloc(struct s2_vm *vm)
  * is gone but a fault in flight may still be here (seed 000), and it must
  * get as far as the NULL check under the lock without touching it.
  */
-int s2_mc_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n)
+int s2_vm_memcache_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n)
 {
 	while (mc->nr < n) {
 		void *p = mc_alloc(vm);
@@ -26,7 +26,7 @@ int s2_mc_topup(struct s2_vm *vm, struct s2_memcache *mc, unsigned long n)
 	return 0;
 }
 
-void s2_mc_drain(struct s2_vm *vm, struct s2_memcache *mc)
+void s2_vm_memcache_drain(struct s2_vm *vm, struct s2_memcache *mc)
 {
 	while (mc->head) {
 		void *pg = mc->head;
@@ -178,7 +178,7 @@ void s2_vm_destroy(struct s2_vm *vm)
 void s2_vm_memcache_free(struct s2_vm *vm, struct s2_memcache *mc)
 {
 	if (vm && mc)
-		s2_mc_drain(vm, mc);
+		s2_vm_memcache_drain(vm, mc);
 }
 
 /* The shards are summed as arrays of counters: no padding, nothing but
