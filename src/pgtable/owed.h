@@ -2,9 +2,11 @@
 /*
  * What removing a translation owes, and in which order: the TLB
  * invalidation, then cache maintenance of the data it mapped, then the
- * freeing of table pages it unlinked (after a grace period).  The TLB
- * gather and the cache-maintenance helpers are inline (per entry on range
- * walks); the table-lifetime functions are in owed.c.
+ * freeing of table pages it unlinked (after a grace period).  One object
+ * holds it (struct s2_owed) and one function settles it
+ * (s2pgt_owed_settle).  The TLB gather, the cache-maintenance helpers and
+ * the owing are inline (per entry on range walks); the table-lifetime
+ * functions and the cold halves of settling are in owed.c.
  */
 #ifndef S2_PGTABLE_OWED_H
 #define S2_PGTABLE_OWED_H
@@ -122,5 +124,131 @@ static s2_always_inline void cmo_unmapped(struct s2_pgtable *pgt,
 void s2pgt_free_subtree_now(struct s2_pgtable *pgt, uint64_t *table, int level);
 void s2pgt_defer_free_table(struct s2_pgtable *pgt, uint64_t *table, int level);
 void s2pgt_cmo_subtree(struct s2_pgtable *pgt, uint64_t *table, int level);
+
+/*
+ * Output runs whose data an unmap owes to PoC once the TLBI is done
+ * (non-FWB only).  Bounded: when it fills, the TLBI and the cleaning are
+ * settled early, one extra TLB operation per S2_OWED_CMO_MAX
+ * discontiguous runs.
+ */
+#define S2_OWED_CMO_MAX	32
+
+/*
+ * Everything an unmap has removed but not finished, in one object, so
+ * that the order of finishing is written once (s2pgt_owed_settle): the
+ * TLB invalidation (I1, and I3 for walk caches of unlinked tables), then
+ * the data cleaned to PoC (I8: only once no TLB lets the guest write),
+ * then the unlinked tables freed after a grace period (I3).
+ * @tb: the invalidation owed (for s2_pgt_unmap_defer, the caller's batch,
+ * copied in and back: the walk's gather then needs no pointer chase).
+ * @det: where unlinked subtrees wait for the invalidation; NULL queues
+ * each for freeing at once inside an RCU read section (@rcu) that only
+ * settling ends, which holds their grace period back until after the
+ * invalidation just the same.
+ */
+struct s2_owed {
+	struct s2_tlb_batch tb;
+	struct s2_detached *det;
+	bool rcu;
+	unsigned ncmo;
+	struct { uint64_t pa, size; } cmo[S2_OWED_CMO_MAX];
+};
+
+void s2pgt_owed_clean(struct s2_pgtable *pgt, struct s2_owed *o);
+void s2pgt_owed_free(struct s2_pgtable *pgt, struct s2_owed *o);
+
+/*
+ * Settle @o: the invalidation, then the cleaning; with @free also the
+ * detached subtrees (cleaned and queued for freeing) and the RCU read
+ * section.  Without @free, what stays owed is only what waits for the
+ * invalidation just issued, so the caller may finish it later, unlocked
+ * (s2_pgt_unmap_fast_finish).  Inline, with the cleaning and the freeing
+ * out of line: the per-leaf unmap of a non-FWB table settles once per
+ * leaf, and the loop over the runs inlined there costs its FWB loop
+ * registers.
+ */
+static s2_always_inline void s2pgt_owed_settle(struct s2_pgtable *pgt, struct s2_owed *o,
+					       bool free)
+{
+	s2_pgt_tlb_flush(pgt, &o->tb);
+	/* cmo_before_tlbi reverses these two (in the per-leaf unmap) */
+	if (o->ncmo)
+		s2pgt_owed_clean(pgt, o);
+	if (free)
+		s2pgt_owed_free(pgt, o);
+}
+
+/* @tb: an invalidation already owed, to merge with (NULL: none). */
+static s2_always_inline void owed_init(struct s2_owed *o, const struct s2_tlb_batch *tb,
+				       struct s2_detached *det)
+{
+	if (tb)
+		o->tb = *tb;
+	else
+		s2_tlb_batch_init(&o->tb);
+	o->det = det;
+	o->rcu = false;
+	o->ncmo = 0;
+}
+
+static s2_always_inline void owe_tlbi(struct s2_pgtable *pgt, struct s2_owed *o,
+				      uint64_t addr, uint64_t size, int level, bool leaf)
+{
+	gather_add(pgt, &o->tb, addr, size, level, leaf);
+}
+
+/* An unlinked table of @level, owed freeing once the invalidation that
+ * covers its entry (owe_tlbi, before this) is done. */
+static s2_always_inline void s2pgt_owe_table(struct s2_pgtable *pgt, struct s2_owed *o,
+					    uint64_t *table, int level)
+{
+	struct s2_detached *det = o->det;
+
+	if (!det) {
+		/*
+		 * Queued before the TLBI, yet safe: from the first table on,
+		 * the unmap holds an RCU read section that ends only after the
+		 * invalidation is settled, so no grace period started now can
+		 * end while a walk cache may still point at the page.
+		 */
+		if (!o->rcu) {
+			pgt->plat->rcu_read_lock(pgt->ctx);
+			o->rcu = true;
+		}
+		s2pgt_defer_free_table(pgt, table, level);
+		return;
+	}
+	/* Full: the gather covers every entry broken so far, these subtrees'
+	 * included, so after settling they are unreachable and may go. */
+	if (det->nr == S2_DETACHED_MAX)
+		s2pgt_owed_settle(pgt, o, true);
+	det->table[det->nr] = table;
+	det->level[det->nr] = (signed char)level;
+	det->nr++;
+}
+
+
+/* The data of the removed leaf @old, owed to PoC after the invalidation
+ * (called for non-FWB tables only). */
+static s2_always_inline void owe_cmo(struct s2_pgtable *pgt, struct s2_owed *o,
+				     const struct s2_fmt_level *lv, uint64_t old,
+				     uint64_t size)
+{
+	uint64_t pa;
+
+	if (lv_prot(lv, old) & S2_PROT_DEVICE)
+		return;
+	pa = lv_oa(pgt, lv, old);
+	/* guest memory is usually contiguous: one run */
+	if (o->ncmo && o->cmo[o->ncmo - 1].pa + o->cmo[o->ncmo - 1].size == pa) {
+		o->cmo[o->ncmo - 1].size += size;
+		return;
+	}
+	if (o->ncmo == S2_OWED_CMO_MAX)
+		s2pgt_owed_settle(pgt, o, false);
+	o->cmo[o->ncmo].pa = pa;
+	o->cmo[o->ncmo].size = size;
+	o->ncmo++;
+}
 
 #endif
