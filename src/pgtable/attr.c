@@ -127,11 +127,12 @@ int s2_pgt_test_clear_young(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 /* ------------------------------------------------- relax and mkyoung */
 
 /*
- * One page's leaf, the fault path's relax and access-flag update: a
- * descent and one update, written out rather than run through a visitor
- * so that nothing but the entry's own compare-and-exchange is stored on
- * the way (a locked update waits for earlier stores to drain).  Inlined
- * into each caller with @young and @shared constant.  On success
+ * One page's leaf, the fault path's relax and access-flag update: the
+ * iterator's descent and one update, rather than a range walk with a
+ * visitor, so that nothing but the entry's own compare-and-exchange is
+ * stored on the way (a locked update waits for earlier stores to
+ * drain).  Inlined into each caller with @young and @shared constant.
+ * On success
  * *@changed says whether the TLB may hold the entry with fewer rights
  * than it now has, at *@level / *@addr.
  */
@@ -143,12 +144,16 @@ static s2_always_inline int attr_page(struct s2_pgtable *pgt, uint64_t ipa, unsi
 	uint64_t a = ipa & ~((1ULL << pgt->page_shift) - 1);
 	uint64_t set = 0, clear = 0, new;
 	struct s2_walk_ctx c;
+	struct s2_iter it;
+	uint64_t pte;
 	int ret;
 
 	if (ipa >= (1ULL << pgt->ia_bits))
 		return -S2_ERANGE;
 	c.pgt = pgt;
-	c.ptep = s2_descend(pgt, a, &c.level, &c.old, NULL);
+	iter_start(&it, pgt, a);
+	pte = iter_descend(&it, pgt, a, NULL);
+	iter_ctx(&it, &c, a, pte);
 	lv = s2_lv(pgt, c.level);
 	if (!lv_valid(lv, c.old))
 		return (c.old & lv->locked) ? -S2_EAGAIN : -S2_ENOENT;
@@ -171,7 +176,7 @@ static s2_always_inline int attr_page(struct s2_pgtable *pgt, uint64_t ipa, unsi
 		return ret;
 	*changed = new != c.old || (prot && (lv_prot(lv, c.old) & prot) != prot);
 	*level = c.level;
-	*addr = a & ~(pgt_span(pgt, c.level) - 1);
+	*addr = c.addr;
 	return 0;
 }
 

@@ -344,16 +344,20 @@ static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, ui
 		/*
 		 * A fault: if its last-level table exists, the only visit
 		 * would be the LEAF visit of that entry, and a page always
-		 * fits there; so install it directly (no walk context
-		 * beyond the entry, no map_data).
+		 * fits there; so the iterator stops there and the leaf is
+		 * installed with the walker's own map_leaf (no range walk,
+		 * no map_data).
 		 */
 		struct s2_walk_ctx c;
 		struct refbatch rb = { NULL, 0 };
+		struct s2_iter it;
+		uint64_t pte;
 
-		c.ptep = s2_descend(pgt, ipa.v, &c.level, &c.old, NULL);
-		if (c.level == S2_LAST_LEVEL) {
+		iter_start(&it, pgt, ipa.v);
+		pte = iter_descend(&it, pgt, ipa.v, NULL);
+		if (it.level == S2_LAST_LEVEL) {
 			c.pgt = pgt;
-			c.addr = ipa.v;
+			iter_ctx(&it, &c, ipa.v, pte);
 			c.end = ipa.v + size;
 			c.flags = S2_VISIT_LEAF | (flags & S2_WALK_SHARED);
 			c.arg = NULL;

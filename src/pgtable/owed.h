@@ -38,8 +38,10 @@
 static s2_always_inline void gather_add(struct s2_pgtable *pgt, struct s2_tlb_batch *g,
 					uint64_t addr, uint64_t size, int level, bool leaf)
 {
-	/* The next leaf of a range walk: the run just grows. */
-	if (leaf && addr == g->end && g->end != g->start) {
+	/* The next leaf of a range walk: the run just grows.  Likely: it is
+	 * every leaf of a range unmap or write-protect but the first, and
+	 * the hint keeps it the fall-through path of their loops. */
+	if (s2_likely(leaf && addr == g->end && g->end != g->start)) {
 		g->end = addr + size;
 		if (g->level != level)
 			g->level = -1;

@@ -215,11 +215,12 @@ static s2_always_inline int unmap_walk(struct s2_pgtable *pgt, uint64_t ipa, uin
  * page reclaimed, a notifier for one page), is mostly a descent, one
  * store, one count drop and one single-entry TLBI; the walker's
  * bookkeeping (visits, reference batch, gather, post-order pass) would
- * double its cost.  So: descend keeping the path, remove the leaf, and
- * only when that emptied its table hand the path to the same POST visits
- * the walker makes (unlink, non-leaf TLBI, deferred free).  Blocks and
- * non-FWB tables (TLBI then clean, and the cmo_before_tlbi site) take the
- * walker, before anything has changed.
+ * double its cost.  So: the iterator descends keeping its path, the leaf
+ * goes, and only when that emptied its table does the iterator come back
+ * up through the same POST visits the walk makes (unlink, non-leaf TLBI,
+ * deferred free).  Blocks and non-FWB tables (TLBI then clean, and the
+ * cmo_before_tlbi site) take the range walk, before anything has
+ * changed.
  */
 static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 {
@@ -228,9 +229,13 @@ static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 	uint64_t *ptep, old;
 	struct unmap_walk d;
 	struct s2_walk_ctx c;
+	struct s2_iter it;
 	int level;
 
-	ptep = s2_descend(pgt, addr, &level, &old, path);
+	iter_start(&it, pgt, addr);
+	old = iter_descend(&it, pgt, addr, path);
+	ptep = iter_ptep(&it);
+	level = it.level;
 	if (!lv_valid(s2_lv(pgt, level), old))
 		return 0;
 	if (level != S2_LAST_LEVEL || level == sl || (pgt->flags & S2_PGT_NO_FWB)) {
@@ -252,11 +257,9 @@ static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 	c.end = addr + pgt_span(pgt, level);
 	c.flags = S2_VISIT_LEAF | S2_VISIT_POST;
 	c.arg = &d;
-	for (level--; level >= sl; level--) {
-		c.ptep = path[level - sl];
-		c.old = pte_load_acquire(pgt, c.ptep);
-		c.addr = addr & ~(pgt_span(pgt, level) - 1);
-		c.level = level;
+	while (it.level > sl) {
+		iter_up(&it, pgt, path);
+		iter_ctx(&it, &c, addr, pte_load_acquire(pgt, iter_ptep(&it)));
 		unmap_visit_leaves(&c, S2_VISIT_POST);
 	}
 	ref_flush(pgt, &d.rb);

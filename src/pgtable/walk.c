@@ -36,8 +36,8 @@ bool s2_pte_table(const struct s2_pgtable *pgt, uint64_t pte, int level)
 
 int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out)
 {
+	struct s2_iter it;
 	uint64_t pte;
-	int level;
 
 	if (!pgt_live(pgt) || !out)
 		return -S2_EINVAL;
@@ -45,9 +45,10 @@ int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out)
 		return -S2_ERANGE;
 	/* a lookup may run beside shared walks: inside RCU like them */
 	walk_rcu_enter(pgt);
-	s2_descend(pgt, ipa.v, &level, &pte, NULL);
+	iter_start(&it, pgt, ipa.v);
+	pte = iter_descend(&it, pgt, ipa.v, NULL);
 	walk_rcu_exit(pgt);
-	s2_pte_decode(pgt, pte, level, out);
+	s2_pte_decode(pgt, pte, it.level, out);
 	out->ipa = s2_gpa(ipa.v & ~(out->size - 1));
 	return 0;
 }

@@ -39,39 +39,106 @@ static s2_always_inline void walk_rcu_exit(struct s2_pgtable *pgt)
 }
 
 /*
- * The entry that translates @addr now: the first one on the way down that
- * is not a table (a leaf, or an invalid or locked entry, possibly above the
- * last level).  The single-page operations that create nothing (lookup,
- * relax, mkyoung) and a fault whose tables all exist need exactly the
- * walker's LEAF visit of this entry, so they descend here instead of
- * setting the walker up (the fault path's hot loop).  With @path, the
- * table entries passed on the way are kept, indexed by level - start
- * level (the per-page unmap hands them to the walker's POST visits);
- * callers passing NULL pay nothing for it once inlined.
+ * The one walker.  A position in the table (struct s2_iter: the table
+ * holding the current entry, the entry's index and level), the path back
+ * up (the table entry followed down from at each level above, in an
+ * array of the caller's, indexed by level - start level), and four steps
+ * over them: start at the root, go down into the table an entry holds,
+ * come back up, and descend straight to the entry that translates an
+ * address.  s2_walk_inline drives it over a range with
+ * visitors; the single-address operations (lookup, the fault's install,
+ * relax, mkyoung, the per-page unmap) start and stop it themselves and
+ * act on the entry it stops at with the same context (iter_ctx) and the
+ * same per-entry functions the visitors are made of (map_leaf,
+ * update_leaf, unmap's POST visit), without a visitor.  Like the x86
+ * TDP MMU's iterator with its path array, and for the same reason: the
+ * hot single-page paths cannot afford a general walk's setup, and must
+ * not have a descent of their own.  The path is not in the struct so
+ * that the struct stays three scalars the compiler keeps in registers
+ * (an array indexed by level would pin it to the stack).
  */
-static s2_always_inline uint64_t *s2_descend(const struct s2_pgtable *pgt, uint64_t addr,
-					     int *levelp, uint64_t *pte_out, uint64_t **path)
+struct s2_iter {
+	uint64_t *table;
+	unsigned idx;
+	int level;
+};
+
+static s2_always_inline uint64_t *iter_ptep(const struct s2_iter *it)
+{
+	return &it->table[it->idx];
+}
+
+/* At the root entry covering @addr. */
+static s2_always_inline void iter_start(struct s2_iter *it, const struct s2_pgtable *pgt,
+					uint64_t addr)
+{
+	it->table = pgt->root;
+	it->level = pgt->start_level;
+	it->idx = (unsigned)(addr >> pgt->shift[S2_LVL(it->level)]);
+}
+
+/*
+ * Into the table that the current entry, read as @pte, holds, at the
+ * entry covering @addr.  @path: where to remember the way back
+ * (iter_up); a descent that never comes back up passes NULL and stores
+ * nothing on the way (the fault path's descent is a chain of dependent
+ * loads that extra stores would only slow).
+ */
+static s2_always_inline void iter_down(struct s2_iter *it, const struct s2_pgtable *pgt,
+				       uint64_t addr, uint64_t pte, uint64_t **path)
 {
 	const unsigned mask = (1U << pgt->fmt.bits_per_level) - 1;
-	uint64_t *table = pgt->root;
-	int level = pgt->start_level;
-	unsigned idx = (unsigned)(addr >> pgt->shift[S2_LVL(level)]);
 
+	if (path)
+		path[it->level - pgt->start_level] = &it->table[it->idx];
+	it->table = lv_child(pgt, s2_lv(pgt, it->level), pte);
+	it->level++;
+	it->idx = (unsigned)(addr >> pgt->shift[S2_LVL(it->level)]) & mask;
+}
+
+/*
+ * Back to the table entry the last iter_down with @path went through.
+ * Tables below the root are one page, aligned; the root is where the
+ * table says.
+ */
+static s2_always_inline void iter_up(struct s2_iter *it, const struct s2_pgtable *pgt,
+				     uint64_t *const *path)
+{
+	uint64_t *ptep;
+
+	it->level--;
+	ptep = path[it->level - pgt->start_level];
+	it->table = it->level == pgt->start_level ? pgt->root : table_of(pgt, ptep);
+	it->idx = (unsigned)(ptep - it->table);
+}
+
+/*
+ * Down to the entry that translates @addr now: the first one on the way
+ * that is not a table (a leaf, or an invalid or locked entry, possibly
+ * above the last level).  Return: its value, read with acquire so that
+ * a table published with release is seen zeroed behind its entry.
+ */
+static s2_always_inline uint64_t iter_descend(struct s2_iter *it,
+					      const struct s2_pgtable *pgt,
+					      uint64_t addr, uint64_t **path)
+{
 	for (;;) {
-		const struct s2_fmt_level *lv = s2_lv(pgt, level);
-		uint64_t pte = pte_load_acquire(pgt, &table[idx]);
+		uint64_t pte = pte_load_acquire(pgt, iter_ptep(it));
 
-		if (level == S2_LAST_LEVEL || !lv_table(lv, pte)) {
-			*levelp = level;
-			*pte_out = pte;
-			return &table[idx];
-		}
-		if (path)
-			path[level - pgt->start_level] = &table[idx];
-		table = lv_child(pgt, lv, pte);
-		level++;
-		idx = (unsigned)(addr >> pgt->shift[S2_LVL(level)]) & mask;
+		if (it->level == S2_LAST_LEVEL || !lv_table(s2_lv(pgt, it->level), pte))
+			return pte;
+		iter_down(it, pgt, addr, pte, path);
 	}
+}
+
+/* The visit context of the current entry, read as @pte, for @addr. */
+static s2_always_inline void iter_ctx(const struct s2_iter *it, struct s2_walk_ctx *c,
+				      uint64_t addr, uint64_t pte)
+{
+	c->ptep = iter_ptep(it);
+	c->old = pte;
+	c->level = it->level;
+	c->addr = addr & ~(c->pgt->span[S2_LVL(it->level)] - 1);
 }
 
 /*
@@ -105,35 +172,33 @@ static s2_always_inline int walk_visit_entry(struct s2_walk_ctx *c,
 }
 
 /*
- * The generic walker.  Iterative, so it can be inlined into each
- * operation with the visitor known at compile time.  Visits every entry
- * overlapping [start, end): leaves and invalid entries with S2_VISIT_LEAF,
- * table entries before their subtree (PRE) and after it (POST).  After a
- * LEAF or PRE visit the entry is re-read: a visitor that installed a table
- * (map creating a level, split) is descended into, a visitor that removed
- * one (collapse into a block) is not.
+ * The range walk over the iterator.  Inlined into each operation with
+ * the visitor known at compile time.  Visits every entry overlapping
+ * [start, end): leaves and invalid entries with S2_VISIT_LEAF, table
+ * entries before their subtree (PRE) and after it (POST).  After a LEAF
+ * or PRE visit the entry is re-read: a visitor that installed a table
+ * (map creating a level, split) is descended into, a visitor that
+ * removed one (collapse into a block) is not.
  */
 static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t start,
 					   uint64_t end, unsigned flags, s2_vis_t visit,
 					   void *arg)
 {
-	uint64_t *tables[S2_MAX_LEVELS];
-	unsigned idxs[S2_MAX_LEVELS];
+	uint64_t *path[S2_MAX_LEVELS];
 	uint64_t bases[S2_MAX_LEVELS];
 	const int sl = pgt->start_level;
 	const unsigned ptrs = 1U << pgt->fmt.bits_per_level;
-	int lvl = sl;
-	uint64_t *table = pgt->root;
 	unsigned nents = pgt->root_entries;
-	unsigned idx = (unsigned)(start >> pgt->shift[S2_LVL(sl)]);
 	uint64_t addr = start;
 	struct s2_walk_ctx c;
+	struct s2_iter it;
 	int ret;
 
 	c.pgt = pgt;
 	c.end = end;
 	c.flags = flags;
 	c.arg = arg;
+	iter_start(&it, pgt, start);
 	if (((start ^ (end - 1)) >> pgt->page_shift) == 0) {
 		/*
 		 * The range lies in one page: a straight descent with the
@@ -142,31 +207,22 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 		 * unmap of a block, the aging of one page.
 		 */
 		for (;;) {
-			const struct s2_fmt_level *lv = s2_lv(pgt, lvl);
-			uint64_t pte;
+			uint64_t pte = pte_load_acquire(pgt, iter_ptep(&it));
 			bool down;
 
-			c.ptep = &table[idx];
-			c.old = pte = pte_load_acquire(pgt, c.ptep);
-			c.addr = start & ~(pgt->span[S2_LVL(lvl)] - 1);
-			c.level = lvl;
-			ret = walk_visit_entry(&c, lv, flags, visit, &pte, &down);
+			iter_ctx(&it, &c, start, pte);
+			ret = walk_visit_entry(&c, s2_lv(pgt, it.level), flags, visit, &pte,
+					       &down);
 			if (ret)
 				return ret;
 			if (!down)
 				break;
-			tables[lvl - sl] = table;
-			idxs[lvl - sl] = idx;
-			table = lv_child(pgt, lv, pte);
-			lvl++;
-			idx = (unsigned)(start >> pgt->shift[S2_LVL(lvl)]) & (ptrs - 1);
+			iter_down(&it, pgt, start, pte, (flags & S2_VISIT_POST) ? path : NULL);
 		}
 		if (flags & S2_VISIT_POST) {
-			for (lvl--; lvl >= sl; lvl--) {
-				c.ptep = &tables[lvl - sl][idxs[lvl - sl]];
-				c.old = pte_load_acquire(pgt, c.ptep);
-				c.addr = start & ~(pgt->span[S2_LVL(lvl)] - 1);
-				c.level = lvl;
+			while (it.level > sl) {
+				iter_up(&it, pgt, path);
+				iter_ctx(&it, &c, start, pte_load_acquire(pgt, iter_ptep(&it)));
 				ret = visit(&c, S2_VISIT_POST);
 				if (ret)
 					return ret;
@@ -178,41 +234,41 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 		const struct s2_fmt_level *lv;
 		uint64_t span, base, pte;
 
-		if (idx >= nents || addr >= end) {
-			if (lvl == sl)
+		if (it.idx >= nents || addr >= end) {
+			if (it.level == sl)
 				return 0;
-			lvl--;
-			table = tables[lvl - sl];
-			idx = idxs[lvl - sl];
-			nents = lvl == sl ? pgt->root_entries : ptrs;
-			base = bases[lvl - sl];
+			iter_up(&it, pgt, path);
+			nents = it.level == sl ? pgt->root_entries : ptrs;
+			base = bases[it.level - sl];
 			if (flags & S2_VISIT_POST) {
-				c.ptep = &table[idx];
+				c.ptep = iter_ptep(&it);
 				c.old = pte_load_acquire(pgt, c.ptep);
 				c.addr = base;
-				c.level = lvl;
+				c.level = it.level;
 				ret = visit(&c, S2_VISIT_POST);
 				if (ret)
 					return ret;
 			}
-			idx++;
-			addr = base + pgt->span[S2_LVL(lvl)];
+			it.idx++;
+			addr = base + pgt->span[S2_LVL(it.level)];
 			continue;
 		}
-		lv = s2_lv(pgt, lvl);
-		span = pgt->span[S2_LVL(lvl)];
+		lv = s2_lv(pgt, it.level);
+		span = pgt->span[S2_LVL(it.level)];
 		base = addr & ~(span - 1);
-		if (lvl == S2_LAST_LEVEL) {
+		if (it.level == S2_LAST_LEVEL) {
 			/*
 			 * Last level: only leaves and invalid entries, nothing
 			 * to descend into.  A tight loop over the run in this
 			 * table is where range operations spend their time.
 			 */
 			uint64_t left = (end - base + span - 1) >> pgt->page_shift;
+			unsigned idx = it.idx;
 			unsigned lim = left < nents - idx ? idx + (unsigned)left : nents;
+			uint64_t *table = it.table;
 
 			if (flags & S2_VISIT_LEAF) {
-				c.level = lvl;
+				c.level = it.level;
 				for (; idx < lim; idx++, base += span) {
 					c.ptep = &table[idx];
 					c.old = pte_load(pgt, c.ptep);
@@ -225,14 +281,15 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 				base += (uint64_t)(lim - idx) * span;
 				idx = lim;
 			}
+			it.idx = idx;
 			addr = base;
 			continue;
 		}
-		c.ptep = &table[idx];
+		c.ptep = iter_ptep(&it);
 		pte = pte_load_acquire(pgt, c.ptep);
 		c.old = pte;
 		c.addr = base;
-		c.level = lvl;
+		c.level = it.level;
 		{
 			bool down;
 
@@ -242,16 +299,12 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 			if (!down)
 				goto next;
 		}
-		tables[lvl - sl] = table;
-		idxs[lvl - sl] = idx;
-		bases[lvl - sl] = base;
-		table = lv_child(pgt, lv, pte);
-		lvl++;
+		bases[it.level - sl] = base;
+		iter_down(&it, pgt, addr, pte, path);
 		nents = ptrs;
-		idx = (unsigned)(addr >> pgt->shift[S2_LVL(lvl)]) & (ptrs - 1);
 		continue;
 next:
-		idx++;
+		it.idx++;
 		addr = base + span;
 	}
 }
