@@ -26,7 +26,7 @@ static s2_always_inline int wrprot_visit(struct s2_walk_ctx *c, unsigned visit)
 static s2_noinline int wrprot_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
 				   struct s2_tlb_batch *g)
 {
-	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF, wrprot_visit, g);
+	return s2_walk_inline(pgt, ipa, end, S2_WALK_LEAF, wrprot_visit, g);
 }
 
 int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
@@ -95,13 +95,13 @@ static s2_always_inline int young_visit_shared(struct s2_walk_ctx *c, unsigned v
 static s2_noinline int young_walk_excl(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
 				       struct young_data *d)
 {
-	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF, young_visit_excl, d);
+	return s2_walk_inline(pgt, ipa, end, S2_WALK_LEAF, young_visit_excl, d);
 }
 
 static s2_noinline int young_walk_shared(struct s2_pgtable *pgt, uint64_t ipa,
 					 uint64_t end, struct young_data *d)
 {
-	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF, young_visit_shared, d);
+	return s2_walk_inline(pgt, ipa, end, S2_WALK_LEAF, young_visit_shared, d);
 }
 
 int s2_pgt_test_clear_young(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,

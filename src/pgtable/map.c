@@ -195,7 +195,7 @@ static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, boo
 	if (shared)
 		S2_PREEMPT(c->pgt->plat, c->pgt->ctx, "map: entry read");
 
-	if (visit == S2_VISIT_PRE)
+	if (visit == S2_WALK_TABLE_PRE)
 		return fits ? map_collapse(c, d, shared) : 0;
 	if (fits)
 		return map_leaf(c, d->pa + (c->addr - d->ipa), d->prot, &d->rb, shared);
@@ -359,7 +359,7 @@ static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, ui
 			c.pgt = pgt;
 			iter_ctx(&it, &c, ipa.v, pte);
 			c.end = ipa.v + size;
-			c.flags = S2_VISIT_LEAF | (flags & S2_WALK_SHARED);
+			c.flags = S2_WALK_LEAF | (flags & S2_WALK_SHARED);
 			c.arg = NULL;
 			if (flags & S2_WALK_SHARED) {
 				/* parallel faults interleave here (map_visit) */
@@ -381,9 +381,9 @@ static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, ui
 	d.rb.table = NULL;
 	d.rb.n = 0;
 	/* A table is only replaced by a block if the range holds a block. */
-	walk = S2_VISIT_LEAF;
+	walk = S2_WALK_LEAF;
 	if (size > (1ULL << pgt->page_shift) && size >= min_block(pgt, max_size))
-		walk |= S2_VISIT_PRE;
+		walk |= S2_WALK_TABLE_PRE;
 	ret = (flags & S2_WALK_SHARED) ? map_walk_shared(pgt, &d, walk) :
 					 map_walk_excl(pgt, &d, walk);
 	ref_flush(pgt, &d.rb);

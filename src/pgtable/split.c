@@ -84,11 +84,11 @@ int s2_pgt_split(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		return -S2_EINVAL;
 	if (flags & S2_WALK_SHARED) {
 		walk_rcu_enter(pgt);
-		ret = s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_VISIT_LEAF,
+		ret = s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_WALK_LEAF,
 				     split_visit_shared, &d);
 		walk_rcu_exit(pgt);
 		return ret;
 	}
-	return s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_VISIT_LEAF, split_visit_excl, &d);
+	return s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_WALK_LEAF, split_visit_excl, &d);
 }
 

@@ -101,7 +101,7 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit, b
 	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
 	uint64_t span = pgt_span(pgt, c->level), old;
 
-	if (visit == S2_VISIT_PRE) {
+	if (visit == S2_WALK_TABLE_PRE) {
 		/*
 		 * Detaching: a table wholly inside the range goes with one
 		 * break; its entries stay as they are, unreachable once the
@@ -118,7 +118,7 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit, b
 		s2pgt_owe_table(pgt, &d->owed, lv_child(pgt, lv, c->old), c->level + 1);
 		return 0;
 	}
-	if (visit == S2_VISIT_LEAF) {
+	if (visit == S2_WALK_LEAF) {
 		/* A block only partly in the range goes whole: stage 2 is a
 		 * cache of the host's mappings and the rest faults back. */
 		if (!lv_valid(lv, c->old))
@@ -184,14 +184,15 @@ static s2_always_inline int unmap_visit_detach(struct s2_walk_ctx *c, unsigned v
 static s2_noinline int unmap_walk_leaves(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
 					 struct unmap_walk *d)
 {
-	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF | S2_VISIT_POST,
+	return s2_walk_inline(pgt, ipa, end, S2_WALK_LEAF | S2_WALK_TABLE_POST,
 			      unmap_visit_leaves, d);
 }
 
 static s2_noinline int unmap_walk_detach(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
 					 struct unmap_walk *d)
 {
-	return s2_walk_inline(pgt, ipa, end, S2_VISIT_LEAF | S2_VISIT_PRE | S2_VISIT_POST,
+	return s2_walk_inline(pgt, ipa, end,
+			      S2_WALK_LEAF | S2_WALK_TABLE_PRE | S2_WALK_TABLE_POST,
 			      unmap_visit_detach, d);
 }
 
@@ -255,12 +256,12 @@ static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 	d.dirty[S2_LVL(level)] = true;
 	c.pgt = pgt;
 	c.end = addr + pgt_span(pgt, level);
-	c.flags = S2_VISIT_LEAF | S2_VISIT_POST;
+	c.flags = S2_WALK_LEAF | S2_WALK_TABLE_POST;
 	c.arg = &d;
 	while (it.level > sl) {
 		iter_up(&it, pgt, path);
 		iter_ctx(&it, &c, addr, pte_load_acquire(pgt, iter_ptep(&it)));
-		unmap_visit_leaves(&c, S2_VISIT_POST);
+		unmap_visit_leaves(&c, S2_WALK_TABLE_POST);
 	}
 	ref_flush(pgt, &d.rb);
 	s2pgt_owed_settle(pgt, &d.owed, true);

@@ -9,12 +9,6 @@
 
 #include "entry.h"
 
-#define S2_VISIT_LEAF	S2_WALK_LEAF
-#define S2_VISIT_PRE	S2_WALK_TABLE_PRE
-#define S2_VISIT_POST	S2_WALK_TABLE_POST
-
-typedef int (*s2_vis_t)(struct s2_walk_ctx *c, unsigned visit);
-
 /*
  * I3: a shared walk runs beside other shared walks, and a shared map that
  * replaces a table by a block (map_collapse) unlinks that subtree and
@@ -151,12 +145,12 @@ static s2_always_inline void iter_ctx(const struct s2_iter *it, struct s2_walk_c
  */
 static s2_always_inline int walk_visit_entry(struct s2_walk_ctx *c,
 					     const struct s2_fmt_level *lv, unsigned flags,
-					     s2_vis_t visit, uint64_t *pte, bool *down)
+					     s2_visitor_fn visit, uint64_t *pte, bool *down)
 {
-	unsigned kind = lv_table(lv, *pte) ? S2_VISIT_PRE : S2_VISIT_LEAF;
+	unsigned kind = lv_table(lv, *pte) ? S2_WALK_TABLE_PRE : S2_WALK_LEAF;
 	int ret;
 
-	*down = kind == S2_VISIT_PRE;
+	*down = kind == S2_WALK_TABLE_PRE;
 	if (!(flags & kind))
 		return 0;
 	ret = visit(c, kind);
@@ -174,14 +168,14 @@ static s2_always_inline int walk_visit_entry(struct s2_walk_ctx *c,
 /*
  * The range walk over the iterator.  Inlined into each operation with
  * the visitor known at compile time.  Visits every entry overlapping
- * [start, end): leaves and invalid entries with S2_VISIT_LEAF, table
+ * [start, end): leaves and invalid entries with S2_WALK_LEAF, table
  * entries before their subtree (PRE) and after it (POST).  After a LEAF
  * or PRE visit the entry is re-read: a visitor that installed a table
  * (map creating a level, split) is descended into, a visitor that
  * removed one (collapse into a block) is not.
  */
 static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t start,
-					   uint64_t end, unsigned flags, s2_vis_t visit,
+					   uint64_t end, unsigned flags, s2_visitor_fn visit,
 					   void *arg)
 {
 	uint64_t *path[S2_MAX_LEVELS];
@@ -217,13 +211,14 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 				return ret;
 			if (!down)
 				break;
-			iter_down(&it, pgt, start, pte, (flags & S2_VISIT_POST) ? path : NULL);
+			iter_down(&it, pgt, start, pte,
+				  (flags & S2_WALK_TABLE_POST) ? path : NULL);
 		}
-		if (flags & S2_VISIT_POST) {
+		if (flags & S2_WALK_TABLE_POST) {
 			while (it.level > sl) {
 				iter_up(&it, pgt, path);
 				iter_ctx(&it, &c, start, pte_load_acquire(pgt, iter_ptep(&it)));
-				ret = visit(&c, S2_VISIT_POST);
+				ret = visit(&c, S2_WALK_TABLE_POST);
 				if (ret)
 					return ret;
 			}
@@ -240,12 +235,12 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 			iter_up(&it, pgt, path);
 			nents = it.level == sl ? pgt->root_entries : ptrs;
 			base = bases[it.level - sl];
-			if (flags & S2_VISIT_POST) {
+			if (flags & S2_WALK_TABLE_POST) {
 				c.ptep = iter_ptep(&it);
 				c.old = pte_load_acquire(pgt, c.ptep);
 				c.addr = base;
 				c.level = it.level;
-				ret = visit(&c, S2_VISIT_POST);
+				ret = visit(&c, S2_WALK_TABLE_POST);
 				if (ret)
 					return ret;
 			}
@@ -267,13 +262,13 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 			unsigned lim = left < nents - idx ? idx + (unsigned)left : nents;
 			uint64_t *table = it.table;
 
-			if (flags & S2_VISIT_LEAF) {
+			if (flags & S2_WALK_LEAF) {
 				c.level = it.level;
 				for (; idx < lim; idx++, base += span) {
 					c.ptep = &table[idx];
 					c.old = pte_load(pgt, c.ptep);
 					c.addr = base;
-					ret = visit(&c, S2_VISIT_LEAF);
+					ret = visit(&c, S2_WALK_LEAF);
 					if (ret)
 						return ret;
 				}
