@@ -201,8 +201,8 @@ static s2_always_inline void owe_tlbi(struct s2_pgtable *pgt, struct s2_owed *o,
 
 /* An unlinked table of @level, owed freeing once the invalidation that
  * covers its entry (owe_tlbi, before this) is done. */
-static s2_always_inline void s2pgt_owe_table(struct s2_pgtable *pgt, struct s2_owed *o,
-					    uint64_t *table, int level)
+static s2_always_inline void owe_table(struct s2_pgtable *pgt, struct s2_owed *o,
+				       uint64_t *table, int level)
 {
 	struct s2_detached *det = o->det;
 
@@ -228,7 +228,6 @@ static s2_always_inline void s2pgt_owe_table(struct s2_pgtable *pgt, struct s2_o
 	det->level[det->nr] = (signed char)level;
 	det->nr++;
 }
-
 
 /* The data of the removed leaf @old, owed to PoC after the invalidation
  * (called for non-FWB tables only). */

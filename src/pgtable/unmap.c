@@ -115,7 +115,7 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit, b
 		ref_entry(pgt, &d->rb, c->ptep, c->level, -1);
 		d->dirty[S2_LVL(c->level)] = true;
 		owe_tlbi(pgt, &d->owed, c->addr, span, -1, false);
-		s2pgt_owe_table(pgt, &d->owed, lv_child(pgt, lv, c->old), c->level + 1);
+		owe_table(pgt, &d->owed, lv_child(pgt, lv, c->old), c->level + 1);
 		return 0;
 	}
 	if (visit == S2_WALK_LEAF) {
@@ -164,7 +164,7 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit, b
 			owe_tlbi(pgt, &d->owed, c->addr, span, c->level + 1, true);
 		else
 			owe_tlbi(pgt, &d->owed, c->addr, span, -1, false);
-		s2pgt_owe_table(pgt, &d->owed, child, c->level + 1);
+		owe_table(pgt, &d->owed, child, c->level + 1);
 	}
 	return 0;
 }

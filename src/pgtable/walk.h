@@ -39,12 +39,12 @@ static s2_always_inline void walk_rcu_exit(struct s2_pgtable *pgt)
  * array of the caller's, indexed by level - start level), and four steps
  * over them: start at the root, go down into the table an entry holds,
  * come back up, and descend straight to the entry that translates an
- * address.  s2_walk_inline drives it over a range with
- * visitors; the single-address operations (lookup, the fault's install,
- * relax, mkyoung, the per-page unmap) start and stop it themselves and
- * act on the entry it stops at with the same context (iter_ctx) and the
- * same per-entry functions the visitors are made of (map_leaf,
- * update_leaf, unmap's POST visit), without a visitor.  Like the x86
+ * address.  s2_walk_inline drives it over a range with visitors; the
+ * single-address operations (lookup, the fault's install, relax,
+ * mkyoung, the per-page unmap) start and stop it themselves and act on
+ * the entry it stops at with the same context (iter_ctx) and the same
+ * per-entry functions the visitors are made of (map_leaf, update_leaf,
+ * unmap's POST visit), without a visitor.  Like the x86
  * TDP MMU's iterator with its path array, and for the same reason: the
  * hot single-page paths cannot afford a general walk's setup, and must
  * not have a descent of their own.  The path is not in the struct so
@@ -92,8 +92,9 @@ static s2_always_inline void iter_down(struct s2_iter *it, const struct s2_pgtab
 
 /*
  * Back to the table entry the last iter_down with @path went through.
- * Tables below the root are one page, aligned; the root is where the
- * table says.
+ * A table below the root is one aligned page, found from the entry's
+ * address; the root may be several concatenated pages, so it is taken
+ * from the table itself.
  */
 static s2_always_inline void iter_up(struct s2_iter *it, const struct s2_pgtable *pgt,
 				     uint64_t *const *path)
@@ -125,7 +126,8 @@ static s2_always_inline uint64_t iter_descend(struct s2_iter *it,
 	}
 }
 
-/* The visit context of the current entry, read as @pte, for @addr. */
+/* The visit context of the current entry, read as @pte, for @addr
+ * (@c->pgt already set). */
 static s2_always_inline void iter_ctx(const struct s2_iter *it, struct s2_walk_ctx *c,
 				      uint64_t addr, uint64_t pte)
 {
