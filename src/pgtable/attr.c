@@ -34,9 +34,7 @@ int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	struct s2_tlb_batch g;
 	int ret;
 
-	if (!pgt_live(pgt))
-		return -S2_EINVAL;
-	ret = check_range(pgt, ipa.v, size);
+	ret = range_ok(pgt, ipa, size);
 	if (ret)
 		return ret;
 	s2_tlb_batch_init(&g);
@@ -82,15 +80,8 @@ static s2_always_inline int young_visit(struct s2_walk_ctx *c, unsigned visit, b
 	return 0;
 }
 
-static s2_always_inline int young_visit_excl(struct s2_walk_ctx *c, unsigned visit)
-{
-	return young_visit(c, visit, false);
-}
-
-static s2_always_inline int young_visit_shared(struct s2_walk_ctx *c, unsigned visit)
-{
-	return young_visit(c, visit, true);
-}
+S2_VISITOR_WITH(young_visit, excl, false)
+S2_VISITOR_WITH(young_visit, shared, true)
 
 static s2_noinline int young_walk_excl(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
 				       struct young_data *d)

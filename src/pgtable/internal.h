@@ -29,6 +29,15 @@ static inline bool pgt_live(const struct s2_pgtable *pgt)
 	return pgt && pgt->root;
 }
 
+/* What every range operation checks first: a live table and a range
+ * check_range accepts.  Return: 0, -S2_EINVAL or -S2_ERANGE. */
+static inline int range_ok(const struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
+{
+	if (!pgt_live(pgt))
+		return -S2_EINVAL;
+	return check_range(pgt, ipa.v, size);
+}
+
 /*
  * R is required (write-only and execute-only stage-2 mappings are legal on
  * arm64 but not on EPT, and no caller needs them); device memory is never

@@ -202,15 +202,8 @@ static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, boo
 	return map_new_table(c, d, shared);
 }
 
-static s2_always_inline int map_visit_shared(struct s2_walk_ctx *c, unsigned visit)
-{
-	return map_visit(c, visit, true);
-}
-
-static s2_always_inline int map_visit_excl(struct s2_walk_ctx *c, unsigned visit)
-{
-	return map_visit(c, visit, false);
-}
+S2_VISITOR_WITH(map_visit, shared, true)
+S2_VISITOR_WITH(map_visit, excl, false)
 
 static s2_noinline int map_walk_shared(struct s2_pgtable *pgt, struct map_data *d,
 				       unsigned walk)

@@ -59,15 +59,8 @@ static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, b
 	return 0;
 }
 
-static s2_always_inline int split_visit_excl(struct s2_walk_ctx *c, unsigned visit)
-{
-	return split_visit(c, visit, false);
-}
-
-static s2_always_inline int split_visit_shared(struct s2_walk_ctx *c, unsigned visit)
-{
-	return split_visit(c, visit, true);
-}
+S2_VISITOR_WITH(split_visit, excl, false)
+S2_VISITOR_WITH(split_visit, shared, true)
 
 int s2_pgt_split(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		 uint64_t target_size, struct s2_memcache *mc, unsigned flags)

@@ -169,15 +169,8 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit, b
 	return 0;
 }
 
-static s2_always_inline int unmap_visit_leaves(struct s2_walk_ctx *c, unsigned visit)
-{
-	return unmap_visit(c, visit, false);
-}
-
-static s2_always_inline int unmap_visit_detach(struct s2_walk_ctx *c, unsigned visit)
-{
-	return unmap_visit(c, visit, true);
-}
+S2_VISITOR_WITH(unmap_visit, leaves, false)
+S2_VISITOR_WITH(unmap_visit, detach, true)
 
 /* One function per shape, so that neither carries the other's code in
  * its range loop. */
@@ -273,9 +266,7 @@ int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	struct unmap_walk d;
 	int ret;
 
-	if (!pgt_live(pgt))
-		return -S2_EINVAL;
-	ret = check_range(pgt, ipa.v, size);
+	ret = range_ok(pgt, ipa, size);
 	if (ret)
 		return ret;
 	if (size == pgt_span(pgt, S2_LAST_LEVEL))
@@ -293,9 +284,7 @@ int s2_pgt_unmap_fast(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 	struct unmap_walk d;
 	int ret;
 
-	if (!pgt_live(pgt))
-		return -S2_EINVAL;
-	ret = check_range(pgt, ipa.v, size);
+	ret = range_ok(pgt, ipa, size);
 	if (ret)
 		return ret;
 	local.nr = 0;
@@ -313,9 +302,9 @@ int s2_pgt_unmap_defer(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 	struct unmap_walk d;
 	int ret;
 
-	if (!pgt_live(pgt) || !det || !tb)
+	if (!det || !tb)
 		return -S2_EINVAL;
-	ret = check_range(pgt, ipa.v, size);
+	ret = range_ok(pgt, ipa, size);
 	if (ret)
 		return ret;
 	unmap_walk_init(&d, ipa.v, tb, det);

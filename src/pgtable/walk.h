@@ -138,6 +138,18 @@ static s2_always_inline void iter_ctx(const struct s2_iter *it, struct s2_walk_c
 }
 
 /*
+ * A visitor specialised on a constant (the walk mode, the unmap's
+ * shape): FN_SUFFIX(c, visit) is FN(c, visit, ARG), so each
+ * specialisation gets a walker of its own, with the visitor inlined and
+ * the constant folded (no indirect call and no test of it per entry).
+ */
+#define S2_VISITOR_WITH(fn, suffix, arg)					\
+	static s2_always_inline int fn##_##suffix(struct s2_walk_ctx *c, unsigned visit) \
+	{									\
+		return fn(c, visit, arg);					\
+	}
+
+/*
  * The walker's visit of one entry above the last-level loop, in both its
  * paths: a table entry gets PRE, anything else LEAF (as @flags select),
  * and the entry is re-read after the visit.  *@down: the walk descends
