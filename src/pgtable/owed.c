@@ -123,13 +123,3 @@ void s2pgt_owed_clean(struct s2_pgtable *pgt, struct s2_owed *o)
 		pgt->plat->dcache_clean_inval_poc(pgt->ctx, o->cmo[i].pa, o->cmo[i].size);
 	o->ncmo = 0;
 }
-
-/* The last step of s2pgt_owed_settle, once the data is clean. */
-void s2pgt_owed_free(struct s2_pgtable *pgt, struct s2_owed *o)
-{
-	s2_pgt_unmap_fast_finish(pgt, o->det);
-	if (o->rcu) {
-		pgt->plat->rcu_read_unlock(pgt->ctx);
-		o->rcu = false;
-	}
-}

@@ -157,17 +157,15 @@ struct s2_owed {
 };
 
 void s2pgt_owed_clean(struct s2_pgtable *pgt, struct s2_owed *o);
-void s2pgt_owed_free(struct s2_pgtable *pgt, struct s2_owed *o);
 
 /*
  * Settle @o: the invalidation, then the cleaning; with @free also the
  * detached subtrees (cleaned and queued for freeing) and the RCU read
  * section.  Without @free, what stays owed is only what waits for the
  * invalidation just issued, so the caller may finish it later, unlocked
- * (s2_pgt_unmap_fast_finish).  Inline, with the cleaning and the freeing
- * out of line: the per-leaf unmap of a non-FWB table settles once per
- * leaf, and the loop over the runs inlined there costs its FWB loop
- * registers.
+ * (s2_pgt_unmap_fast_finish).  Inline, with the cleaning out of line:
+ * the per-leaf unmap of a non-FWB table settles once per leaf, and the
+ * loop over the runs inlined there costs its FWB loop registers.
  */
 static s2_always_inline void s2pgt_owed_settle(struct s2_pgtable *pgt, struct s2_owed *o,
 					       bool free)
@@ -176,8 +174,14 @@ static s2_always_inline void s2pgt_owed_settle(struct s2_pgtable *pgt, struct s2
 	/* cmo_before_tlbi reverses these two (in the per-leaf unmap) */
 	if (o->ncmo)
 		s2pgt_owed_clean(pgt, o);
-	if (free)
-		s2pgt_owed_free(pgt, o);
+	if (!free)
+		return;
+	if (o->det && o->det->nr)
+		s2_pgt_unmap_fast_finish(pgt, o->det);
+	if (o->rcu) {
+		pgt->plat->rcu_read_unlock(pgt->ctx);
+		o->rcu = false;
+	}
 }
 
 /* @tb: an invalidation already owed, to merge with (NULL: none). */
