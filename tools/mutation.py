@@ -123,7 +123,7 @@ def split_args(s):
 
 def bug_conjunct(cond):
     """True if a condition can hold only with a bug switched on: no
-    top-level ||, and one top-level && term is S2_BUG(...) itself."""
+    top-level ||, and one top-level && term is S2_BUG_INJECTED(...) itself."""
     depth, terms, cur, k = 0, [], "", 0
     while k < len(cond):
         ch = cond[k]
@@ -138,7 +138,7 @@ def bug_conjunct(cond):
         cur += ch
         k += 1
     terms.append(cur)
-    return any(re.match(r"\s*S2_BUG\s*\(", t) for t in terms)
+    return any(re.match(r"\s*S2_BUG(_INJECTED)?\s*\(", t) for t in terms)
 
 
 class Source:
@@ -192,13 +192,13 @@ class Source:
 
     def _bug_regions(self):
         """Lines executed only when a catalogue bug is injected: the body of
-        an `if` whose condition is S2_BUG(...) or a conjunction with it as
+        an `if` whose condition is S2_BUG_INJECTED(...) or a conjunction with it as
         one term.  Mutating them changes nothing the correct code does."""
         n = len(self.masked)
         for i, m in enumerate(self.masked):
             # the checker's own instrumentation: compiled to nothing outside
             # check builds, so not a library bug
-            if re.search(r"\b(S2_BUG|S2_PREEMPT|S2_VIOLATION|S2_PTE_POINT)\b", m):
+            if re.search(r"\b(S2_BUG|S2_BUG_INJECTED|S2_PREEMPT|S2_VIOLATION|S2_PTE_POINT)\b", m):
                 self.bugonly[i] = True
             im = re.search(r"\bif\s*\(", m)
             if not im:

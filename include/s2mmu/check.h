@@ -69,8 +69,9 @@ enum s2_invariant {
 };
 
 #ifdef S2_CHECK
-/* true when the named catalogue bug is switched on for this run */
-#define S2_BUG(plat, ctx, name) \
+/* true when the named catalogue bug is switched on for this run (not a
+ * BUG(): nothing crashes; the wrong code it guards runs instead) */
+#define S2_BUG_INJECTED(plat, ctx, name) \
 	((plat)->check_bug && (plat)->check_bug((ctx), S2_BUG_##name))
 /* a point where the controlled scheduler may switch threads */
 #define S2_PREEMPT(plat, ctx, site) \
@@ -80,7 +81,7 @@ enum s2_invariant {
 #define S2_VIOLATION(plat, ctx, inv, what) \
 	do { if ((plat)->check_violation) (plat)->check_violation((ctx), (inv), (what)); } while (0)
 #else
-#define S2_BUG(plat, ctx, name)		((void)(plat), (void)(ctx), false)
+#define S2_BUG_INJECTED(plat, ctx, name)		((void)(plat), (void)(ctx), false)
 #define S2_PREEMPT(plat, ctx, site)	do { (void)(plat); (void)(ctx); } while (0)
 #define S2_VIOLATION(plat, ctx, inv, what) do { (void)(plat); (void)(ctx); } while (0)
 #endif

@@ -44,9 +44,9 @@ static uint64_t bug_early_host_size(struct s2_vm *vm, uint64_t hva)
 	const struct s2_platform *p = vm->plat;
 	uint64_t early = 0;
 
-	if (S2_BUG(p, vm->ctx, hostlevel_unlocked))
+	if (S2_BUG_INJECTED(p, vm->ctx, hostlevel_unlocked))
 		early = vm->host->mapping_size(vm->host_ctx, s2_hva(hva));
-	if (S2_BUG(p, vm->ctx, vma_info_after_unlock) && vm->host->vma_info) {
+	if (S2_BUG_INJECTED(p, vm->ctx, vma_info_after_unlock) && vm->host->vma_info) {
 		struct s2_vma_info vi;
 		uint64_t b = hva & ~((2ULL << 20) - 1);
 
@@ -61,7 +61,7 @@ static uint64_t bug_early_host_size(struct s2_vm *vm, uint64_t hva)
  * this point moves the sequence and our frame may be stale. */
 static void fault_sample_seq(struct s2_fault *f)
 {
-	if (!S2_BUG(f->vm->plat, f->vm->ctx, seq_snapshot_late))
+	if (!S2_BUG_INJECTED(f->vm->plat, f->vm->ctx, seq_snapshot_late))
 		f->seq = s2_load_acquire(&f->vm->seq);
 }
 
@@ -69,7 +69,7 @@ static void fault_sample_seq(struct s2_fault *f)
  * that ran in between goes unseen (seed 000) */
 static void bug_sample_seq_late(struct s2_fault *f)
 {
-	if (S2_BUG(f->vm->plat, f->vm->ctx, seq_snapshot_late))
+	if (S2_BUG_INJECTED(f->vm->plat, f->vm->ctx, seq_snapshot_late))
 		f->seq = s2_load_acquire(&f->vm->seq);
 }
 
@@ -77,7 +77,7 @@ static void bug_sample_seq_late(struct s2_fault *f)
  * trusted the permission seen when the memslot was made instead. */
 static bool host_writable(const struct s2_fault *f)
 {
-	return f->r.writable || S2_BUG(f->vm->plat, f->vm->ctx, ro_check_at_create);
+	return f->r.writable || S2_BUG_INJECTED(f->vm->plat, f->vm->ctx, ro_check_at_create);
 }
 
 /*
@@ -87,7 +87,7 @@ static bool host_writable(const struct s2_fault *f)
  */
 static bool seq_moved(struct s2_vm *vm, uint64_t seq)
 {
-	if (S2_BUG(vm->plat, vm->ctx, seq_truncate))
+	if (S2_BUG_INJECTED(vm->plat, vm->ctx, seq_truncate))
 		return (uint64_t)(int64_t)(int32_t)seq != s2_load(&vm->seq);
 	return seq != s2_load(&vm->seq);
 }
@@ -112,7 +112,7 @@ static int retry_cause(struct s2_vm *vm, uint64_t seq, uint64_t gpa)
 	const struct s2_platform *p = vm->plat;
 
 	/* fault_no_retry: installs without checking anything */
-	if (S2_BUG(p, vm->ctx, fault_no_retry))
+	if (S2_BUG_INJECTED(p, vm->ctx, fault_no_retry))
 		return S2_RETRY_NONE;
 	/*
 	 * In progress first: a start has zapped but not yet bumped the
@@ -120,7 +120,7 @@ static int retry_cause(struct s2_vm *vm, uint64_t seq, uint64_t gpa)
 	 * resolved may be the one being unmapped.  ignore_in_progress:
 	 * only the sequence compared.
 	 */
-	if (vm->in_progress && !S2_BUG(p, vm->ctx, ignore_in_progress)) {
+	if (vm->in_progress && !S2_BUG_INJECTED(p, vm->ctx, ignore_in_progress)) {
 		if ((vm->flags & S2_VM_COUNTER_TRACKING) ||
 		    (gpa >= vm->range_start && gpa < vm->range_end))
 			return S2_RETRY_RANGE;
@@ -149,7 +149,7 @@ static uint64_t fault_size(struct s2_vm *vm, struct s2_pgtable *pgt,
 	for (; sz > page; sz = s2_pgt_max_block(pgt, sz - 1)) {
 		uint64_t b = gpa & ~(sz - 1);
 
-		if (S2_BUG(vm->plat, vm->ctx, block_misaligned_slot))
+		if (S2_BUG_INJECTED(vm->plat, vm->ctx, block_misaligned_slot))
 			return sz;
 		if ((gpa & (sz - 1)) != (hva & (sz - 1)))
 			continue;
@@ -251,7 +251,7 @@ static int fault_prepare(struct s2_fault *f)
  * observable where the correct path backs off the released table */
 static void bug_use_released_pgt(struct s2_vm *vm)
 {
-	if (S2_BUG(vm->plat, vm->ctx, release_null_pgt_fault))
+	if (S2_BUG_INJECTED(vm->plat, vm->ctx, release_null_pgt_fault))
 		S2_VIOLATION(vm->plat, vm->ctx, S2_INV_I4,
 			     "fault path used the released (NULL) table");
 }

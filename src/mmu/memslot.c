@@ -43,7 +43,7 @@ static void slots_publish(struct s2_vm *vm, struct s2_memslots *next)
 		 * and installs it after the start's zap (I1).
 		 */
 		if (!s2_load(&vm->mn_active) ||
-		    S2_BUG(p, vm->ctx, memslot_update_mid_invalidation))
+		    S2_BUG_INJECTED(p, vm->ctx, memslot_update_mid_invalidation))
 			break;
 		p->write_unlock(vm->mmu_lock);
 		p->yield(vm->ctx);
@@ -59,7 +59,7 @@ static void slots_publish(struct s2_vm *vm, struct s2_memslots *next)
 	 * never sees: I1/I7).  slots_gen_relaxed: a relaxed store, which
 	 * arm64 may make visible before the array.
 	 */
-	if (S2_BUG(p, vm->ctx, slots_gen_relaxed))
+	if (S2_BUG_INJECTED(p, vm->ctx, slots_gen_relaxed))
 		s2_store(&vm->slots_gen, vm->slots_gen + 1);
 	else
 		s2_store_release(&vm->slots_gen, vm->slots_gen + 1);
@@ -67,7 +67,7 @@ static void slots_publish(struct s2_vm *vm, struct s2_memslots *next)
 	S2_PREEMPT(p, vm->ctx, "memslot: new array published");
 	p->synchronize_rcu(vm->ctx);
 	/* slots_free_size: the size of the live slots, short after a delete */
-	if (S2_BUG(p, vm->ctx, slots_free_size))
+	if (S2_BUG_INJECTED(p, vm->ctx, slots_free_size))
 		p->free(vm->ctx, prev, slots_bytes(prev->nr));
 	else
 		p->free(vm->ctx, prev, slots_bytes(prev->cap));
@@ -207,7 +207,7 @@ static void prefault_pfnmap(struct s2_vm *vm, const struct s2_memslot *s)
 		seq = s2_load_acquire(&vm->seq);
 		if (vm->host->vma_info(vm->host_ctx, s2_hva(hva), &vi) || !vi.pfnmap)
 			continue;
-		if (S2_BUG(vm->plat, vm->ctx, pfnmap_pgoff_prefault)) {
+		if (S2_BUG_INJECTED(vm->plat, vm->ctx, pfnmap_pgoff_prefault)) {
 			r.pa = s2_hpa((vi.pgoff << vm->page_shift) + (hva - vi.start.v));
 			r.writable = vi.writable;
 		} else if (vm->host->resolve(vm->host_ctx, s2_hva(hva), false, &r)) {
@@ -228,7 +228,7 @@ static void prefault_pfnmap(struct s2_vm *vm, const struct s2_memslot *s)
 		 */
 		vm->plat->write_lock(vm->mmu_lock);
 		if (vm->pgt && !vm->in_progress &&
-		    (s2_load(&vm->seq) == seq || S2_BUG(vm->plat, vm->ctx, prefault_no_seq)))
+		    (s2_load(&vm->seq) == seq || S2_BUG_INJECTED(vm->plat, vm->ctx, prefault_no_seq)))
 			s2_pgt_map(vm->pgt, s2_gpa(s->gpa + off), page, r.pa, prot, page, &mc, 0);
 		vm->plat->write_unlock(vm->mmu_lock);
 	}
@@ -372,7 +372,7 @@ nomem:
  */
 static void slot_invalidate(struct s2_vm *vm, struct slot_update *u)
 {
-	if (S2_BUG(vm->plat, vm->ctx, map_deleting_slot)) {
+	if (S2_BUG_INJECTED(vm->plat, vm->ctx, map_deleting_slot)) {
 		/* zapped before faults that saw the slot valid are done:
 		 * one of them installs into the range after the zap */
 		zap_gpa(vm, u->old.gpa, u->old.size);
@@ -380,7 +380,7 @@ static void slot_invalidate(struct s2_vm *vm, struct slot_update *u)
 		return;
 	}
 	slots_publish(vm, u->invalid);
-	if (!S2_BUG(vm->plat, vm->ctx, memslot_delete_no_zap))
+	if (!S2_BUG_INJECTED(vm->plat, vm->ctx, memslot_delete_no_zap))
 		zap_gpa(vm, u->old.gpa, u->old.size);
 }
 
@@ -521,7 +521,7 @@ int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t 
 		 * by the caller after we return) or faults again afterwards
 		 * and is in the next one (I7).
 		 */
-		if (S2_BUG(p, vm->ctx, dirty_harvest_race))
+		if (S2_BUG_INJECTED(p, vm->ctx, dirty_harvest_race))
 			mask = s2_load(&s.dirty[i]);
 		else
 			mask = s2_xchg(&s.dirty[i], 0);
@@ -539,7 +539,7 @@ int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t 
 		}
 	}
 	p->write_unlock(vm->mmu_lock);
-	if (S2_BUG(p, vm->ctx, dirty_harvest_race)) {
+	if (S2_BUG_INJECTED(p, vm->ctx, dirty_harvest_race)) {
 		/* cleared after the lock is gone: a write fault that set a
 		 * bit in between is wiped without being reported */
 		S2_PREEMPT(p, vm->ctx, "harvest: lock dropped before clear");

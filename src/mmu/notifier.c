@@ -73,7 +73,7 @@ static void zap_resched(struct s2_vm *vm, struct zap_arg *za)
 	/* yield_without_flush: the lock dropped with the invalidation (and
 	 * so the detached subtrees, which must wait for it) still pending,
 	 * issued only once the lock is back */
-	bool late = S2_BUG(p, vm->ctx, yield_without_flush);
+	bool late = S2_BUG_INJECTED(p, vm->ctx, yield_without_flush);
 
 	if (late)
 		p->write_unlock(vm->mmu_lock);
@@ -83,7 +83,7 @@ static void zap_resched(struct s2_vm *vm, struct zap_arg *za)
 	p->write_lock(vm->mmu_lock);
 	/* unmap_resched_pgd_uaf: the pointer read before the lock was
 	 * dropped kept, though release may have freed what it points at */
-	if (!S2_BUG(p, vm->ctx, unmap_resched_pgd_uaf))
+	if (!S2_BUG_INJECTED(p, vm->ctx, unmap_resched_pgd_uaf))
 		za->pgt = s2_load(&vm->pgt);
 	if (late && za->pgt)
 		s2_pgt_tlb_flush(za->pgt, &za->z->tb);
@@ -164,7 +164,7 @@ void __s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_z
 	const struct s2_platform *p = vm->plat;
 	struct s2_detached *det = &z->det;
 
-	if (det->nr && S2_BUG(p, vm->ctx, finish_before_flush)) {
+	if (det->nr && S2_BUG_INJECTED(p, vm->ctx, finish_before_flush)) {
 		/*
 		 * The detached subtrees queued for freeing before the
 		 * invalidation they are owed (s2_pgt_unmap_defer's contract
@@ -192,12 +192,12 @@ void __s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_z
 	 * owed to memory and the queuing below may run unlocked.
 	 * clean_after_unlock: the non-FWB clean after the unlock too.
 	 */
-	if ((pgt->flags & S2_PGT_NO_FWB) && !S2_BUG(p, vm->ctx, clean_after_unlock)) {
+	if ((pgt->flags & S2_PGT_NO_FWB) && !S2_BUG_INJECTED(p, vm->ctx, clean_after_unlock)) {
 		s2_pgt_unmap_fast_finish(pgt, det);
 		p->write_unlock(vm->mmu_lock);
 		return;
 	}
-	if (S2_BUG(p, vm->ctx, fast_unmap_ref_uaf)) {
+	if (S2_BUG_INJECTED(p, vm->ctx, fast_unmap_ref_uaf)) {
 		/*
 		 * Seed 004 ("Doesn't this run the risk of a potential UAF"):
 		 * a reference taken back on each detached table after it was
@@ -270,7 +270,7 @@ int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t e
 	 * first range through while it is still changing.
 	 */
 	for_each_gpa(vm, start.v, end.v, span_fn, NULL, &sp);
-	if (vm->in_progress++ == 0 || S2_BUG(p, vm->ctx, range_add_overwrite)) {
+	if (vm->in_progress++ == 0 || S2_BUG_INJECTED(p, vm->ctx, range_add_overwrite)) {
 		vm->range_start = sp.start;
 		vm->range_end = sp.end;
 	} else {
@@ -283,7 +283,7 @@ int s2_vm_mn_invalidate_range_start(struct s2_vm *vm, s2_hva_t start, s2_hva_t e
 	s2_zap_init(&z);
 	/* tlbi_after_return (seed 004): the zap and its TLBI left for
 	 * range_end, after the host was told it may free the frames */
-	if (pgt && !S2_BUG(p, vm->ctx, tlbi_after_return))
+	if (pgt && !S2_BUG_INJECTED(p, vm->ctx, tlbi_after_return))
 		pgt = __s2_vm_zap_hva(vm, pgt, start.v, end.v, &z);
 	else if (!pgt)
 		VM_STAT(vm, after_release);
@@ -302,7 +302,7 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
 	if (!vm)
 		return;
 	p = vm->plat;
-	if (S2_BUG(p, vm->ctx, tlbi_after_return)) {
+	if (S2_BUG_INJECTED(p, vm->ctx, tlbi_after_return)) {
 		struct s2_zap z;
 		struct s2_pgtable *pgt;
 
@@ -378,10 +378,10 @@ static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool
 	 * the ranges it visits.  cfy_skips_old: only the young ones (Linux's
 	 * primary-MMU rule, which clear_young breaks here).
 	 */
-	if (flush && vm->young_unflushed && !S2_BUG(vm->plat, vm->ctx, cfy_skips_old))
+	if (flush && vm->young_unflushed && !S2_BUG_INJECTED(vm->plat, vm->ctx, cfy_skips_old))
 		ya.flush_old = true;
 	/* Aging runs concurrently with release (seed 001). */
-	if (!pgt && S2_BUG(vm->plat, vm->ctx, release_null_pgt_age))
+	if (!pgt && S2_BUG_INJECTED(vm->plat, vm->ctx, release_null_pgt_age))
 		/* seed 001: stage2_get_pud() walked kvm->arch.pgd, NULL here */
 		S2_VIOLATION(vm->plat, vm->ctx, S2_INV_I4, "aging walked the released (NULL) table");
 	if (pgt)

@@ -114,7 +114,7 @@ void s2_vm_teardown(struct s2_vm *vm)
 	vm->plat->write_lock(vm->mmu_lock);
 	pgt = vm->pgt;
 	s2_store_release(&vm->pgt, NULL);
-	if (pgt && S2_BUG(vm->plat, vm->ctx, release_flush_unlocked)) {
+	if (pgt && S2_BUG_INJECTED(vm->plat, vm->ctx, release_flush_unlocked)) {
 		/* the flush after the lock: see below */
 		vm->plat->write_unlock(vm->mmu_lock);
 		S2_PREEMPT(vm->plat, vm->ctx, "teardown: table unpublished");
@@ -139,7 +139,7 @@ void s2_vm_teardown(struct s2_vm *vm)
 	if (pgt->flags & S2_PGT_NO_FWB)
 		s2_pgt_unmap_fast(pgt, s2_gpa(0), 1ULL << pgt->ia_bits, NULL);
 	vm->plat->tlbi_vm(vm->ctx);
-	if (!S2_BUG(vm->plat, vm->ctx, release_flush_unlocked))
+	if (!S2_BUG_INJECTED(vm->plat, vm->ctx, release_flush_unlocked))
 		vm->plat->write_unlock(vm->mmu_lock);
 	vm->plat->synchronize_rcu(vm->ctx);
 	s2_pgt_destroy(pgt);
@@ -166,7 +166,7 @@ void s2_vm_destroy(struct s2_vm *vm)
 		if (ms->slot[i].dirty)
 			vm->plat->free(vm->ctx, ms->slot[i].dirty, bitmap_bytes(vm, ms->slot[i].size));
 	/* slots_free_size: the size of the live slots, short after a delete */
-	if (S2_BUG(vm->plat, vm->ctx, slots_free_size))
+	if (S2_BUG_INJECTED(vm->plat, vm->ctx, slots_free_size))
 		vm->plat->free(vm->ctx, ms, slots_bytes(ms->nr));
 	else
 		vm->plat->free(vm->ctx, ms, slots_bytes(ms->cap));

@@ -262,7 +262,7 @@ static s2_always_inline int update_leaf(struct s2_walk_ctx *c, bool shared,
 	}
 	/* the window a hardware access/dirty update can fall into */
 	S2_PREEMPT(c->pgt->plat, c->pgt->ctx, "leaf update: entry read");
-	if (S2_BUG(c->pgt->plat, c->pgt->ctx, lost_hw_dirty)) {
+	if (S2_BUG_INJECTED(c->pgt->plat, c->pgt->ctx, lost_hw_dirty)) {
 		/* KVM bug "Use atomic XCHG to write TDP MMU SPTEs with
 		 * volatile bits": a plain store of a value computed from a
 		 * stale read drops what the hardware set meanwhile (I7/I9) */

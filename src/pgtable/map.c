@@ -35,7 +35,7 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 	uint64_t pa = d->pa + (c->addr - d->ipa), old;
 	uint64_t *child = lv_child(pgt, lv, c->old);
 
-	if (S2_BUG(pgt->plat, pgt->ctx, collapse_no_bbm)) {
+	if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, collapse_no_bbm)) {
 		/* "Fix handling of merging tables into a block entry": the
 		 * block written over the live table, no break, no TLBI */
 		old = c->old;
@@ -69,7 +69,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 		if (shared && (old & lv->locked))
 			return -S2_EAGAIN;
 		cmo_map(pgt, pa, span, prot);
-		if (shared && !S2_BUG(pgt->plat, pgt->ctx, shared_plain_store)) {
+		if (shared && !S2_BUG_INJECTED(pgt->plat, pgt->ctx, shared_plain_store)) {
 			if (!pte_cmpxchg(c->pgt, c->ptep, &old, new))
 				return -S2_EAGAIN;
 		} else {
@@ -85,7 +85,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 		if ((old & ~keep) == (new & ~keep)) {
 			/* "Fix memory leak on stage2 update of a valid PTE":
 			 * a reference taken for an entry that already had one */
-			if (S2_BUG(pgt->plat, pgt->ctx, double_get_leak))
+			if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, double_get_leak))
 				ref_entry(pgt, rb, c->ptep, c->level, 1);
 			return 0;
 		}
@@ -103,7 +103,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 		 * different-output path.  memtype_no_bbm: stored in place.
 		 */
 		if (!((lv_prot(lv, old) ^ prot) & S2_PROT_DEVICE) ||
-		    S2_BUG(pgt->plat, pgt->ctx, memtype_no_bbm)) {
+		    S2_BUG_INJECTED(pgt->plat, pgt->ctx, memtype_no_bbm)) {
 			if (lv_prot(lv, old) & ~prot & S2_PROT_RWX) {
 				/* removing permissions: the old ones must
 				 * leave the TLB */
@@ -148,7 +148,7 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 		if (!child)
 			return -S2_ENOMEM;
 		/* split_no_bbm: the table written over the live block */
-		if (S2_BUG(pgt->plat, pgt->ctx, split_no_bbm)) {
+		if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, split_no_bbm)) {
 			fin = old;
 		} else {
 			if (!break_pte(c, shared, &fin)) {
@@ -171,7 +171,7 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 		return -S2_ENOMEM;
 	/* Publish with release so a walker that sees the entry sees a zeroed
 	 * table behind it. */
-	if (shared && !S2_BUG(pgt->plat, pgt->ctx, shared_plain_store)) {
+	if (shared && !S2_BUG_INJECTED(pgt->plat, pgt->ctx, shared_plain_store)) {
 		if (!pte_cmpxchg(c->pgt, c->ptep, &old, lv_mk_table(pgt, lv, child))) {
 			/* Another fault built this table first: keep our page
 			 * for later, no table is lost or leaked. */

@@ -35,7 +35,7 @@ void s2_pgt_tlb_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g)
 			 * while the loop moves past all of it: an odd last
 			 * page keeps its TLB entries (dirty pages lost).
 			 */
-			if (S2_BUG(pgt->plat, pgt->ctx, tlbi_range_short) &&
+			if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, tlbi_range_short) &&
 			    (n >> pgt->page_shift) > 2)
 				op = n & ~((2ULL << pgt->page_shift) - 1);
 			pgt->plat->tlbi_range(pgt->ctx, a, op, g->leaf_only ? g->level : -1);
@@ -71,7 +71,7 @@ static void free_subtree_cb(void *owner, void *va, int level)
 
 void s2pgt_defer_free_table(struct s2_pgtable *pgt, uint64_t *table, int level)
 {
-	if (S2_BUG(pgt->plat, pgt->ctx, free_no_grace)) {
+	if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, free_no_grace)) {
 		/* freed while shared and hardware walkers may still read it */
 		s2pgt_free_subtree_now(pgt, table, level);
 		return;

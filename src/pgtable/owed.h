@@ -81,7 +81,7 @@ static s2_always_inline void icache_exec(struct s2_pgtable *pgt, uint64_t pa, ui
 	if (pgt->plat->icache_dic)
 		return;
 	/* fwb_no_icache: the old rule, "FWB means no cache maintenance" */
-	if (S2_BUG(pgt->plat, pgt->ctx, fwb_no_icache) && !(pgt->flags & S2_PGT_NO_FWB))
+	if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, fwb_no_icache) && !(pgt->flags & S2_PGT_NO_FWB))
 		return;
 	pgt->plat->icache_inval_pou(pgt->ctx, pa, size);
 }
@@ -91,7 +91,7 @@ static s2_always_inline void icache_exec(struct s2_pgtable *pgt, uint64_t pa, ui
 static s2_always_inline void icache_exec_added(struct s2_pgtable *pgt, uint64_t pa,
 					       uint64_t size)
 {
-	if (!S2_BUG(pgt->plat, pgt->ctx, fwb_no_icache))
+	if (!S2_BUG_INJECTED(pgt->plat, pgt->ctx, fwb_no_icache))
 		icache_exec(pgt, pa, size);
 }
 

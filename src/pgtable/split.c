@@ -32,7 +32,7 @@ static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, b
 	 * of the block, so an access or dirty bit the hardware set up to the
 	 * break is carried into every small entry.
 	 */
-	if (S2_BUG(pgt->plat, pgt->ctx, split_no_bbm)) {
+	if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, split_no_bbm)) {
 		old = c->old;	/* the table written over the live block */
 	} else {
 		if (!break_pte(c, shared, &old)) {

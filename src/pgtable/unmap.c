@@ -138,7 +138,7 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit, b
 		 * cleaned as it goes (one TLBI per leaf, as this unmap has
 		 * always issued); the detaching unmap batches them.
 		 */
-		if (S2_BUG(pgt->plat, pgt->ctx, cmo_before_tlbi)) {
+		if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, cmo_before_tlbi)) {
 			/* seed 004: cleaned while the TLB still lets the
 			 * guest write, so a later write stays in the cache */
 			cmo_unmapped(pgt, lv, old, span);
@@ -160,7 +160,7 @@ static s2_always_inline int unmap_visit(struct s2_walk_ctx *c, unsigned visit, b
 		/* Walk caches may hold the table entry: non-leaf invalidation
 		 * before the page can be freed (I3).  defer_table_tlbi: a
 		 * leaf-only one, which leaves the walk caches pointing at it. */
-		if (!detach && S2_BUG(pgt->plat, pgt->ctx, defer_table_tlbi))
+		if (!detach && S2_BUG_INJECTED(pgt->plat, pgt->ctx, defer_table_tlbi))
 			owe_tlbi(pgt, &d->owed, c->addr, span, c->level + 1, true);
 		else
 			owe_tlbi(pgt, &d->owed, c->addr, span, -1, false);

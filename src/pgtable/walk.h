@@ -22,13 +22,13 @@
  */
 static s2_always_inline void walk_rcu_enter(struct s2_pgtable *pgt)
 {
-	if (!S2_BUG(pgt->plat, pgt->ctx, shared_walk_no_rcu))
+	if (!S2_BUG_INJECTED(pgt->plat, pgt->ctx, shared_walk_no_rcu))
 		pgt->plat->rcu_read_lock(pgt->ctx);
 }
 
 static s2_always_inline void walk_rcu_exit(struct s2_pgtable *pgt)
 {
-	if (!S2_BUG(pgt->plat, pgt->ctx, shared_walk_no_rcu))
+	if (!S2_BUG_INJECTED(pgt->plat, pgt->ctx, shared_walk_no_rcu))
 		pgt->plat->rcu_read_unlock(pgt->ctx);
 }
 
