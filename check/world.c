@@ -1636,8 +1636,15 @@ void w_destroy(bool expect_empty)
 		if (objs[i].live)
 			ck_violation(3, "leak at destroy: an object of %zu bytes never freed",
 				     objs[i].n);
-	if (!W->exited)
+	/* Every reference the library took on a host frame (resolve) it
+	 * gave back (put): the host's accounting adds up with the VM gone. */
+	if (!W->exited) {
+		char msg[160];
+
+		if (host_audit(W->phys, &W->mm, 1, NULL, NULL, msg, sizeof(msg)))
+			ck_violation(3, "host frame accounting after the VM is gone: %s", msg);
 		host_mmput(W->mm);
+	}
 	host_phys_destroy(W->phys);
 	free(W);
 	W = NULL;
