@@ -134,6 +134,10 @@ static void test_memslots(void)
 	       "memslot: create");
 	tap_ok(s2_vm_set_memslot(vm, 1, s2_gpa(M2), M2, s2_hva(HVA0), 0) == -S2_EEXIST,
 	       "memslot: overlapping slot rejected (-EEXIST)");
+	tap_ok(s2_vm_set_memslot(vm, 3, s2_gpa(6 * M2), M2, s2_hva(HVA0), 0) == 0 &&
+	       s2_vm_set_memslot(vm, 2, s2_gpa(5 * M2), M2, s2_hva(HVA0), 0) == 0 &&
+	       s2_vm_delete_memslot(vm, 2) == 0 && s2_vm_delete_memslot(vm, 3) == 0,
+	       "memslot: slots that end where another starts, either side, do not overlap");
 	tap_ok(s2_vm_set_memslot(vm, 1, s2_gpa(8 * M2 + 1), M2, s2_hva(HVA0), 0) == -S2_EINVAL,
 	       "memslot: misaligned GPA rejected");
 	tap_ok(s2_vm_set_memslot(vm, 1, s2_gpa(8 * M2), M2, s2_hva(HVA0 + 3), 0) == -S2_EINVAL,
@@ -262,6 +266,8 @@ static void test_invalidate(void)
 		tap_ok(st.spurious_retries == (counter ? 1u : 0u),
 		       "%s: spurious retries counted (%llu)", counter ? "counter" : "ranged",
 		       (unsigned long long)st.spurious_retries);
+		tap_ok(st.invalidations == 1, "%s: the invalidation counted once (%llu)",
+		       counter ? "counter" : "ranged", (unsigned long long)st.invalidations);
 		s2_vm_destroy(vm);
 	}
 
