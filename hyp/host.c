@@ -637,19 +637,29 @@ static uint32_t pick_page(void)
 	}
 }
 
+/* The start of a host change of [start, end), as Linux makes one:
+ * invalidate_range_start, then the host's lock.  False (the run stopped)
+ * if the start failed. */
+static bool host_change_begin(s2_hva_t start, s2_hva_t end)
+{
+	if (s2_vm_mn_invalidate_range_start(hyp.vm, start, end, true)) {
+		hprintf("HYP-MISMATCH invalidate_range_start failed\n");
+		mismatch_stop();
+		return false;
+	}
+	st.invalidate_ranges++;
+	el2_spin_lock(&host_lock);
+	return true;
+}
+
 static void migrate(uint32_t first, uint32_t n, bool swap)
 {
 	static uint32_t old[MAX_HPAGES];
 	s2_hva_t start = hva_of(first), end = hva_of(first + n);
 	uint32_t i, cnt = 0;
 
-	if (s2_vm_mn_invalidate_range_start(hyp.vm, start, end, true)) {
-		hprintf("HYP-MISMATCH invalidate_range_start failed\n");
-		mismatch_stop();
+	if (!host_change_begin(start, end))
 		return;
-	}
-	st.invalidate_ranges++;
-	el2_spin_lock(&host_lock);
 	for (i = 0; i < n; i++) {
 		/* a zapped leaf takes its young state with it (Linux moves it
 		 * to the host pte first): no aging verdict across a zap */
@@ -707,12 +717,8 @@ static void wrprotect(uint32_t first, uint32_t n)
 {
 	uint32_t i;
 
-	if (s2_vm_mn_invalidate_range_start(hyp.vm, hva_of(first), hva_of(first + n), true)) {
-		mismatch_stop();
+	if (!host_change_begin(hva_of(first), hva_of(first + n)))
 		return;
-	}
-	st.invalidate_ranges++;
-	el2_spin_lock(&host_lock);
 	for (i = 0; i < n; i++) {
 		hp[first + i].age_pending = 0;
 		hp[first + i].writable = 0;

@@ -30,13 +30,6 @@ struct hyp_cfg {
 };
 #define CFG_NO_HA	0x1
 
-#define sysreg_read(name) __extension__ ({				\
-	uint64_t v__;							\
-	__asm__ volatile("mrs %0, " #name : "=r"(v__));			\
-	v__; })
-#define sysreg_write(name, v) \
-	__asm__ volatile("msr " #name ", %0" : : "r"((uint64_t)(v)) : "memory")
-
 uint8_t hyp_stacks[EL2_MAX_CPUS][1 << 14] __attribute__((aligned(16)));
 static uint64_t el2_l1[512] __attribute__((aligned(4096)));
 

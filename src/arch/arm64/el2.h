@@ -23,6 +23,14 @@
 
 #define EL2_MAX_CPUS	8
 
+/* System register access, for the platform and the example hypervisor. */
+#define sysreg_read(name) __extension__ ({				\
+	uint64_t v__;							\
+	__asm__ volatile("mrs %0, " #name : "=r"(v__));			\
+	v__; })
+#define sysreg_write(name, v) \
+	__asm__ volatile("msr " #name ", %0" : : "r"((uint64_t)(v)) : "memory")
+
 /* CPU features read from the ID registers (Arm ARM D17/D19 ID_AA64*). */
 struct el2_features {
 	uint64_t midr, mmfr0, mmfr1, mmfr2, isar0, ctr;

@@ -8,13 +8,6 @@
  */
 #include "el2.h"
 
-#define sysreg_read(name) __extension__ ({				\
-	uint64_t v__;							\
-	__asm__ volatile("mrs %0, " #name : "=r"(v__));			\
-	v__; })
-#define sysreg_write(name, v) \
-	__asm__ volatile("msr " #name ", %0" : : "r"((uint64_t)(v)) : "memory")
-
 #define dsb(opt)	__asm__ volatile("dsb " #opt : : : "memory")
 #define isb()		__asm__ volatile("isb" : : : "memory")
 
