@@ -129,11 +129,15 @@ static void obj_reset(void)
 	onext_page = nobjs = 0;
 }
 
+/* Where an object starts: 8-byte aligned, ending at its guard page. */
+static uint8_t *obj_ptr(const struct w_obj *o)
+{
+	return o->base + o->pages * PG - ((o->n + 7) & ~(size_t)7);
+}
+
 static void *obj_get(size_t n)
 {
-	/* 8-byte aligned, ending where the guard page starts */
-	size_t sz = (n + 7) & ~(size_t)7;
-	unsigned pages = (unsigned)((sz + PG - 1) / PG);
+	unsigned pages = (unsigned)((((n + 7) & ~(size_t)7) + PG - 1) / PG);
 	struct w_obj *o;
 
 	if (!pages)
@@ -150,7 +154,7 @@ static void *obj_get(size_t n)
 	onext_page += pages + 1;	/* + the guard page, never made accessible */
 	mprotect(o->base, pages * PG, PROT_READ | PROT_WRITE);
 	memset(o->base, 0, pages * PG);
-	return o->base + pages * PG - sz;
+	return obj_ptr(o);
 }
 
 static void obj_put(void *p, size_t n, bool check_size)
@@ -159,8 +163,7 @@ static void obj_put(void *p, size_t n, bool check_size)
 	struct w_obj *o = NULL;
 
 	for (unsigned i = 0; pg >= 0 && i < nobjs; i++)
-		if (objs[i].base + objs[i].pages * PG - ((objs[i].n + 7) & ~(size_t)7) ==
-		    (uint8_t *)p)
+		if (obj_ptr(&objs[i]) == (uint8_t *)p)
 			o = &objs[i];
 	if (!o)
 		ck_violation(3, "free of %p, which the platform did not allocate", p);
