@@ -324,6 +324,70 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 	return ret;
 }
 
+/*
+ * The level at which [@ipa, @ipa + @size) is exactly one entry holding a
+ * leaf of output @pa that map_fits would accept, or -1: a page always; a
+ * block where the format allows one there, @max_size covers it and both
+ * addresses are aligned to it.
+ */
+static s2_always_inline int map_entry_level(const struct s2_pgtable *pgt, uint64_t ipa,
+					    uint64_t size, uint64_t pa, uint64_t max_size)
+{
+	int l;
+
+	if (size == (1ULL << pgt->page_shift))
+		return S2_LAST_LEVEL;
+	if (size > max_size || ((ipa | pa) & (size - 1)))
+		return -1;
+	for (l = S2_LAST_LEVEL - 1; l >= pgt->start_level; l--)
+		if (pgt_span(pgt, l) == size)
+			return s2_lv(pgt, l)->block_ok ? l : -1;
+	return -1;
+}
+
+/* map_entry's answer when the range walk must do the map */
+#define MAP_ENTRY_WALK	1
+
+/*
+ * A map of one entry's worth at @level (-1: none), a fault of a page or
+ * of a block: if the entry that would hold the leaf exists and is no
+ * table, the only visit the walk would make is the LEAF visit of that
+ * entry, and the leaf fits there; so the iterator stops there and the
+ * leaf is installed with the walker's own map_leaf (no range walk, no
+ * map_data).  A missing table, or a table where the block goes (a
+ * collapse), takes the walk.  Return: map_leaf's, or MAP_ENTRY_WALK.
+ */
+static s2_always_inline int map_entry(struct s2_pgtable *pgt, uint64_t ipa, uint64_t size,
+				      uint64_t pa, unsigned prot, unsigned flags, int level)
+{
+	struct s2_walk_ctx c;
+	struct refbatch rb = { NULL, 0 };
+	struct s2_iter it;
+	uint64_t pte;
+	int ret;
+
+	if (level < 0)
+		return MAP_ENTRY_WALK;
+	iter_start(&it, pgt, ipa);
+	pte = iter_descend(&it, pgt, ipa, NULL);
+	if (it.level != level)
+		return MAP_ENTRY_WALK;
+	c.pgt = pgt;
+	iter_ctx(&it, &c, ipa, pte);
+	c.end = ipa + size;
+	c.flags = S2_WALK_LEAF | (flags & S2_WALK_SHARED);
+	c.arg = NULL;
+	if (flags & S2_WALK_SHARED) {
+		/* parallel faults interleave here (map_visit) */
+		S2_PREEMPT(pgt->plat, pgt->ctx, "map: entry read");
+		ret = map_leaf(&c, pa, prot, &rb, true);
+	} else {
+		ret = map_leaf(&c, pa, prot, &rb, false);
+	}
+	ref_flush(pgt, &rb);
+	return ret;
+}
+
 /* s2_pgt_map once its arguments are checked (and, shared, inside RCU). */
 static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 					 s2_hpa_t pa, unsigned prot, uint64_t max_size,
@@ -333,38 +397,14 @@ static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, ui
 	unsigned walk;
 	int ret;
 
-	if (size == (1ULL << pgt->page_shift)) {
-		/*
-		 * A fault: if its last-level table exists, the only visit
-		 * would be the LEAF visit of that entry, and a page always
-		 * fits there; so the iterator stops there and the leaf is
-		 * installed with the walker's own map_leaf (no range walk,
-		 * no map_data).
-		 */
-		struct s2_walk_ctx c;
-		struct refbatch rb = { NULL, 0 };
-		struct s2_iter it;
-		uint64_t pte;
-
-		iter_start(&it, pgt, ipa.v);
-		pte = iter_descend(&it, pgt, ipa.v, NULL);
-		if (it.level == S2_LAST_LEVEL) {
-			c.pgt = pgt;
-			iter_ctx(&it, &c, ipa.v, pte);
-			c.end = ipa.v + size;
-			c.flags = S2_WALK_LEAF | (flags & S2_WALK_SHARED);
-			c.arg = NULL;
-			if (flags & S2_WALK_SHARED) {
-				/* parallel faults interleave here (map_visit) */
-				S2_PREEMPT(pgt->plat, pgt->ctx, "map: entry read");
-				ret = map_leaf(&c, pa.v, prot, &rb, true);
-			} else {
-				ret = map_leaf(&c, pa.v, prot, &rb, false);
-			}
-			ref_flush(pgt, &rb);
-			return ret;
-		}
-	}
+	/* a fault: a page (the level a constant), or a block */
+	if (size == (1ULL << pgt->page_shift))
+		ret = map_entry(pgt, ipa.v, size, pa.v, prot, flags, S2_LAST_LEVEL);
+	else
+		ret = map_entry(pgt, ipa.v, size, pa.v, prot, flags,
+				map_entry_level(pgt, ipa.v, size, pa.v, max_size));
+	if (ret != MAP_ENTRY_WALK)
+		return ret;
 	d.ipa = ipa.v;
 	d.end = ipa.v + size;
 	d.pa = pa.v;

@@ -205,22 +205,25 @@ static s2_always_inline int unmap_walk(struct s2_pgtable *pgt, uint64_t ipa, uin
 }
 
 /*
- * One last-level page, the per-page unmap of a fault-like caller (a vCPU
- * page reclaimed, a notifier for one page), is mostly a descent, one
- * store, one count drop and one single-entry TLBI; the walker's
- * bookkeeping (visits, reference batch, gather, post-order pass) would
- * double its cost.  So: the iterator descends keeping its path, the leaf
- * goes, and only when that emptied its table does the iterator come back
- * up through the same POST visits the walk makes (unlink, non-leaf TLBI,
- * deferred free).  Blocks and non-FWB tables (TLBI then clean, and the
- * cmo_before_tlbi site) take the range walk, before anything has
- * changed.
+ * A range that one entry covers, the per-page or per-block unmap of a
+ * fault-like caller (a vCPU page reclaimed, a notifier for one page or
+ * one huge page), is mostly a descent, one store, one count drop and one
+ * single-entry TLBI; the walker's bookkeeping (visits, reference batch,
+ * gather, post-order pass) would double its cost.  So: the iterator
+ * descends keeping its path; when the entry it stops at is a leaf that
+ * covers all of [@addr, @addr + @size) the leaf goes whole (a block only
+ * partly in the range goes whole in the walk too), and only when that
+ * emptied its table does the iterator come back up through the same POST
+ * visits the walk makes (unlink, non-leaf TLBI, deferred free).  A range
+ * wider than the leaf found, a root entry, and non-FWB tables (TLBI then
+ * clean, and the cmo_before_tlbi site) take the range walk, before
+ * anything has changed.  @size: a power of two, @addr aligned to it.
  */
-static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
+static s2_always_inline int unmap_entry(struct s2_pgtable *pgt, uint64_t addr, uint64_t size)
 {
 	const int sl = pgt->start_level;
 	uint64_t *path[S2_MAX_LEVELS];
-	uint64_t *ptep, old;
+	uint64_t *ptep, old, span;
 	struct unmap_walk d;
 	struct s2_walk_ctx c;
 	struct s2_iter it;
@@ -230,14 +233,16 @@ static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 	old = iter_descend(&it, pgt, addr, path);
 	ptep = iter_ptep(&it);
 	level = it.level;
-	if (!lv_valid(s2_lv(pgt, level), old))
+	span = pgt_span(pgt, level);
+	if (span >= size && !lv_valid(s2_lv(pgt, level), old))
 		return 0;
-	if (level != S2_LAST_LEVEL || level == sl || (pgt->flags & S2_PGT_NO_FWB)) {
+	if (span < size || level == sl || (pgt->flags & S2_PGT_NO_FWB)) {
 		unmap_walk_init(&d, addr, NULL, NULL);
-		unmap_walk(pgt, addr, addr + pgt_span(pgt, S2_LAST_LEVEL), &d, false);
+		unmap_walk(pgt, addr, addr + size, &d, false);
 		s2pgt_owed_settle(pgt, &d.owed, true);
 		return 0;
 	}
+	addr &= ~(span - 1);
 	take_leaf(pgt, ptep, old);
 	/* A count back at 1 (the parent's link alone) is an empty table. */
 	if (ref_add(pgt, table_of(pgt, ptep), -1) != 1) {
@@ -245,10 +250,10 @@ static s2_always_inline int unmap_page(struct s2_pgtable *pgt, uint64_t addr)
 		return 0;
 	}
 	unmap_walk_init(&d, addr, NULL, NULL);
-	owe_tlbi(pgt, &d.owed, addr, pgt_span(pgt, level), level, true);
+	owe_tlbi(pgt, &d.owed, addr, span, level, true);
 	d.dirty[S2_LVL(level)] = true;
 	c.pgt = pgt;
-	c.end = addr + pgt_span(pgt, level);
+	c.end = addr + span;
 	c.flags = S2_WALK_LEAF | S2_WALK_TABLE_POST;
 	c.arg = &d;
 	while (it.level > sl) {
@@ -269,8 +274,10 @@ int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	ret = range_ok(pgt, ipa, size);
 	if (ret)
 		return ret;
-	if (size == pgt_span(pgt, S2_LAST_LEVEL))
-		return unmap_page(pgt, ipa.v);
+	/* one page, or one block's worth: at most one entry to remove */
+	if (!(size & (size - 1)) && !(ipa.v & (size - 1)) &&
+	    size <= pgt_span(pgt, S2_LAST_LEVEL - 1))
+		return unmap_entry(pgt, ipa.v, size);
 	unmap_walk_init(&d, ipa.v, NULL, NULL);
 	ret = unmap_walk(pgt, ipa.v, ipa.v + size, &d, false);
 	s2pgt_owed_settle(pgt, &d.owed, true);

@@ -294,27 +294,46 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 			addr = base;
 			continue;
 		}
-		c.ptep = iter_ptep(&it);
-		pte = pte_load_acquire(pgt, c.ptep);
-		c.old = pte;
-		c.addr = base;
-		c.level = it.level;
 		{
+			/*
+			 * Above the last level: the run of entries of this
+			 * table that the range overlaps, in a loop of its own
+			 * like the last level's, left for the first table
+			 * entry to descend into.  Range operations over blocks
+			 * spend their time here; kept apart from the
+			 * bookkeeping above, the loop's state stays in
+			 * registers.
+			 */
+			unsigned idx = it.idx;
+			uint64_t *table = it.table;
 			bool down;
 
-			ret = walk_visit_entry(&c, lv, flags, visit, &pte, &down);
-			if (ret)
-				return ret;
-			if (!down)
-				goto next;
+			c.level = it.level;
+			for (;;) {
+				c.ptep = &table[idx];
+				pte = pte_load_acquire(pgt, c.ptep);
+				c.old = pte;
+				c.addr = base;
+				ret = walk_visit_entry(&c, lv, flags, visit, &pte, &down);
+				if (ret)
+					return ret;
+				if (down)
+					break;
+				idx++;
+				base += span;
+				addr = base;
+				if (idx >= nents || addr >= end)
+					break;
+			}
+			it.idx = idx;
+			if (!down) {
+				addr = base;
+				continue;
+			}
 		}
 		bases[it.level - sl] = base;
 		iter_down(&it, pgt, addr, pte, path);
 		nents = ptrs;
-		continue;
-next:
-		it.idx++;
-		addr = base + span;
 	}
 }
 
