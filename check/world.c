@@ -515,8 +515,10 @@ static void drop_tlb(uint64_t start, uint64_t end, bool walkcache, int level, in
 	}
 }
 
-static void c_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
+static void c_tlbi_ipa(void *ctx, s2_gpa_t gpa, int level, unsigned flags)
 {
+	uint64_t ipa = gpa.v;
+
 	(void)ctx;
 	ck_note("TLBI ipa %#llx L%d%s%s", (unsigned long long)ipa, level,
 		(flags & S2_TLBI_LEAF) ? " leaf" : "", (flags & S2_TLBI_LOCAL) ? " local" : "");
@@ -527,8 +529,9 @@ static void c_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
 		 (flags & S2_TLBI_LEAF) ? level : -1, (flags & S2_TLBI_LOCAL) ? cur_vcpu : -1);
 }
 
-static void c_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
+static void c_tlbi_range(void *ctx, s2_gpa_t gpa, uint64_t size, int level)
 {
+	uint64_t ipa = gpa.v;
 	uint64_t chunk = PG, a, end = ipa + size;
 
 	(void)ctx;
@@ -551,16 +554,20 @@ static void c_tlbi_vm(void *ctx)
 	drop_tlb(0, ~0ULL, true, -1, -1);
 }
 
-static void c_dcache(void *ctx, uint64_t pa, uint64_t size)
+static void c_dcache(void *ctx, s2_hpa_t hpa, uint64_t size)
 {
+	uint64_t pa = hpa.v;
+
 	(void)ctx;
 	ck_point("dcache clean+inval");
 	for (uint64_t p = pa >> 12; p < (pa + size) >> 12 && p < W_IO_PFN0; p++)
 		W->line_dirty[p] = false;
 }
 
-static void c_icache(void *ctx, uint64_t pa, uint64_t size)
+static void c_icache(void *ctx, s2_hpa_t hpa, uint64_t size)
 {
+	uint64_t pa = hpa.v;
+
 	(void)ctx;
 	ck_note("icache inval %#llx+%#llx", (unsigned long long)pa, (unsigned long long)size);
 	for (uint64_t p = pa >> 12; p < (pa + size) >> 12 && p < W_IO_PFN0; p++)
@@ -1442,7 +1449,7 @@ void w_audit(void)
 	if (!pgt || !pgt->root || W->exited || W->inprog_total)
 		return;
 	a.n = 0;
-	s2_pgt_walk(pgt, 0, 1ULL << pgt->ia_bits, audit_visit, &a, S2_WALK_LEAF);
+	s2_pgt_walk(pgt, s2_gpa(0), 1ULL << pgt->ia_bits, audit_visit, &a, S2_WALK_LEAF);
 	/*
 	 * I7 without waiting for a write: while slot 0 logs, a writable leaf
 	 * in it exists only for a page whose write fault set its bit since

@@ -309,7 +309,7 @@ static void check_all(void)
 	FUZZ_CHECK(!pgt == S.released, "op %u: table %p after release %d", S.op, (void *)pgt,
 		   S.released);
 	if (pgt)
-		s2_pgt_walk(pgt, 0, GPA_WINDOW, leaf_visit, NULL, S2_WALK_LEAF);
+		s2_pgt_walk(pgt, s2_gpa(0), GPA_WINDOW, leaf_visit, NULL, S2_WALK_LEAF);
 }
 
 static struct s2_mapping lookup(uint64_t gpa)

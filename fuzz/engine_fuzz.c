@@ -363,7 +363,7 @@ static void final_checks(struct fz *f)
 	struct refcheck rc;
 	uint64_t mapped = 0, i;
 
-	s2_pgt_walk(&f->pgt, f->m.base, f->window, leaf_visit, &ls, S2_WALK_LEAF);
+	s2_pgt_walk(&f->pgt, s2_gpa(f->m.base), f->window, leaf_visit, &ls, S2_WALK_LEAF);
 	for (i = dirty_lo; i < dirty_hi; i++)
 		mapped += f->m.p[i].level >= 0;
 	FUZZ_CHECK(mapped == ls.pages, "%s: model maps %llu pages, the table %llu", f->fmt,

@@ -102,14 +102,14 @@ static int s2k_page_ref_add(void *ctx, void *va, int delta)
 	return page_ref_sub_return(virt_to_page(va), -delta);
 }
 
-static uint64_t s2k_virt_to_phys(void *ctx, void *va)
+static s2_hpa_t s2k_virt_to_phys(void *ctx, void *va)
 {
-	return __pa(va);
+	return s2_hpa(__pa(va));
 }
 
-static void *s2k_phys_to_virt(void *ctx, uint64_t pa)
+static void *s2k_phys_to_virt(void *ctx, s2_hpa_t pa)
 {
-	return __va(pa);
+	return __va(pa.v);
 }
 
 static void s2k_deferred_cb(struct rcu_head *head)
@@ -145,8 +145,9 @@ static u64 s2k_level_span(int level)
 	return 1ULL << (PAGE_SHIFT + 9 * (3 - level));
 }
 
-static void s2k_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned int flags)
+static void s2k_tlbi_ipa(void *ctx, s2_gpa_t gpa, int level, unsigned int flags)
 {
+	uint64_t ipa = gpa.v;
 	u64 span = s2k_level_span(level);
 
 	/*
@@ -162,8 +163,9 @@ static void s2k_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned int flags)
 		s2k_tlb_invalidate(ctx, ipa & ~(span - 1), span);
 }
 
-static void s2k_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
+static void s2k_tlbi_range(void *ctx, s2_gpa_t gpa, uint64_t size, int level)
 {
+	uint64_t ipa = gpa.v;
 	u64 span = s2k_level_span(level);
 
 	/* Round out to whole leaves of the hinted level, for the same
@@ -183,11 +185,11 @@ static void s2k_tlbi_vm(void *ctx)
 }
 
 /* x86 is cache-coherent for every access path we emulate: nothing to do. */
-static void s2k_dcache_clean_inval_poc(void *ctx, uint64_t pa, uint64_t size)
+static void s2k_dcache_clean_inval_poc(void *ctx, s2_hpa_t pa, uint64_t size)
 {
 }
 
-static void s2k_icache_inval_pou(void *ctx, uint64_t pa, uint64_t size)
+static void s2k_icache_inval_pou(void *ctx, s2_hpa_t pa, uint64_t size)
 {
 }
 

@@ -381,7 +381,7 @@ static void s2k_count_leaves(struct s2k_vm *vm, struct s2k_count_arg *a)
 	rcu_read_lock();
 	pgt = s2_vm_pgtable(vm->core);
 	if (pgt)
-		s2_pgt_walk(pgt, 0, 1ULL << S2K_IA_BITS, s2k_count_fn, a, S2_WALK_LEAF);
+		s2_pgt_walk(pgt, s2_gpa(0), 1ULL << S2K_IA_BITS, s2k_count_fn, a, S2_WALK_LEAF);
 	rcu_read_unlock();
 }
 
@@ -851,7 +851,7 @@ static int s2k_verify(struct s2k_vm *vm, struct s2k_verify *v)
 		k.next = end;
 		rcu_read_lock();
 		pgt = s2_vm_pgtable(vm->core);
-		ret = pgt ? s2_pgt_walk(pgt, addr, end - addr, s2k_collect_fn, &k,
+		ret = pgt ? s2_pgt_walk(pgt, s2_gpa(addr), end - addr, s2k_collect_fn, &k,
 					S2_WALK_LEAF) : 0;
 		rcu_read_unlock();
 		if (ret && ret != -S2_ENOSPC)

@@ -281,9 +281,9 @@ static void engine_rows(void)
 	E("target not a power of two", -S2_EINVAL, s2_pgt_split(P, s2_gpa(0), M2, 3 * PG, &F.mc, 0));
 	E("unknown walk flag", -S2_EINVAL, s2_pgt_split(P, s2_gpa(0), M2, PG, &F.mc, 0x100));
 	E("cache empty, a block to split", -S2_ENOMEM, s2_pgt_split(P, s2_gpa(0), M2, PG, &F.empty, 0));
-#define WALK(p, a, s) s2_pgt_walk(p, (a).v, s, nop_visit, NULL, S2_WALK_LEAF)
+#define WALK(p, a, s) s2_pgt_walk(p, a, s, nop_visit, NULL, S2_WALK_LEAF)
 	RANGE_ROWS("s2_pgt_walk", WALK);
-	E("NULL visitor", -S2_EINVAL, s2_pgt_walk(P, 0, PG, NULL, NULL, S2_WALK_LEAF));
+	E("NULL visitor", -S2_EINVAL, s2_pgt_walk(P, s2_gpa(0), PG, NULL, NULL, S2_WALK_LEAF));
 
 	fn("s2_pgt_relax_perms");
 	E("NULL table", -S2_EINVAL, s2_pgt_relax_perms(NULL, s2_gpa(0), S2_PROT_W, 0));

@@ -82,7 +82,7 @@ static inline struct refcheck refcheck(struct s2_pgtable *pgt)
 {
 	struct refcheck r = { 0, 0 };
 
-	s2_pgt_walk(pgt, 0, 1ULL << pgt->ia_bits, refcheck_visit, &r, S2_WALK_TABLE_POST);
+	s2_pgt_walk(pgt, s2_gpa(0), 1ULL << pgt->ia_bits, refcheck_visit, &r, S2_WALK_TABLE_POST);
 	return r;
 }
 

@@ -446,7 +446,7 @@ static uint64_t *leaf_ptep(struct s2_pgtable *pgt, uint64_t ipa)
 {
 	uint64_t *p = NULL;
 
-	s2_pgt_walk(pgt, ipa, 1ULL << pgt->page_shift, leaf_ptep_visit, &p, S2_WALK_LEAF);
+	s2_pgt_walk(pgt, s2_gpa(ipa), 1ULL << pgt->page_shift, leaf_ptep_visit, &p, S2_WALK_LEAF);
 	return p;
 }
 
@@ -492,7 +492,7 @@ static void test_ept_encoding(void)
 	s2_pgt_lookup(&pgt, s2_gpa(0x1000), &m);
 	tap_ok(m.raw == (pa | EPT_R | EPT_X | EPT_WB_IPAT) && m.prot == (S2_PROT_R | S2_PROT_X),
 	       "EPT execute is direct polarity: relax sets bit 2");
-	s2_pgt_walk(&pgt, 0, 1ULL << 48, ept_table_visit, &tb, S2_WALK_TABLE_PRE);
+	s2_pgt_walk(&pgt, s2_gpa(0), 1ULL << 48, ept_table_visit, &tb, S2_WALK_TABLE_PRE);
 	tap_ok(tb.tables == 3 && tb.bad == 0 && tb.min_level == 0,
 	       "EPT 4-level: PML4E, PDPTE and PDE pointers are RWX with [7:3] clear (%u tables)",
 	       tb.tables);
@@ -548,7 +548,7 @@ static void test_ept_encoding(void)
 	tb = (struct tbl_bits){ 0, 0, S2_LAST_LEVEL };
 	s2_pgt_map(&pgt, s2_gpa((1ULL << 56) + G1 + 0x2000), K4, s2_hpa(pa), S2_PROT_R, 0, &mc, 0);
 	s2_pgt_lookup(&pgt, s2_gpa((1ULL << 56) + G1 + 0x2000), &m);
-	s2_pgt_walk(&pgt, 0, 1ULL << 57, ept_table_visit, &tb, S2_WALK_TABLE_PRE);
+	s2_pgt_walk(&pgt, s2_gpa(0), 1ULL << 57, ept_table_visit, &tb, S2_WALK_TABLE_PRE);
 	tap_ok(m.valid && m.level == 3 && m.raw == (pa | EPT_R | EPT_WB_IPAT) &&
 	       pgt.nr_tables == 4 && (pgt.root[256] & 0xfff) == 7 &&
 	       tb.tables == 4 && tb.bad == 0 && tb.min_level == -1,
@@ -721,7 +721,7 @@ static void test_bad_input(const struct tfmt *f)
 	BAD(s2_pgt_split(&pgt, s2_gpa(0), pg, pg, NULL, 0), -S2_EINVAL, "split without cache");
 	BAD(s2_pgt_lookup(&pgt, s2_gpa(ia), &m), -S2_ERANGE, "lookup beyond IPA");
 	BAD(s2_pgt_lookup(&pgt, s2_gpa(0), NULL), -S2_EINVAL, "lookup without output");
-	BAD(s2_pgt_walk(&pgt, 0, pg, NULL, NULL, S2_WALK_LEAF), -S2_EINVAL, "walk without visitor");
+	BAD(s2_pgt_walk(&pgt, s2_gpa(0), pg, NULL, NULL, S2_WALK_LEAF), -S2_EINVAL, "walk without visitor");
 	BAD(s2_memcache_topup(NULL, &mc, 1), -S2_EINVAL, "topup NULL table");
 #undef BAD
 	tap_ok(ok == n, "%s: %u bad-input cases return the documented errno and change nothing",

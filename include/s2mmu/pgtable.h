@@ -338,7 +338,7 @@ int s2_pgt_split(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out);
 
 /**
- * s2_pgt_walk - visit [@addr, @addr+@size) with @fn for the kinds of
+ * s2_pgt_walk - visit [@ipa, @ipa+@size) with @fn for the kinds of
  * entries @flags selects (S2_WALK_LEAF: leaves and invalid entries;
  * TABLE_PRE / TABLE_POST: table entries before and after their subtree).
  * @fn returns 0 to continue or a negative errno to stop the walk.
@@ -346,7 +346,7 @@ int s2_pgt_lookup(struct s2_pgtable *pgt, s2_gpa_t ipa, struct s2_mapping *out);
  * a misaligned/empty range; -S2_ERANGE beyond the IPA size.
  * Context: as the visitor requires.
  */
-int s2_pgt_walk(struct s2_pgtable *pgt, uint64_t addr, uint64_t size,
+int s2_pgt_walk(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		s2_visitor_fn fn, void *arg, unsigned flags);
 
 /**

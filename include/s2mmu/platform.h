@@ -57,8 +57,8 @@ struct s2_platform {
 	/* Address conversion for table pages and guest frames.  When
 	 * @linear is true the library uses pa = va + linear_offset instead
 	 * of calling these on its hot paths. */
-	uint64_t (*virt_to_phys)(void *ctx, void *va);
-	void *(*phys_to_virt)(void *ctx, uint64_t pa);
+	s2_hpa_t (*virt_to_phys)(void *ctx, void *va);
+	void *(*phys_to_virt)(void *ctx, s2_hpa_t pa);
 	bool linear;
 	int64_t linear_offset;
 
@@ -116,8 +116,8 @@ struct s2_platform {
 	 * Platforms whose walks are coherent with ordinary stores (x86 EPT)
 	 * need nothing here.
 	 */
-	void (*tlbi_ipa)(void *ctx, uint64_t ipa, int level, unsigned flags);
-	void (*tlbi_range)(void *ctx, uint64_t ipa, uint64_t size, int level);
+	void (*tlbi_ipa)(void *ctx, s2_gpa_t ipa, int level, unsigned flags);
+	void (*tlbi_range)(void *ctx, s2_gpa_t ipa, uint64_t size, int level);
 	void (*tlbi_vm)(void *ctx);
 
 	/*
@@ -130,8 +130,8 @@ struct s2_platform {
 	 * invalidation to PoU, icache_inval_pou is required and called
 	 * (invariant I11).  x86 and DIC CPUs set @icache_dic.
 	 */
-	void (*dcache_clean_inval_poc)(void *ctx, uint64_t pa, uint64_t size);
-	void (*icache_inval_pou)(void *ctx, uint64_t pa, uint64_t size);
+	void (*dcache_clean_inval_poc)(void *ctx, s2_hpa_t pa, uint64_t size);
+	void (*icache_inval_pou)(void *ctx, s2_hpa_t pa, uint64_t size);
 	bool icache_dic;
 
 	/* Small zeroed objects (VM, memslot arrays, dirty bitmaps); NULL on

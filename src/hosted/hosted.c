@@ -639,16 +639,16 @@ static int h_page_ref_add(void *ctx, void *va, int delta)
 	return __atomic_add_fetch(&meta_of(va)->ref, delta, __ATOMIC_ACQ_REL);
 }
 
-static uint64_t h_virt_to_phys(void *ctx, void *va)
+static s2_hpa_t h_virt_to_phys(void *ctx, void *va)
 {
 	(void)ctx;
-	return (uint64_t)(uintptr_t)va;
+	return s2_hpa((uint64_t)(uintptr_t)va);
 }
 
-static void *h_phys_to_virt(void *ctx, uint64_t pa)
+static void *h_phys_to_virt(void *ctx, s2_hpa_t pa)
 {
 	(void)ctx;
-	return (void *)(uintptr_t)pa;
+	return (void *)(uintptr_t)pa.v;
 }
 
 /* --------------------------------------------------------- deferred free */
@@ -898,8 +898,9 @@ static void observe(struct s2_hosted *h, enum s2_hosted_event ev, uint64_t a,
 		h->obs(h->obs_arg, ev, a, size, level);
 }
 
-static void h_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
+static void h_tlbi_ipa(void *ctx, s2_gpa_t gpa, int level, unsigned flags)
 {
+	uint64_t ipa = gpa.v;
 	struct s2_hosted *h = ctx;
 	uint64_t *c;
 
@@ -912,8 +913,9 @@ static void h_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
 		shard_add(&c[STAT_IDX(tlbi_ipa_local)], 1);
 }
 
-static void h_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
+static void h_tlbi_range(void *ctx, s2_gpa_t gpa, uint64_t size, int level)
 {
+	uint64_t ipa = gpa.v;
 	struct s2_hosted *h = ctx;
 
 	observe(h, S2_EV_TLBI_RANGE, ipa, size, level);
@@ -929,16 +931,18 @@ static void h_tlbi_vm(void *ctx)
 	STAT_ADD(h, tlbi_vm, 1);
 }
 
-static void h_dcache(void *ctx, uint64_t pa, uint64_t size)
+static void h_dcache(void *ctx, s2_hpa_t hpa, uint64_t size)
 {
+	uint64_t pa = hpa.v;
 	struct s2_hosted *h = ctx;
 
 	observe(h, S2_EV_DCACHE, pa, size, -1);
 	STAT_ADD(h, dcache_ops, 1);
 }
 
-static void h_icache(void *ctx, uint64_t pa, uint64_t size)
+static void h_icache(void *ctx, s2_hpa_t hpa, uint64_t size)
 {
+	uint64_t pa = hpa.v;
 	struct s2_hosted *h = ctx;
 
 	observe(h, S2_EV_ICACHE, pa, size, -1);

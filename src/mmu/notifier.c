@@ -353,7 +353,7 @@ static bool young_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uin
 	 * does (and says so): it may miss accesses.
 	 */
 	if (ya->flush && (y > 0 || ya->flush_old))
-		vm->plat->tlbi_range(vm->ctx, gpa, size, -1);
+		vm->plat->tlbi_range(vm->ctx, s2_gpa(gpa), size, -1);
 	return y > 0;
 }
 

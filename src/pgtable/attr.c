@@ -186,7 +186,8 @@ static s2_always_inline int relax_page(struct s2_pgtable *pgt, uint64_t ipa, uns
 	 * the vCPU does not fault again, as KVM does.
 	 */
 	if (!ret && changed)
-		pgt->plat->tlbi_ipa(pgt->ctx, addr, level, S2_TLBI_LEAF | S2_TLBI_LOCAL);
+		pgt->plat->tlbi_ipa(pgt->ctx, s2_gpa(addr), level,
+				    S2_TLBI_LEAF | S2_TLBI_LOCAL);
 	return ret;
 }
 

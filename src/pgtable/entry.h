@@ -38,14 +38,14 @@ static s2_always_inline uint64_t pgt_pa(const struct s2_pgtable *pgt, void *va)
 {
 	if (s2_likely(pgt->plat->linear))
 		return (uint64_t)(uintptr_t)va + (uint64_t)pgt->plat->linear_offset;
-	return pgt->plat->virt_to_phys(pgt->ctx, va);
+	return pgt->plat->virt_to_phys(pgt->ctx, va).v;
 }
 
 static s2_always_inline void *pgt_va(const struct s2_pgtable *pgt, uint64_t pa)
 {
 	if (s2_likely(pgt->plat->linear))
 		return (void *)(uintptr_t)(pa - (uint64_t)pgt->plat->linear_offset);
-	return pgt->plat->phys_to_virt(pgt->ctx, pa);
+	return pgt->plat->phys_to_virt(pgt->ctx, s2_hpa(pa));
 }
 
 static s2_always_inline uint64_t lv_oa(const struct s2_pgtable *pgt,

@@ -44,7 +44,7 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 			return -S2_EAGAIN;
 		/* A table entry: no level hint, walk caches included (KVM bug
 		 * "Don't defer TLB invalidation when zapping table entries"). */
-		pgt->plat->tlbi_range(pgt->ctx, c->addr, span, -1);
+		pgt->plat->tlbi_range(pgt->ctx, s2_gpa(c->addr), span, -1);
 	}
 	if (pgt->flags & S2_PGT_NO_FWB)
 		s2pgt_cmo_subtree(pgt, child, c->level + 1);
@@ -110,7 +110,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 				uint64_t fin;
 
 				break_pte(c, false, &fin);
-				pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+				pgt->plat->tlbi_ipa(pgt->ctx, s2_gpa(c->addr), c->level, S2_TLBI_LEAF);
 			}
 			if ((prot & S2_PROT_X) && !(lv_prot(lv, old) & S2_PROT_X))
 				icache_exec_added(pgt, pa, span);
@@ -122,7 +122,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 	 * make. */
 	if (!break_pte(c, shared, &old))
 		return -S2_EAGAIN;
-	pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+	pgt->plat->tlbi_ipa(pgt->ctx, s2_gpa(c->addr), c->level, S2_TLBI_LEAF);
 	cmo_unmapped(pgt, lv, old, span);
 	cmo_map(pgt, pa, span, prot);
 	pte_store_release(c->pgt, c->ptep, new);
@@ -155,7 +155,7 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 				mc_put(d->mc, child);
 				return -S2_EAGAIN;
 			}
-			pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+			pgt->plat->tlbi_ipa(pgt->ctx, s2_gpa(c->addr), c->level, S2_TLBI_LEAF);
 		}
 		/* The rest of the block is unmapped from here on: its data
 		 * must reach PoC like any other unmap's (I8). */

@@ -17,7 +17,7 @@ void s2_pgt_tlb_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g)
 	if (!size)
 		return;
 	if (size == pgt_span(pgt, g->level < 0 ? S2_LAST_LEVEL : g->level) && g->leaf_only)
-		pgt->plat->tlbi_ipa(pgt->ctx, g->start, g->level, S2_TLBI_LEAF);
+		pgt->plat->tlbi_ipa(pgt->ctx, s2_gpa(g->start), g->level, S2_TLBI_LEAF);
 	else if (size >= pgt->tlbi_vm_threshold)
 		pgt->plat->tlbi_vm(pgt->ctx);
 	else {
@@ -38,7 +38,8 @@ void s2_pgt_tlb_flush(struct s2_pgtable *pgt, struct s2_tlb_batch *g)
 			if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, tlbi_range_short) &&
 			    (n >> pgt->page_shift) > 2)
 				op = n & ~((2ULL << pgt->page_shift) - 1);
-			pgt->plat->tlbi_range(pgt->ctx, a, op, g->leaf_only ? g->level : -1);
+			pgt->plat->tlbi_range(pgt->ctx, s2_gpa(a), op,
+					      g->leaf_only ? g->level : -1);
 		}
 	}
 	g->start = g->end = 0;
@@ -120,6 +121,7 @@ void s2pgt_owed_clean(struct s2_pgtable *pgt, struct s2_owed *o)
 	unsigned i;
 
 	for (i = 0; i < o->ncmo; i++)
-		pgt->plat->dcache_clean_inval_poc(pgt->ctx, o->cmo[i].pa, o->cmo[i].size);
+		pgt->plat->dcache_clean_inval_poc(pgt->ctx, s2_hpa(o->cmo[i].pa),
+						  o->cmo[i].size);
 	o->ncmo = 0;
 }

@@ -83,7 +83,7 @@ static s2_always_inline void icache_exec(struct s2_pgtable *pgt, uint64_t pa, ui
 	/* fwb_no_icache: the old rule, "FWB means no cache maintenance" */
 	if (S2_BUG_INJECTED(pgt->plat, pgt->ctx, fwb_no_icache) && !(pgt->flags & S2_PGT_NO_FWB))
 		return;
-	pgt->plat->icache_inval_pou(pgt->ctx, pa, size);
+	pgt->plat->icache_inval_pou(pgt->ctx, s2_hpa(pa), size);
 }
 
 /* The fwb_no_icache switch also drops the invalidation when X is added to
@@ -103,7 +103,7 @@ static s2_always_inline void cmo_map(struct s2_pgtable *pgt, uint64_t pa, uint64
 	/* Without FWB the guest may run with its caches off and read memory
 	 * straight from PoC: clean the new page there before mapping it. */
 	if (pgt->flags & S2_PGT_NO_FWB)
-		pgt->plat->dcache_clean_inval_poc(pgt->ctx, pa, size);
+		pgt->plat->dcache_clean_inval_poc(pgt->ctx, s2_hpa(pa), size);
 	if (prot & S2_PROT_X)
 		icache_exec(pgt, pa, size);
 }
@@ -119,7 +119,7 @@ static s2_always_inline void cmo_unmapped(struct s2_pgtable *pgt,
 	 */
 	if (!(pgt->flags & S2_PGT_NO_FWB) || (lv_prot(lv, old) & S2_PROT_DEVICE))
 		return;
-	pgt->plat->dcache_clean_inval_poc(pgt->ctx, lv_oa(pgt, lv, old), size);
+	pgt->plat->dcache_clean_inval_poc(pgt->ctx, s2_hpa(lv_oa(pgt, lv, old)), size);
 }
 
 /* Table-page lifetime (owed.c). */

@@ -39,7 +39,7 @@ static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, b
 			mc_put(d->mc, child);
 			return -S2_EAGAIN;
 		}
-		pgt->plat->tlbi_ipa(pgt->ctx, c->addr, c->level, S2_TLBI_LEAF);
+		pgt->plat->tlbi_ipa(pgt->ctx, s2_gpa(c->addr), c->level, S2_TLBI_LEAF);
 	}
 	clv = s2_lv(pgt, c->level + 1);
 	cspan = pgt_span(pgt, c->level + 1);

@@ -246,7 +246,7 @@ static s2_always_inline int unmap_entry(struct s2_pgtable *pgt, uint64_t addr, u
 	take_leaf(pgt, ptep, old);
 	/* A count back at 1 (the parent's link alone) is an empty table. */
 	if (ref_add(pgt, table_of(pgt, ptep), -1) != 1) {
-		pgt->plat->tlbi_ipa(pgt->ctx, addr, level, S2_TLBI_LEAF);
+		pgt->plat->tlbi_ipa(pgt->ctx, s2_gpa(addr), level, S2_TLBI_LEAF);
 		return 0;
 	}
 	unmap_walk_init(&d, addr, NULL, NULL);

@@ -72,9 +72,10 @@ static int user_visit(struct s2_walk_ctx *c, unsigned visit)
 	return ret;
 }
 
-int s2_pgt_walk(struct s2_pgtable *pgt, uint64_t addr, uint64_t size,
+int s2_pgt_walk(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		s2_visitor_fn fn, void *arg, unsigned flags)
 {
+	uint64_t addr = ipa.v;
 	struct user_walk u = { fn, arg };
 	int ret;
 

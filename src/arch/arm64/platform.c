@@ -369,16 +369,16 @@ static int h_page_ref_add(void *ctx, void *va, int delta)
 
 /* The pool is identity-mapped at EL2 (VA == PA): `linear` with offset 0
  * keeps these off the hot paths. */
-static uint64_t h_virt_to_phys(void *ctx, void *va)
+static s2_hpa_t h_virt_to_phys(void *ctx, void *va)
 {
 	(void)ctx;
-	return (uint64_t)(uintptr_t)va;
+	return s2_hpa((uint64_t)(uintptr_t)va);
 }
 
-static void *h_phys_to_virt(void *ctx, uint64_t pa)
+static void *h_phys_to_virt(void *ctx, s2_hpa_t pa)
 {
 	(void)ctx;
-	return (void *)(uintptr_t)pa;
+	return (void *)(uintptr_t)pa.v;
 }
 
 static void *h_rwlock_new(void *ctx)
@@ -650,8 +650,9 @@ static void s1_followup(struct el2_plat *p, bool local)
  * a fault on this CPU; other CPUs take a spurious fault at worst) uses
  * the non-shareable forms and DSB NSH, as relaxing needs no broadcast.
  */
-static void h_tlbi_ipa(void *ctx, uint64_t ipa, int level, unsigned flags)
+static void h_tlbi_ipa(void *ctx, s2_gpa_t gpa, int level, unsigned flags)
 {
+	uint64_t ipa = gpa.v;
 	struct el2_plat *p = ctx;
 	bool leaf = flags & S2_TLBI_LEAF;
 	bool local = flags & S2_TLBI_LOCAL;
@@ -701,8 +702,9 @@ static void tlbi_range_op(struct el2_plat *p, uint64_t ipa, uint64_t scale,
 
 static void h_tlbi_vm(void *ctx);
 
-static void h_tlbi_range(void *ctx, uint64_t ipa, uint64_t size, int level)
+static void h_tlbi_range(void *ctx, s2_gpa_t gpa, uint64_t size, int level)
 {
+	uint64_t ipa = gpa.v;
 	struct el2_plat *p = ctx;
 	uint64_t pages = size >> p->page_shift, a = ipa;
 	unsigned nc = nc_of(p);
@@ -780,8 +782,9 @@ static void h_tlbi_vm(void *ctx)
  * the smallest in the system.  The pool and guest memory are
  * identity-mapped at EL2, so PA is the VA to use.
  */
-static void h_dcache_clean_inval_poc(void *ctx, uint64_t pa, uint64_t size)
+static void h_dcache_clean_inval_poc(void *ctx, s2_hpa_t hpa, uint64_t size)
 {
+	uint64_t pa = hpa.v;
 	struct el2_plat *p = ctx;
 	uint64_t line = p->feat.dline, a = pa & ~(line - 1), end = pa + size;
 
@@ -802,8 +805,9 @@ static void h_dcache_clean_inval_poc(void *ctx, uint64_t pa, uint64_t size)
  * ISB for this CPU: Arm ARM B2.4 "Concurrent modification and execution
  * of instructions" / "Instruction cache maintenance".
  */
-static void h_icache_inval_pou(void *ctx, uint64_t pa, uint64_t size)
+static void h_icache_inval_pou(void *ctx, s2_hpa_t hpa, uint64_t size)
 {
+	uint64_t pa = hpa.v;
 	struct el2_plat *p = ctx;
 
 	if (!p->feat.idc) {
