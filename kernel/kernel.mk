@@ -77,8 +77,10 @@ $(S2K_ROOT)/version: $(S2K_SRC)/scripts/fetch-kernel.sh | $(S2K_OUT)/.deps
 kernel-module: $(S2K_MOD)/s2mmu.ko
 $(S2K_MOD)/s2mmu.ko: $(S2K_MOD_SRCS) $(S2K_ROOT)/version
 	@mkdir -p $(S2K_MOD)
+	@# A file removed from kernel/ or src/ must not linger in the copy,
+	@# where a stale header could still satisfy an include.
+	rm -f $(S2K_MOD)/*.c $(S2K_MOD)/*.h
 	cp $(S2K_SRC)/*.c $(S2K_SRC)/*.h $(S2K_SRC)/Kbuild $(S2K_MOD)/
-	@# A file removed from src/ must not linger in the copy.
 	rm -rf $(S2K_MOD)/lib
 	for d in $(S2K_LIB_DIRS); do mkdir -p $(S2K_MOD)/lib/$$d && \
 		cp $(S2K_TOP)/src/$$d/*.[ch] $(S2K_MOD)/lib/$$d/ || exit 1; done

@@ -21,7 +21,7 @@ void s2k_platform_exit(void);
 /*
  * Invalidate the module's software TLBs (every vCPU of @vm) for
  * [@ipa, @ipa + @size); @size 0 means the whole VM.  Complete on return:
- * no vCPU uses a dropped translation afterwards.  (s2mmu_kmod.c)
+ * no vCPU uses a dropped translation afterwards.  (access.c)
  */
 void s2k_tlb_invalidate(struct s2k_vm *vm, u64 ipa, u64 size);
 
