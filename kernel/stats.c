@@ -32,7 +32,7 @@ void s2k_count_leaves(struct s2k_vm *vm, struct s2k_count_arg *a)
 	rcu_read_lock();
 	pgt = s2_vm_pgtable(vm->core);
 	if (pgt)
-		s2_pgt_walk(pgt, 0, 1ULL << S2K_IA_BITS, s2k_count_fn, a, S2_WALK_LEAF);
+		s2_pgt_walk(pgt, s2_gpa(0), 1ULL << S2K_IA_BITS, s2k_count_fn, a, S2_WALK_LEAF);
 	rcu_read_unlock();
 }
 

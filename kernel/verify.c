@@ -286,7 +286,7 @@ int s2k_verify(struct s2k_vm *vm, struct s2k_verify *v)
 		k.next = end;
 		rcu_read_lock();
 		pgt = s2_vm_pgtable(vm->core);
-		ret = pgt ? s2_pgt_walk(pgt, addr, end - addr, s2k_collect_fn, &k,
+		ret = pgt ? s2_pgt_walk(pgt, s2_gpa(addr), end - addr, s2k_collect_fn, &k,
 					S2_WALK_LEAF) : 0;
 		rcu_read_unlock();
 		if (ret && ret != -S2_ENOSPC)
