@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <s2mmu/hosted.h>
+#include "internal.h"
 
 /*
  * Fault injection, for tests/hosted_stress.c only (docs/reliability.md).
@@ -76,7 +76,6 @@ static int hosted_fault(void)
 
 #define CHUNK_SHIFT	22
 #define CHUNK_SIZE	(1UL << CHUNK_SHIFT)
-#define NR_SHIFTS	3	/* 12, 14, 16 */
 
 struct page_meta {
 	int ref;
@@ -93,63 +92,6 @@ struct chunk {
 	struct chunk *next;
 	struct page_meta *meta;
 };
-
-/*
- * Event counters are per thread: a locked add per TLB invalidation would
- * cost more than the page-table update it counts (each is a full barrier
- * on x86).  Each thread owns one shard per instance and is its only
- * writer; readers sum the shards.
- */
-#define NR_COUNTERS (sizeof(struct s2_hosted_stats) / sizeof(uint64_t))
-
-struct shard {
-	struct shard *next;
-	uint64_t c[NR_COUNTERS];
-};
-
-struct s2_hosted {
-	pthread_mutex_t lock;
-	uint64_t id;		/* never reused, unlike the address */
-	void *free_list[NR_SHIFTS];
-	struct chunk *chunks;
-	struct shard *shards;
-	uint64_t pages_live, pages_peak;	/* under lock */
-	s2_hosted_observer obs;
-	void *obs_arg;
-	unsigned long fail_nth;
-	bool fail_sticky;
-};
-
-static uint64_t next_id = 1;
-static __thread uint64_t tl_id;
-static __thread struct shard *tl_shard;
-
-static struct shard *my_shard(struct s2_hosted *h)
-{
-	struct shard *sh;
-
-	if (s2_likely(tl_id == h->id))
-		return tl_shard;
-	sh = calloc(1, sizeof(*sh));
-	if (!sh)
-		abort();	/* counters are part of the platform contract */
-	pthread_mutex_lock(&h->lock);
-	sh->next = h->shards;
-	h->shards = sh;
-	pthread_mutex_unlock(&h->lock);
-	tl_id = h->id;
-	tl_shard = sh;
-	return sh;
-}
-
-#define STAT_IDX(f) (offsetof(struct s2_hosted_stats, f) / sizeof(uint64_t))
-/* Only the owning thread writes a shard; readers sum them relaxed. */
-static inline void shard_add(uint64_t *c, uint64_t n)
-{
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
-}
-
-#define STAT_ADD(h, f, n) shard_add(&my_shard(h)->c[STAT_IDX(f)], (n))
 
 /* ------------------------------------------------------------------ RCU */
 
@@ -1180,7 +1122,7 @@ struct s2_hosted *s2_hosted_new(void)
 		return NULL;
 	defer_instance_get();
 	pthread_mutex_init(&h->lock, NULL);
-	h->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+	s2h_stats_init(h);
 	return h;
 }
 
@@ -1198,55 +1140,9 @@ void s2_hosted_free(struct s2_hosted *h)
 		free(c->meta);
 		free(c);
 	}
-	while (h->shards) {
-		struct shard *sh = h->shards;
-
-		h->shards = sh->next;
-		free(sh);
-	}
-	if (tl_id == h->id)
-		tl_id = 0;
+	s2h_stats_release(h);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
-}
-
-void s2_hosted_get_stats(struct s2_hosted *h, struct s2_hosted_stats *out)
-{
-	uint64_t *dst = (uint64_t *)out;
-	struct shard *sh;
-	size_t i;
-
-	if (!out)
-		return;
-	memset(out, 0, sizeof(*out));
-	if (!h)
-		return;
-	pthread_mutex_lock(&h->lock);
-	for (sh = h->shards; sh; sh = sh->next)
-		for (i = 0; i < NR_COUNTERS; i++)
-			dst[i] += __atomic_load_n(&sh->c[i], __ATOMIC_RELAXED);
-	out->pages_live = h->pages_live;
-	out->pages_peak = h->pages_peak;
-	pthread_mutex_unlock(&h->lock);
-}
-
-void s2_hosted_reset_counters(struct s2_hosted *h)
-{
-	static const size_t idx[] = {
-		STAT_IDX(tlbi_ipa), STAT_IDX(tlbi_ipa_local), STAT_IDX(tlbi_range),
-		STAT_IDX(tlbi_range_bytes), STAT_IDX(tlbi_vm), STAT_IDX(dcache_ops),
-		STAT_IDX(icache_ops),
-	};
-	struct shard *sh;
-	size_t i;
-
-	if (!h)
-		return;
-	pthread_mutex_lock(&h->lock);
-	for (sh = h->shards; sh; sh = sh->next)
-		for (i = 0; i < sizeof(idx) / sizeof(idx[0]); i++)
-			__atomic_store_n(&sh->c[idx[i]], 0, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&h->lock);
 }
 
 void s2_hosted_set_observer(struct s2_hosted *h, s2_hosted_observer fn, void *arg)

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * What the files of the hosted platform share: the instance that every
+ * hook gets as its context, and the fast path of its counters.
+ *
+ * Internal to src/hosted.  What the linker sees of it (a function or a
+ * variable of one file that another uses) is named s2h_, apart from the
+ * public s2_hosted_ API of include/s2mmu/hosted.h, and is S2H_INTERNAL.
+ */
+#ifndef S2_HOSTED_INTERNAL_H
+#define S2_HOSTED_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <s2mmu/hosted.h>
+
+/* Hidden: libs2mmu.so exports the public API and none of this, as when it
+ * was all static in one file. */
+#define S2H_INTERNAL	__attribute__((visibility("hidden")))
+/*
+ * For the thread-local variables that the counters' inline fast path
+ * reads.  Static, they shared one __tls_get_addr call per function in a
+ * position-independent object; GCC gives a hidden variable of another file
+ * one call per variable unless told the local-dynamic model.  Linked into
+ * an executable, either becomes a plain offset from the thread pointer.
+ */
+#define S2H_TLS		__attribute__((tls_model("local-dynamic")))
+
+#define NR_SHIFTS	3	/* 12, 14, 16 */
+
+/*
+ * Event counters are per thread: a locked add per TLB invalidation would
+ * cost more than the page-table update it counts (each is a full barrier
+ * on x86).  Each thread owns one shard per instance and is its only
+ * writer; readers sum the shards.
+ */
+#define NR_COUNTERS (sizeof(struct s2_hosted_stats) / sizeof(uint64_t))
+
+struct shard {
+	struct shard *next;
+	uint64_t c[NR_COUNTERS];
+};
+
+struct s2_hosted {
+	pthread_mutex_t lock;
+	uint64_t id;		/* never reused, unlike the address */
+	void *free_list[NR_SHIFTS];
+	struct chunk *chunks;
+	struct shard *shards;
+	uint64_t pages_live, pages_peak;	/* under lock */
+	s2_hosted_observer obs;
+	void *obs_arg;
+	unsigned long fail_nth;
+	bool fail_sticky;
+};
+
+/* The instance the calling thread counted on last, and its shard there. */
+S2H_INTERNAL S2H_TLS extern __thread uint64_t s2h_tl_id;
+S2H_INTERNAL S2H_TLS extern __thread struct shard *s2h_tl_shard;
+
+/* A thread's first count on @h: a shard of its own, made the current one. */
+S2H_INTERNAL __attribute__((cold)) struct shard *s2h_shard_new(struct s2_hosted *h);
+
+/* Inline: every hook that counts starts here, most on per-page paths. */
+static inline struct shard *my_shard(struct s2_hosted *h)
+{
+	if (s2_likely(s2h_tl_id == h->id))
+		return s2h_tl_shard;
+	return s2h_shard_new(h);
+}
+
+#define STAT_IDX(f) (offsetof(struct s2_hosted_stats, f) / sizeof(uint64_t))
+/* Only the owning thread writes a shard; readers sum them relaxed. */
+static inline void shard_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+#define STAT_ADD(h, f, n) shard_add(&my_shard(h)->c[STAT_IDX(f)], (n))
+
+/* A new instance's id, which tells my_shard whose shard it holds. */
+S2H_INTERNAL void s2h_stats_init(struct s2_hosted *h);
+/* The instance's shards freed, and this thread's pointer to its own. */
+S2H_INTERNAL void s2h_stats_release(struct s2_hosted *h);
+
+#endif
