@@ -22,58 +22,6 @@
 
 #include "internal.h"
 
-/*
- * Fault injection, for tests/hosted_stress.c only (docs/reliability.md).
- * Compiled solely into the separate object mk/hosted-fault.mk builds with
- * -DS2_HOSTED_FAULT; in the library FAULT() is the constant 0 and every
- * fenced branch below vanishes.  S2_HOSTED_FAULT=<name> in the environment
- * breaks one primitive of this file:
- *   read_nowait      read_lock enters without looking for a writer
- *   read_excl        readers exclude each other (no concurrent readers)
- *   write_noreaders  write_lock does not wait for readers to leave
- *   write_nomutex    writers do not exclude each other
- *   rcu_nolock       rcu_read_lock/unlock do not enter a read section
- *   sync_noop        synchronize_rcu returns at once
- *   defer_now        defer_free runs the callback at once, no grace period
- *   barrier_noop     defer_barrier returns at once
- *   ref_nonatomic    page_ref_add is a load and a store, not one atomic add
- */
-#ifdef S2_HOSTED_FAULT
-enum { HF_NONE, HF_READ_NOWAIT, HF_READ_EXCL, HF_WRITE_NOREADERS,
-       HF_WRITE_NOMUTEX, HF_RCU_NOLOCK, HF_SYNC_NOOP, HF_DEFER_NOW,
-       HF_BARRIER_NOOP, HF_REF_NONATOMIC, HF_NR };
-
-static int hosted_fault(void)
-{
-	static const char *const names[HF_NR] = {
-		"", "read_nowait", "read_excl", "write_noreaders", "write_nomutex",
-		"rcu_nolock", "sync_noop", "defer_now", "barrier_noop", "ref_nonatomic",
-	};
-	static int cached = -1;
-	int f = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-	const char *env;
-
-	if (f >= 0)
-		return f;
-	env = getenv("S2_HOSTED_FAULT");
-	f = HF_NONE;
-	if (env && *env) {
-		for (f = 1; f < HF_NR && strcmp(env, names[f]); f++)
-			;
-		if (f == HF_NR) {
-			fprintf(stderr, "S2_HOSTED_FAULT=%s: no such fault\n", env);
-			abort();
-		}
-	}
-	__atomic_store_n(&cached, f, __ATOMIC_RELAXED);
-	return f;
-}
-#define FAULT(name)	(hosted_fault() == HF_##name)
-#else
-#define FAULT(name)	0
-#endif
-/* ------------------------------------------------- end of fault injection */
-
 #define CHUNK_SHIFT	22
 #define CHUNK_SIZE	(1UL << CHUNK_SHIFT)
 
@@ -486,35 +434,13 @@ static bool chunk_grow(struct s2_hosted *h, unsigned page_shift)
 	return true;
 }
 
-/*
- * Is this allocation the one to fail (s2_hosted_fail_alloc)?  Called
- * without h->lock: the counter may need it (a thread's first count
- * allocates the thread's shard under h->lock, which deadlocked when the
- * first thing a thread counted was an injected failure).
- */
-static bool fail_now(struct s2_hosted *h)
-{
-	bool fail = false;
-
-	pthread_mutex_lock(&h->lock);
-	if (h->fail_nth && --h->fail_nth == 0) {
-		if (h->fail_sticky)
-			h->fail_nth = 1;
-		fail = true;
-	}
-	pthread_mutex_unlock(&h->lock);
-	if (fail)
-		STAT_ADD(h, alloc_failed, 1);
-	return fail;
-}
-
 static void *h_alloc_page(void *ctx, unsigned page_shift)
 {
 	struct s2_hosted *h = ctx;
 	unsigned si = shift_idx(page_shift);
 	void *p;
 
-	if (fail_now(h))
+	if (s2h_fail_now(h))
 		return NULL;
 	pthread_mutex_lock(&h->lock);
 	if (!h->free_list[si] && !chunk_grow(h, page_shift)) {
@@ -551,7 +477,7 @@ static void *h_alloc_pages_exact(void *ctx, size_t size)
 	struct s2_hosted *h = ctx;
 	void *p;
 
-	if (fail_now(h))
+	if (s2h_fail_now(h))
 		return NULL;
 	if (posix_memalign(&p, size < 4096 ? 4096 : size, size))
 		return NULL;
@@ -893,7 +819,7 @@ static void *h_zalloc(void *ctx, size_t size)
 
 	void *p;
 
-	if (fail_now(h))
+	if (s2h_fail_now(h))
 		return NULL;
 	p = calloc(1, size);
 	if (p)
@@ -952,7 +878,7 @@ static void *h_rwlock_new(void *ctx)
 	struct brlock *l;
 
 	/* an allocation like the others: failure injection covers it */
-	if (fail_now(ctx))
+	if (s2h_fail_now(ctx))
 		return NULL;
 	if (posix_memalign((void **)&l, 64, sizeof(*l)))
 		return NULL;
@@ -1151,14 +1077,4 @@ void s2_hosted_set_observer(struct s2_hosted *h, s2_hosted_observer fn, void *ar
 		return;
 	h->obs = fn;
 	h->obs_arg = arg;
-}
-
-void s2_hosted_fail_alloc(struct s2_hosted *h, unsigned long nth, bool sticky)
-{
-	if (!h)
-		return;
-	pthread_mutex_lock(&h->lock);
-	h->fail_nth = nth;
-	h->fail_sticky = sticky;
-	pthread_mutex_unlock(&h->lock);
 }

@@ -79,6 +79,26 @@ static inline void shard_add(uint64_t *c, uint64_t n)
 
 #define STAT_ADD(h, f, n) shard_add(&my_shard(h)->c[STAT_IDX(f)], (n))
 
+/*
+ * Fault injection (inject.c lists the faults): FAULT(name) is true when
+ * the fault build runs with S2_HOSTED_FAULT=name, and the constant 0 in
+ * every other build.
+ */
+#ifdef S2_HOSTED_FAULT
+enum { HF_NONE, HF_READ_NOWAIT, HF_READ_EXCL, HF_WRITE_NOREADERS,
+       HF_WRITE_NOMUTEX, HF_RCU_NOLOCK, HF_SYNC_NOOP, HF_DEFER_NOW,
+       HF_BARRIER_NOOP, HF_REF_NONATOMIC, HF_NR };
+
+S2H_INTERNAL int s2h_fault(void);
+#define FAULT(name)	(s2h_fault() == HF_##name)
+#else
+#define FAULT(name)	0
+#endif
+
+/* Does this allocation fail (s2_hosted_fail_alloc)?  Every allocating hook
+ * asks first, without h->lock held. */
+S2H_INTERNAL bool s2h_fail_now(struct s2_hosted *h);
+
 /* A new instance's id, which tells my_shard whose shard it holds. */
 S2H_INTERNAL void s2h_stats_init(struct s2_hosted *h);
 /* The instance's shards freed, and this thread's pointer to its own. */
