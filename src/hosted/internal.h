@@ -99,6 +99,20 @@ S2H_INTERNAL int s2h_fault(void);
  * asks first, without h->lock held. */
 S2H_INTERNAL bool s2h_fail_now(struct s2_hosted *h);
 
+/* RCU (rcu.c): the hooks, and what the deferred free needs of it. */
+S2H_INTERNAL void s2h_rcu_read_lock(void *ctx);
+S2H_INTERNAL void s2h_rcu_read_unlock(void *ctx);
+S2H_INTERNAL void s2h_synchronize_rcu(void *ctx);
+/* A grace period: the synchronize_rcu hook without its fault switch, so
+ * that sync_noop breaks the hook alone. */
+S2H_INTERNAL void s2h_rcu_synchronize(void);
+/* Dies unless the calling thread is outside every read section: a grace
+ * period waited for inside one would never end. */
+S2H_INTERNAL void s2h_rcu_assert_outside(void);
+/* Says why on stderr and aborts: the hooks that need it return nothing,
+ * so they have no way to report a failure. */
+S2H_INTERNAL void s2h_rcu_die(const char *why);
+
 /* A new instance's id, which tells my_shard whose shard it holds. */
 S2H_INTERNAL void s2h_stats_init(struct s2_hosted *h);
 /* The instance's shards freed, and this thread's pointer to its own. */
