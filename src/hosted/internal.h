@@ -30,6 +30,39 @@
 #define NR_SHIFTS	3	/* 12, 14, 16 */
 
 /*
+ * Table pages come from 4 MiB chunks aligned to their size, so the
+ * metadata of any page (its reference count, and the RCU head of a pending
+ * deferred free) is found from its address with two loads, no lookup
+ * structure and no lock: the same job struct page does in a kernel.
+ */
+#define CHUNK_SHIFT	22
+#define CHUNK_SIZE	(1UL << CHUNK_SHIFT)
+
+struct page_meta {
+	int ref;
+	int level;
+	s2_deferred_fn fn;
+	void *owner;
+	void *va;
+	struct s2_hosted *h;
+	struct page_meta *defer_next;	/* the deferred-free queue */
+};
+
+struct chunk {
+	unsigned page_shift;
+	struct chunk *next;
+	struct page_meta *meta;
+};
+
+/* Inline: the allocator's page hooks and defer_free all start here. */
+static inline struct page_meta *meta_of(void *va)
+{
+	struct chunk *c = (struct chunk *)((uintptr_t)va & ~(CHUNK_SIZE - 1));
+
+	return &c->meta[((uintptr_t)va - (uintptr_t)c) >> c->page_shift];
+}
+
+/*
  * Event counters are per thread: a locked add per TLB invalidation would
  * cost more than the page-table update it counts (each is a full barrier
  * on x86).  Each thread owns one shard per instance and is its only
@@ -112,6 +145,16 @@ S2H_INTERNAL void s2h_rcu_assert_outside(void);
 /* Says why on stderr and aborts: the hooks that need it return nothing,
  * so they have no way to report a failure. */
 S2H_INTERNAL void s2h_rcu_die(const char *why);
+
+/* The deferred free (defer.c): its hooks, and an instance's part in it. */
+S2H_INTERNAL void s2h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void *owner);
+S2H_INTERNAL void s2h_defer_barrier(void *ctx);
+/* Returns once every callback queued so far has run: the defer_barrier
+ * hook without its fault switch. */
+S2H_INTERNAL void s2h_defer_wait(void);
+/* The worker lingers while an instance exists: each counts itself in and out. */
+S2H_INTERNAL void s2h_defer_instance_get(void);
+S2H_INTERNAL void s2h_defer_instance_put(void);
 
 /* A new instance's id, which tells my_shard whose shard it holds. */
 S2H_INTERNAL void s2h_stats_init(struct s2_hosted *h);
