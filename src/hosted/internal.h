@@ -146,6 +146,14 @@ S2H_INTERNAL void s2h_rcu_assert_outside(void);
  * so they have no way to report a failure. */
 S2H_INTERNAL void s2h_rcu_die(const char *why);
 
+/* The big-reader lock (brlock.c): its hooks. */
+S2H_INTERNAL void *s2h_rwlock_new(void *ctx);
+S2H_INTERNAL void s2h_rwlock_free(void *ctx, void *lock);
+S2H_INTERNAL void s2h_read_lock(void *lock);
+S2H_INTERNAL void s2h_read_unlock(void *lock);
+S2H_INTERNAL void s2h_write_lock(void *lock);
+S2H_INTERNAL void s2h_write_unlock(void *lock);
+
 /* The deferred free (defer.c): its hooks, and an instance's part in it. */
 S2H_INTERNAL void s2h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void *owner);
 S2H_INTERNAL void s2h_defer_barrier(void *ctx);
