@@ -146,6 +146,17 @@ S2H_INTERNAL void s2h_rcu_assert_outside(void);
  * so they have no way to report a failure. */
 S2H_INTERNAL void s2h_rcu_die(const char *why);
 
+/* The allocator (alloc.c): its hooks. */
+S2H_INTERNAL void *s2h_alloc_page(void *ctx, unsigned page_shift);
+S2H_INTERNAL void s2h_free_page(void *ctx, void *va, unsigned page_shift);
+S2H_INTERNAL void *s2h_alloc_pages_exact(void *ctx, size_t size);
+S2H_INTERNAL void s2h_free_pages_exact(void *ctx, void *va, size_t size);
+S2H_INTERNAL int s2h_page_ref_add(void *ctx, void *va, int delta);
+S2H_INTERNAL void *s2h_zalloc(void *ctx, size_t size);
+S2H_INTERNAL void s2h_free(void *ctx, void *p, size_t size);
+/* The instance's chunks freed, and with them every page they hold. */
+S2H_INTERNAL void s2h_alloc_release(struct s2_hosted *h);
+
 /* The big-reader lock (brlock.c): its hooks. */
 S2H_INTERNAL void *s2h_rwlock_new(void *ctx);
 S2H_INTERNAL void s2h_rwlock_free(void *ctx, void *lock);
