@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * What the files of the hosted platform share: the instance that every
- * hook gets as its context, and the fast path of its counters.
+ * hook gets as its context, the page metadata that the allocator keeps
+ * and the deferred free queues through, the counters' fast path, the
+ * fault switch, and the hooks that platform.c puts in the hook table.
  *
  * Internal to src/hosted.  What the linker sees of it (a function or a
  * variable of one file that another uses) is named s2h_, apart from the
@@ -27,7 +29,21 @@
  */
 #define S2H_TLS		__attribute__((tls_model("local-dynamic")))
 
-#define NR_SHIFTS	3	/* 12, 14, 16 */
+/*
+ * Fault injection (inject.c lists the faults): FAULT(name) is true when
+ * the fault build runs with S2_HOSTED_FAULT=name, and the constant 0 in
+ * every other build.
+ */
+#ifdef S2_HOSTED_FAULT
+enum { HF_NONE, HF_READ_NOWAIT, HF_READ_EXCL, HF_WRITE_NOREADERS,
+       HF_WRITE_NOMUTEX, HF_RCU_NOLOCK, HF_SYNC_NOOP, HF_DEFER_NOW,
+       HF_BARRIER_NOOP, HF_REF_NONATOMIC, HF_NR };
+
+S2H_INTERNAL int s2h_fault(void);
+#define FAULT(name)	(s2h_fault() == HF_##name)
+#else
+#define FAULT(name)	0
+#endif
 
 /*
  * Table pages come from 4 MiB chunks aligned to their size, so the
@@ -37,6 +53,7 @@
  */
 #define CHUNK_SHIFT	22
 #define CHUNK_SIZE	(1UL << CHUNK_SHIFT)
+#define NR_SHIFTS	3	/* 12, 14, 16 */
 
 struct page_meta {
 	int ref;
@@ -112,39 +129,15 @@ static inline void shard_add(uint64_t *c, uint64_t n)
 
 #define STAT_ADD(h, f, n) shard_add(&my_shard(h)->c[STAT_IDX(f)], (n))
 
-/*
- * Fault injection (inject.c lists the faults): FAULT(name) is true when
- * the fault build runs with S2_HOSTED_FAULT=name, and the constant 0 in
- * every other build.
- */
-#ifdef S2_HOSTED_FAULT
-enum { HF_NONE, HF_READ_NOWAIT, HF_READ_EXCL, HF_WRITE_NOREADERS,
-       HF_WRITE_NOMUTEX, HF_RCU_NOLOCK, HF_SYNC_NOOP, HF_DEFER_NOW,
-       HF_BARRIER_NOOP, HF_REF_NONATOMIC, HF_NR };
+/* A new instance's id, which tells my_shard whose shard it holds. */
+S2H_INTERNAL void s2h_stats_init(struct s2_hosted *h);
+/* The instance's shards freed, and this thread's pointer to one of them
+ * forgotten. */
+S2H_INTERNAL void s2h_stats_release(struct s2_hosted *h);
 
-S2H_INTERNAL int s2h_fault(void);
-#define FAULT(name)	(s2h_fault() == HF_##name)
-#else
-#define FAULT(name)	0
-#endif
-
-/* Does this allocation fail (s2_hosted_fail_alloc)?  Every allocating hook
- * asks first, without h->lock held. */
+/* Does this allocation fail (s2_hosted_fail_alloc, inject.c)?  Every
+ * allocating hook asks first, without h->lock held. */
 S2H_INTERNAL bool s2h_fail_now(struct s2_hosted *h);
-
-/* RCU (rcu.c): the hooks, and what the deferred free needs of it. */
-S2H_INTERNAL void s2h_rcu_read_lock(void *ctx);
-S2H_INTERNAL void s2h_rcu_read_unlock(void *ctx);
-S2H_INTERNAL void s2h_synchronize_rcu(void *ctx);
-/* A grace period: the synchronize_rcu hook without its fault switch, so
- * that sync_noop breaks the hook alone. */
-S2H_INTERNAL void s2h_rcu_synchronize(void);
-/* Dies unless the calling thread is outside every read section: a grace
- * period waited for inside one would never end. */
-S2H_INTERNAL void s2h_rcu_assert_outside(void);
-/* Says why on stderr and aborts: the hooks that need it return nothing,
- * so they have no way to report a failure. */
-S2H_INTERNAL void s2h_rcu_die(const char *why);
 
 /* The allocator (alloc.c): its hooks. */
 S2H_INTERNAL void *s2h_alloc_page(void *ctx, unsigned page_shift);
@@ -165,6 +158,20 @@ S2H_INTERNAL void s2h_read_unlock(void *lock);
 S2H_INTERNAL void s2h_write_lock(void *lock);
 S2H_INTERNAL void s2h_write_unlock(void *lock);
 
+/* RCU (rcu.c): the hooks, and what the deferred free needs of it. */
+S2H_INTERNAL void s2h_rcu_read_lock(void *ctx);
+S2H_INTERNAL void s2h_rcu_read_unlock(void *ctx);
+S2H_INTERNAL void s2h_synchronize_rcu(void *ctx);
+/* A grace period: the synchronize_rcu hook without its fault switch, so
+ * that sync_noop breaks the hook alone. */
+S2H_INTERNAL void s2h_rcu_synchronize(void);
+/* Dies unless the calling thread is outside every read section: a grace
+ * period waited for inside one would never end. */
+S2H_INTERNAL void s2h_rcu_assert_outside(void);
+/* Says why on stderr and aborts: the hooks that need it return nothing,
+ * so they have no way to report a failure. */
+S2H_INTERNAL void s2h_rcu_die(const char *why);
+
 /* The deferred free (defer.c): its hooks, and an instance's part in it. */
 S2H_INTERNAL void s2h_defer_free(void *ctx, void *va, int level, s2_deferred_fn fn, void *owner);
 S2H_INTERNAL void s2h_defer_barrier(void *ctx);
@@ -174,10 +181,5 @@ S2H_INTERNAL void s2h_defer_wait(void);
 /* The worker lingers while an instance exists: each counts itself in and out. */
 S2H_INTERNAL void s2h_defer_instance_get(void);
 S2H_INTERNAL void s2h_defer_instance_put(void);
-
-/* A new instance's id, which tells my_shard whose shard it holds. */
-S2H_INTERNAL void s2h_stats_init(struct s2_hosted *h);
-/* The instance's shards freed, and this thread's pointer to its own. */
-S2H_INTERNAL void s2h_stats_release(struct s2_hosted *h);
 
 #endif

@@ -1,19 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Hosted platform for Linux user space.
+ * The hosted platform as the library sees it: the hook table
+ * (s2_hosted_platform), the instance passed with it as the context
+ * (s2_hosted_new, s2_hosted_free), and the hooks that only translate,
+ * count or observe: TLB and cache maintenance, virt/phys, yield.
  */
-#include <errno.h>
-#include <linux/futex.h>
-#include <linux/membarrier.h>
-#include <pthread.h>
 #include <sched.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -28,8 +21,6 @@ static void *h_phys_to_virt(void *ctx, uint64_t pa)
 	(void)ctx;
 	return (void *)(uintptr_t)pa;
 }
-
-/* ------------------------------------------------------ TLB and caches */
 
 static void observe(struct s2_hosted *h, enum s2_hosted_event ev, uint64_t a,
 		    uint64_t size, int level)
