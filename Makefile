@@ -31,7 +31,7 @@ SONAME    := libs2mmu.so.0
 all: deps $(BUILD)/libs2mmu.a $(BUILD)/libs2mmu.so $(BUILD)/s2mmu
 
 # Debian packages the hosted build needs (prove, for make test; the
-# hosted platform's RCU is our own, src/hosted/hosted.c). Installed when
+# hosted platform's RCU is our own, src/hosted/rcu.c). Installed when
 # we are root, otherwise we stop with the exact command to run.
 DEB_PKGS := perl
 # The end of every rule that checks for the Debian packages a target

@@ -45,10 +45,12 @@ CROSS_HOST_CFLAGS = $(CSTD) $(WARN) -O2 -g -D_GNU_SOURCE -pthread -Iinclude -I. 
 CROSS_HOST_LIBS = -lpthread -lm
 
 CROSS_TESTS := $(CROSS_DIR)/tests/pgt_unit.t $(CROSS_DIR)/tests/pgt_property.t
+# The tests' platform: src/hosted, built hosted for aarch64.
+CROSS_HOSTED_OBJS := $(patsubst %.c,$(CROSS_DIR)/host/%.o,$(wildcard src/hosted/*.c))
 # Keep the aarch64 objects between runs (make would delete them as
 # intermediates of the pattern rules).
 .SECONDARY: $(CROSS_TESTS:$(CROSS_DIR)/tests/%.t=$(CROSS_DIR)/host/tests/%.o) \
-	$(CROSS_DIR)/host/src/hosted/hosted.o
+	$(CROSS_HOSTED_OBJS)
 
 .PHONY: cross-deps cross-lib cross-test
 
@@ -106,7 +108,7 @@ $(CROSS_DIR)/host/%.o: %.c | $(CROSS_DIR)/.deps
 
 # Linked with the freestanding core objects themselves (glibc supplies
 # memset/memcpy here), so the code under test is the code checked above.
-$(CROSS_DIR)/tests/%.t: $(CROSS_DIR)/host/tests/%.o $(CROSS_DIR)/host/src/hosted/hosted.o \
+$(CROSS_DIR)/tests/%.t: $(CROSS_DIR)/host/tests/%.o $(CROSS_HOSTED_OBJS) \
 		$(CROSS_CORE_OBJS) | $(CROSS_LIB)
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) -static -pthread -o $@ $^ $(CROSS_HOST_LIBS)

@@ -2,22 +2,25 @@
 #
 # make hosted-fault-test: shows that tests/hosted_stress.c can fail.
 #
-# The stress test is linked a second time, against a copy of
-# src/hosted/hosted.c compiled with -DS2_HOSTED_FAULT.  That object is the
-# only one ever built with the define: the library, `make test` and every
-# other build compile hosted.c without it, where its fault branches are
-# the constant 0 and vanish.  The program runs once with no fault (it must
-# pass), once more with no fault on the RCU's fallback for kernels without
-# membarrier(2) (S2_HOSTED_RCU_FENCE: fences in the readers; it must pass
-# and say it ran on fences), and once per fault named in S2_HOSTED_FAULT,
-# each of which breaks one primitive.  A fault is caught when the program
-# exits 1 (failed checks, not a crash or a hang) and every check listed
-# for it below reports "not ok".  The target fails unless every fault is caught
-# (docs/reliability.md, "Hosted platform stress test").
+# The stress test is linked a second time, against a copy of every file
+# of src/hosted compiled with -DS2_HOSTED_FAULT (all of them: any may hold
+# FAULT() branches, and the files must agree on the define).  Those
+# objects are the only ones ever built with the define: the library, `make
+# test` and every other build compile src/hosted without it, where the
+# fault branches are the constant 0 and vanish.  The program runs once
+# with no fault (it must pass), once more with no fault on the RCU's
+# fallback for kernels without membarrier(2) (S2_HOSTED_RCU_FENCE: fences
+# in the readers; it must pass and say it ran on fences), and once per
+# fault named in S2_HOSTED_FAULT, each of which breaks one primitive.  A
+# fault is caught when the program exits 1 (failed checks, not a crash or
+# a hang) and every check listed for it below reports "not ok".  The
+# target fails unless every fault is caught (docs/reliability.md, "Hosted
+# platform stress test").
 
 HF_DIR  := $(BUILD)/hosted-fault
-# under $(BUILD)/obj so that the top Makefile picks up its .d file
-HF_OBJ  := $(BUILD)/obj/hosted-fault/src/hosted/hosted.o
+# under $(BUILD)/obj so that the top Makefile picks up their .d files
+HF_SRCS := $(wildcard src/hosted/*.c)
+HF_OBJS := $(HF_SRCS:%.c=$(BUILD)/obj/hosted-fault/%.o)
 HF_TEST := $(HF_DIR)/hosted_stress.t
 HF_TIMEOUT ?= 60
 
@@ -35,13 +38,13 @@ HF_FAULTS := \
 
 .PHONY: hosted-fault-test
 
-$(HF_OBJ): src/hosted/hosted.c | $(BUILD)/.deps
+$(HF_OBJS): $(BUILD)/obj/hosted-fault/%.o: %.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -DS2_HOSTED_FAULT -c $< -o $@
 
 # The test uses the hosted platform only, so it needs no other library
-# object: the fault build of hosted.c is all it links.
-$(HF_TEST): $(BUILD)/obj/tests/hosted_stress.o $(HF_OBJ)
+# object: the fault build of src/hosted is all it links.
+$(HF_TEST): $(BUILD)/obj/tests/hosted_stress.o $(HF_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS)
 

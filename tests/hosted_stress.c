@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The hosted platform's own concurrency primitives (src/hosted/hosted.c),
+ * The hosted platform's own concurrency primitives (src/hosted),
  * hammered from several threads: the big-reader rwlock that is the VM's
  * mmu_lock, the lock that serialises memslot updates, RCU read sections
  * and synchronize_rcu, defer_free / defer_barrier, and page_ref_add.  The
@@ -19,7 +19,7 @@
  * period and a freed page only by its deferred callback, and so on.
  *
  * Each check's name ends in a [tag].  mk/hosted-fault.mk links this same
- * test against hosted.c built with -DS2_HOSTED_FAULT and, for each fault
+ * test against src/hosted built with -DS2_HOSTED_FAULT and, for each fault
  * S2_HOSTED_FAULT can switch on, requires the tagged checks that must
  * catch it to say "not ok" (docs/reliability.md, "Hosted platform stress
  * test").  About 1.5 s on 2 shared cores.
