@@ -12,6 +12,11 @@ struct map_data {
 	unsigned prot;
 	struct s2_memcache *mc;
 	struct refbatch rb;
+	/* each level's leaf template for @prot, made once per map rather
+	 * than once per leaf: the range loop then keeps only the output
+	 * address to compute (and the registers it would spend on the
+	 * format's level descriptor) */
+	uint64_t tmpl[S2_MAX_LEVELS];
 };
 
 static s2_always_inline bool map_fits(const struct s2_walk_ctx *c, const struct map_data *d)
@@ -55,14 +60,15 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 	return 0;
 }
 
-/* Install a leaf of output @pa at @c's entry; its table's count in @rb. */
+/* Install a leaf of output @pa at @c's entry; its table's count in @rb.
+ * @tmpl: lv_leaf_template(@c's level, @prot, young). */
 static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigned prot,
-				    struct refbatch *rb, bool shared)
+				    uint64_t tmpl, struct refbatch *rb, bool shared)
 {
 	struct s2_pgtable *pgt = c->pgt;
 	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
 	uint64_t span = pgt_span(pgt, c->level);
-	uint64_t new = lv_leaf_template(lv, prot, true) | lv_oa_bits(pgt, lv, pa);
+	uint64_t new = tmpl | lv_oa_bits(pgt, lv, pa);
 	uint64_t old = c->old;
 
 	if (!lv_valid(lv, old)) {
@@ -198,7 +204,8 @@ static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, boo
 	if (visit == S2_WALK_TABLE_PRE)
 		return fits ? map_collapse(c, d, shared) : 0;
 	if (fits)
-		return map_leaf(c, d->pa + (c->addr - d->ipa), d->prot, &d->rb, shared);
+		return map_leaf(c, d->pa + (c->addr - d->ipa), d->prot,
+				d->tmpl[S2_LVL(c->level)], &d->rb, shared);
 	return map_new_table(c, d, shared);
 }
 
@@ -363,7 +370,7 @@ static s2_always_inline int map_entry(struct s2_pgtable *pgt, uint64_t ipa, uint
 	struct s2_walk_ctx c;
 	struct refbatch rb = { NULL, 0 };
 	struct s2_iter it;
-	uint64_t pte;
+	uint64_t pte, tmpl;
 	int ret;
 
 	if (level < 0)
@@ -377,12 +384,13 @@ static s2_always_inline int map_entry(struct s2_pgtable *pgt, uint64_t ipa, uint
 	c.end = ipa + size;
 	c.flags = S2_WALK_LEAF | (flags & S2_WALK_SHARED);
 	c.arg = NULL;
+	tmpl = lv_leaf_template(s2_lv(pgt, level), prot, true);
 	if (flags & S2_WALK_SHARED) {
 		/* parallel faults interleave here (map_visit) */
 		S2_PREEMPT(pgt->plat, pgt->ctx, "map: entry read");
-		ret = map_leaf(&c, pa, prot, &rb, true);
+		ret = map_leaf(&c, pa, prot, tmpl, &rb, true);
 	} else {
-		ret = map_leaf(&c, pa, prot, &rb, false);
+		ret = map_leaf(&c, pa, prot, tmpl, &rb, false);
 	}
 	ref_flush(pgt, &rb);
 	return ret;
@@ -413,6 +421,8 @@ static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, ui
 	d.mc = mc;
 	d.rb.table = NULL;
 	d.rb.n = 0;
+	for (int l = pgt->start_level; l <= S2_LAST_LEVEL; l++)
+		d.tmpl[S2_LVL(l)] = lv_leaf_template(s2_lv(pgt, l), prot, true);
 	/* A table is only replaced by a block if the range holds a block. */
 	walk = S2_WALK_LEAF;
 	if (size > (1ULL << pgt->page_shift) && size >= min_block(pgt, max_size))

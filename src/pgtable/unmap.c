@@ -218,8 +218,12 @@ static s2_always_inline int unmap_walk(struct s2_pgtable *pgt, uint64_t ipa, uin
  * wider than the leaf found, a root entry, and non-FWB tables (TLBI then
  * clean, and the cmo_before_tlbi site) take the range walk, before
  * anything has changed.  @size: a power of two, @addr aligned to it.
+ * @page (constant): @size is one page, the per-page unmap of reclaim,
+ * which keeps its instructions to the last-level case (a block found
+ * there takes the walk, which removes it whole just the same).
  */
-static s2_always_inline int unmap_entry(struct s2_pgtable *pgt, uint64_t addr, uint64_t size)
+static s2_always_inline int unmap_entry(struct s2_pgtable *pgt, uint64_t addr, uint64_t size,
+					bool page)
 {
 	const int sl = pgt->start_level;
 	uint64_t *path[S2_MAX_LEVELS];
@@ -233,16 +237,22 @@ static s2_always_inline int unmap_entry(struct s2_pgtable *pgt, uint64_t addr, u
 	old = iter_descend(&it, pgt, addr, path);
 	ptep = iter_ptep(&it);
 	level = it.level;
-	span = pgt_span(pgt, level);
-	if (span >= size && !lv_valid(s2_lv(pgt, level), old))
-		return 0;
-	if (span < size || level == sl || (pgt->flags & S2_PGT_NO_FWB)) {
-		unmap_walk_init(&d, addr, NULL, NULL);
-		unmap_walk(pgt, addr, addr + size, &d, false);
-		s2pgt_owed_settle(pgt, &d.owed, true);
-		return 0;
+	if (page) {
+		if (!lv_valid(s2_lv(pgt, level), old))
+			return 0;
+		span = size;
+		if (level != S2_LAST_LEVEL)
+			goto walk;
+	} else {
+		span = pgt_span(pgt, level);
+		if (span >= size && !lv_valid(s2_lv(pgt, level), old))
+			return 0;
+		if (span < size)
+			goto walk;
+		addr &= ~(span - 1);
 	}
-	addr &= ~(span - 1);
+	if (level == sl || (pgt->flags & S2_PGT_NO_FWB))
+		goto walk;
 	take_leaf(pgt, ptep, old);
 	/* A count back at 1 (the parent's link alone) is an empty table. */
 	if (ref_add(pgt, table_of(pgt, ptep), -1) != 1) {
@@ -264,6 +274,11 @@ static s2_always_inline int unmap_entry(struct s2_pgtable *pgt, uint64_t addr, u
 	ref_flush(pgt, &d.rb);
 	s2pgt_owed_settle(pgt, &d.owed, true);
 	return 0;
+walk:
+	unmap_walk_init(&d, addr, NULL, NULL);
+	unmap_walk(pgt, addr, addr + size, &d, false);
+	s2pgt_owed_settle(pgt, &d.owed, true);
+	return 0;
 }
 
 int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
@@ -275,9 +290,11 @@ int s2_pgt_unmap(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	if (ret)
 		return ret;
 	/* one page, or one block's worth: at most one entry to remove */
+	if (size == pgt_span(pgt, S2_LAST_LEVEL))
+		return unmap_entry(pgt, ipa.v, size, true);
 	if (!(size & (size - 1)) && !(ipa.v & (size - 1)) &&
 	    size <= pgt_span(pgt, S2_LAST_LEVEL - 1))
-		return unmap_entry(pgt, ipa.v, size);
+		return unmap_entry(pgt, ipa.v, size, false);
 	unmap_walk_init(&d, ipa.v, NULL, NULL);
 	ret = unmap_walk(pgt, ipa.v, ipa.v + size, &d, false);
 	s2pgt_owed_settle(pgt, &d.owed, true);
