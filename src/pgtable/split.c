@@ -56,7 +56,8 @@ static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, b
 	ref_add(pgt, child, (int)n);
 	tables_add(pgt, 1);
 	pte_store_release(c->pgt, c->ptep, lv_mk_table(pgt, lv, child));
-	return 0;
+	/* leaves of the target size already: nothing below to split */
+	return cspan <= d->target ? S2_WALK_SKIP : 0;
 }
 
 S2_VISITOR_WITH(split_visit, excl, false)
@@ -77,11 +78,12 @@ int s2_pgt_split(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 		return -S2_EINVAL;
 	if (flags & S2_WALK_SHARED) {
 		walk_rcu_enter(pgt);
-		ret = s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_WALK_LEAF,
+		ret = s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_WALK_LEAF | S2_WALK_SKIPS,
 				     split_visit_shared, &d);
 		walk_rcu_exit(pgt);
 		return ret;
 	}
-	return s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_WALK_LEAF, split_visit_excl, &d);
+	return s2_walk_inline(pgt, ipa.v, ipa.v + size, S2_WALK_LEAF | S2_WALK_SKIPS,
+			      split_visit_excl, &d);
 }
 

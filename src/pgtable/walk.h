@@ -138,6 +138,16 @@ static s2_always_inline void iter_ctx(const struct s2_iter *it, struct s2_walk_c
 }
 
 /*
+ * The engine's own walks only (never s2_pgt_walk's caller, whose flags
+ * cannot carry it): with S2_WALK_SKIPS in the walk's flags, a LEAF or
+ * PRE visit may return S2_WALK_SKIP to say that the table its entry now
+ * holds needs no visit (split, whose new leaves are already of the
+ * target size: entering them would visit 512 leaves to do nothing).
+ */
+#define S2_WALK_SKIPS	0x100
+#define S2_WALK_SKIP	1
+
+/*
  * A visitor specialised on a constant (the walk mode, the unmap's
  * shape): FN_SUFFIX(c, visit) is FN(c, visit, ARG), so each
  * specialisation gets a walker of its own, with the visitor inlined and
@@ -168,8 +178,13 @@ static s2_always_inline int walk_visit_entry(struct s2_walk_ctx *c,
 	if (!(flags & kind))
 		return 0;
 	ret = visit(c, kind);
-	if (ret)
+	if (ret) {
+		if ((flags & S2_WALK_SKIPS) && ret == S2_WALK_SKIP) {
+			*down = false;
+			return 0;
+		}
 		return ret;
+	}
 	if (c->level == S2_LAST_LEVEL) {
 		*down = false;
 		return 0;
