@@ -152,6 +152,14 @@ static void h_cy_cfy_ty(void *a)
 	w_age(0, K4, HOST_AGE_TEST_YOUNG);
 }
 
+static void s_cy_4p(void *a) { (void)a; w_age_s2(0, 4 * K4, HOST_AGE_CLEAR_YOUNG); }
+static void s_cfy_ty_p0(void *a)
+{
+	(void)a;
+	w_age_s2(0, K4, HOST_AGE_CLEAR_FLUSH_YOUNG);
+	w_age_s2(0, K4, HOST_AGE_TEST_YOUNG);
+}
+
 static void m_log_on_harvest(void *a) { (void)a; w_dirty_log(true); w_harvest(); }
 static void v0_write_p1_x2(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, true); }
 
@@ -342,6 +350,16 @@ const struct scenario scenarios[] = {
 	  "the process exits and release frees the table",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  populate_page0, T2("vmm: walk stage 2", m_vmm_walk_x2, "host: exit", h_exit), false },
+	/* Two agers of one page at once, the library's handlers called
+	 * directly (the host model's own serialise on its page-table lock):
+	 * the clear_flush_young that finds page 0 already old while the
+	 * clear_young that made it old is still walking pages 1-3 must flush
+	 * it (I9) */
+	{ "age_vs_age", "clear_young and clear_flush_young of a page at once, a vCPU "
+	  "reading it (I9)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  populate_page0, T3("ager: clear_young p0-3", s_cy_4p, "ager: cfy+test_young", s_cfy_ty_p0,
+			     "vcpu0", v0_read_page0_x3), false },
 	{ "log_enable_vs_write", "dirty logging turned on while a vCPU writes, then a harvest",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  NULL, T2("vmm: log on, harvest", m_log_on_harvest, "vcpu0", v0_write_p1_x2), false },

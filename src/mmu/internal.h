@@ -64,10 +64,18 @@ struct s2_vm {
 	long in_progress;
 	uint64_t range_start, range_end;
 	long mn_active;			/* starts not yet ended, atomic */
-	/* a clear_young has made a leaf old without a TLB flush: every
-	 * clear_flush_young from now on flushes (notifier.c age(), I9);
-	 * under mmu_lock (write) */
+	/*
+	 * I9 with aging under mmu_lock for read (notifier.c, before age()):
+	 * young_unflushed, set for good once a clear_young has made a leaf
+	 * old without a TLB flush, after which every clear_flush_young
+	 * flushes; agers_clearing, the clear_young and clear_flush_young
+	 * calls between their first clear and the end of their flush, so
+	 * that a clear_flush_young that finds a leaf another one made old
+	 * flushes it too.  Both atomic: set and counted with acq_rel, read
+	 * after a fence (the leaf that was found old is the message).
+	 */
 	bool young_unflushed;
+	long agers_clearing;
 	const struct s2_platform *plat;
 	void *ctx;
 	const struct s2_host_ops *host;
