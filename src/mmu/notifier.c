@@ -344,7 +344,8 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
  *   under the same read lock may break the very leaf we read (a lazy
  *   split, a remap) or collapse the table we descend (I3, I5).  A plain
  *   store of a value computed from our earlier read would write the old
- *   leaf back over its locked entry or the table that replaced it.
+ *   leaf back over its locked entry or the table that replaced it
+ *   (age_plain_store).
  *
  * - I9 for clear_flush_young across concurrent agers.  A TLB entry is
  *   only ever filled from a young leaf, and after the leaf is made old it
@@ -376,7 +377,7 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
 struct young_arg {
 	bool mkold;
 	bool flush;
-	unsigned walk;			/* S2_WALK_SHARED */
+	unsigned walk;			/* S2_WALK_SHARED, or 0 (age_plain_store) */
 };
 
 /* See above: must a clear_flush_young flush leaves it found old? */
@@ -414,6 +415,10 @@ static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool
 	if (!vm || start >= end)
 		return false;
 	VM_STAT(vm, age_calls);
+	/* age_plain_store: the exclusive walk (plain stores, no RCU) kept
+	 * from the time aging held mmu_lock for write */
+	if (S2_BUG_INJECTED(vm->plat, vm->ctx, age_plain_store))
+		ya.walk = 0;
 	vm->plat->read_lock(vm->mmu_lock);
 	pgt = s2_load(&vm->pgt);
 	/* Aging runs concurrently with release (seed 001). */
