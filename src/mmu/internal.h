@@ -64,6 +64,14 @@ struct s2_vm {
 	long in_progress;
 	uint64_t range_start, range_end;
 	long mn_active;			/* starts not yet ended, atomic */
+	/*
+	 * I9 with aging under mmu_lock for read (notifier.c, before age()):
+	 * set for good once a clear_young has made a leaf old without a TLB
+	 * flush; from then on every clear_flush_young flushes what it visits.
+	 * Atomic; written once (it shares a line with what every fault
+	 * reads), ordered by agers_clearing's decrement.
+	 */
+	bool young_unflushed;
 	const struct s2_platform *plat;
 	void *ctx;
 	const struct s2_host_ops *host;
@@ -84,20 +92,17 @@ struct s2_vm {
 	} st[S2_STAT_SHARDS];
 	/*
 	 * I9 with aging under mmu_lock for read (notifier.c, before age()):
-	 * young_unflushed, set for good once a clear_young has made a leaf
-	 * old without a TLB flush, after which every clear_flush_young
-	 * flushes; agers_clearing, the clear_young and clear_flush_young
-	 * calls between their first clear and the end of their flush, so
-	 * that a clear_flush_young that finds a leaf another one made old
-	 * flushes it too.  Both atomic: set and counted with acq_rel, read
-	 * after a fence (the leaf that was found old is the message).
-	 * Last, after the statistics' shards, not among the fields above
-	 * that every fault reads: two writes per aging call there took those
-	 * lines from the faulting CPUs (aging beside two faulting threads,
-	 * bench --quick, medians of 12 interleaved runs, this move alone:
-	 * 492 -> 764 M pages/s aged, 13.9 -> 17.5 M faults/s beside).
+	 * the clear_young and clear_flush_young calls between their first
+	 * clear and the end of their flush, so that a clear_flush_young that
+	 * finds a leaf another one made old flushes it too.  Atomic: counted
+	 * with acq_rel, read with acquire after a fence (the leaf that was
+	 * found old is the message).  Last, after the statistics' shards,
+	 * not among the fields above that every fault reads: two writes per
+	 * aging call there took those lines from the faulting CPUs (aging
+	 * beside two faulting threads, bench --quick, medians of 12
+	 * interleaved runs: 492 -> 764 M pages/s aged, 13.9 -> 17.5 M
+	 * faults/s beside).
 	 */
-	bool young_unflushed;
 	long agers_clearing;
 };
 

@@ -434,8 +434,9 @@ static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool
 		s2_add_return(&vm->agers_clearing, 1);
 	young = for_each_gpa(vm, start, end, young_fn, pgt, &ya);
 	if (mkold) {
-		/* ordered before the decrement by its release */
-		if (young && !flush)
+		/* ordered before the decrement by its release; stored once,
+		 * the line is one every fault reads */
+		if (young && !flush && !s2_load(&vm->young_unflushed))
 			s2_store(&vm->young_unflushed, true);
 		s2_add_return(&vm->agers_clearing, -1);
 	}
