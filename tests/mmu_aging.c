@@ -41,18 +41,8 @@ static int flat_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved
 	return 0;
 }
 
-static void flat_put(void *host, const struct s2_resolved *r)
-{
-	(void)host;
-	(void)r;
-}
-
-static uint64_t flat_size(void *host, s2_hva_t hva)
-{
-	(void)host;
-	(void)hva;
-	return PG;
-}
+static void flat_put(void *host, const struct s2_resolved *r) { (void)host; (void)r; }
+static uint64_t flat_size(void *host, s2_hva_t hva) { (void)host; (void)hva; return PG; }
 
 static const struct s2_host_ops flat_ops = { flat_resolve, flat_put, flat_size, NULL };
 
@@ -275,48 +265,29 @@ static void test_fault_beside_aging(void)
 }
 
 /*
- * I9 between two agers: a clear_young of pages 0-1 has made them old and
- * not yet returned when a clear_flush_young of page 0 runs; that one finds
- * the page old but must flush it anyway, or a TLB entry filled while it
- * was young outlives the clear_flush_young.
+ * I9 between two agers: a @first_kind ager of @pages pages (from 0) has
+ * made page 0 old and not yet flushed or returned when a
+ * clear_flush_young of page 0 runs (the hook at the end of the first
+ * one's walk); that one finds the page old but must flush it anyway, or
+ * a TLB entry filled while it was young outlives the clear_flush_young.
  */
-static void test_cfy_beside_clear_young(void)
+static void test_cfy_beside(enum age_kind first_kind, uint64_t pages)
 {
 	struct s2_memcache mc = S2_MEMCACHE_INIT;
 	struct s2_vm *vm = mkvm(M2);
-	bool y;
 	struct job j;
+	bool y;
 
-	fault(vm, 0, &mc);
-	fault(vm, PG, &mc);
+	for (uint64_t a = 0; a < pages * PG; a += PG)
+		fault(vm, a, &mc);
 	job_init(&j, job_cfy, vm, 0);
 	arm(run_job_and_wait, true);
-	y = age(vm, AGE_CY, 0, 2 * PG);
+	y = age(vm, first_kind, 0, pages * PG);
 	job_finish(&j);
 	tap_ok(y && hook_ran == 1 && job_in_time && j.ret == 0 && j.tlbi >= 1,
-	       "clear_flush_young finds a page a running clear_young made old, and "
-	       "flushes it before returning (I9; %llu TLB ops)", (unsigned long long)j.tlbi);
-	s2_vm_memcache_free(vm, &mc);
-	s2_vm_destroy(vm);
-}
-
-/* Between two clear_flush_young calls, the same: the second one finds the
- * page old while the first has not flushed yet. */
-static void test_cfy_beside_cfy(void)
-{
-	struct s2_memcache mc = S2_MEMCACHE_INIT;
-	struct s2_vm *vm = mkvm(M2);
-	struct job j;
-
-	fault(vm, 0, &mc);
-	job_init(&j, job_cfy, vm, 0);
-	/* at the end of the first one's walk, before its flush */
-	arm(run_job_and_wait, true);
-	age(vm, AGE_CFY, 0, PG);
-	job_finish(&j);
-	tap_ok(hook_ran == 1 && job_in_time && j.ret == 0 && j.tlbi >= 1,
-	       "clear_flush_young finds a page another, not yet flushed, made old, and "
-	       "flushes it (I9; %llu TLB ops)", (unsigned long long)j.tlbi);
+	       "clear_flush_young finds a page a running %s made old, and flushes it "
+	       "before returning (I9; %llu TLB ops)", age_name[first_kind],
+	       (unsigned long long)j.tlbi);
 	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
 }
@@ -466,8 +437,8 @@ int main(void)
 	plat.rcu_read_lock = w_rcu_read_lock;
 	plat.rcu_read_unlock = w_rcu_read_unlock;
 	test_fault_beside_aging();
-	test_cfy_beside_clear_young();
-	test_cfy_beside_cfy();
+	test_cfy_beside(AGE_CY, 2);
+	test_cfy_beside(AGE_CFY, 1);
 	test_cfy_alone();
 	test_counts_in_parallel();
 	test_after_release();
