@@ -14,6 +14,9 @@ struct s2_core_results {
 	double eager_s, lazy_s;			/* enable logging + write all */
 	double eager_enable_s, lazy_enable_s;	/* of which the enable */
 	uint64_t eager_faults, lazy_faults;
+	/* pages aged per second by clear_young over 2M ranges: alone, and
+	 * with two threads faulting on the same slot (their faults/s too) */
+	double age_alone_per_s, age_2f_per_s, age_2f_faults_per_s;
 };
 
 /* The invalidating thread of the spurious-retry figure: microseconds of
@@ -23,6 +26,7 @@ struct s2_core_results {
 
 void s2_bench_fault_scaling(uint64_t slot_bytes, int reps, struct s2_core_results *r);
 void s2_bench_spurious(unsigned long nfaults, struct s2_core_results *r);
+void s2_bench_aging(uint64_t slot_bytes, double secs, int reps, struct s2_core_results *r);
 void s2_bench_split(uint64_t slot_bytes, int reps, struct s2_core_results *r);
 
 #endif

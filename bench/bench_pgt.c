@@ -374,6 +374,9 @@ static unsigned derive(const struct bench *b, const struct s2_core_results *c,
 	PUT("fault_1t_per_s", c->fault_1t_per_s, "faults/s", 0);
 	PUT("fault_2t_per_s", c->fault_2t_per_s, "faults/s", 0);
 	PUT("fault_scaling_2t", c->fault_2t_per_s / c->fault_1t_per_s, "x", 2);
+	PUT("age_2m_alone_mpages_per_s", c->age_alone_per_s * 1e-6, "Mpages/s", 1);
+	PUT("age_2m_2faulting_mpages_per_s", c->age_2f_per_s * 1e-6, "Mpages/s", 1);
+	PUT("age_2m_2faulting_faults_per_s", c->age_2f_faults_per_s, "faults/s", 0);
 	PUT("spurious_retry_pct_ranged", c->spurious_pct_ranged, "%", 3);
 	PUT("spurious_retry_pct_counter", c->spurious_pct_counter, "%", 2);
 	PUT("split_eager_s", c->eager_s, "s", 4);
@@ -398,6 +401,7 @@ static void usage(FILE *f)
 		"TLB and cache operations are counted by the hosted platform.\n"
 		"Then fast unmap against per-leaf unmap of 1 GiB and 16 GiB of 4K\n"
 		"pages, and the coherence core: fault-in with 1 and 2 threads,\n"
+		"aging (clear_young of 2M ranges) alone and beside 2 faulting threads,\n"
 		"spurious retries (ranged vs counter tracking), eager vs lazy split.\n"
 		"Each 4K range operation is also given as a multiple of the memory\n"
 		"floor: a loop storing (and one read-modify-writing) one 8-byte\n"
@@ -485,6 +489,7 @@ int s2_bench_main(int argc, char **argv)
 	if (!b->json && isatty(2))
 		fprintf(stderr, "\rbench: coherence core          ");
 	s2_bench_fault_scaling(quick ? 128ULL << 20 : 1ULL << 30, b->reps, &core);
+	s2_bench_aging(quick ? 128ULL << 20 : 1ULL << 30, quick ? 0.2 : 0.5, b->reps, &core);
 	s2_bench_spurious(quick ? 100000 : 1000000, &core);
 	s2_bench_split(quick ? 256ULL << 20 : 1ULL << 30, b->reps, &core);
 	if (!b->json && isatty(2))

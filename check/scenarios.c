@@ -152,6 +152,16 @@ static void h_cy_cfy_ty(void *a)
 	w_age(0, K4, HOST_AGE_TEST_YOUNG);
 }
 
+static void v1_write_p1(void *a) { (void)a; w_access(1, K4, true); }
+static void s_cy_2m(void *a) { (void)a; w_age_s2(0, M2, HOST_AGE_CLEAR_YOUNG); }
+static void s_cy_4p(void *a) { (void)a; w_age_s2(0, 4 * K4, HOST_AGE_CLEAR_YOUNG); }
+static void s_cfy_ty_p0(void *a)
+{
+	(void)a;
+	w_age_s2(0, K4, HOST_AGE_CLEAR_FLUSH_YOUNG);
+	w_age_s2(0, K4, HOST_AGE_TEST_YOUNG);
+}
+
 static void m_log_on_harvest(void *a) { (void)a; w_dirty_log(true); w_harvest(); }
 static void v0_write_p1_x2(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, true); }
 
@@ -182,6 +192,14 @@ static void populate_page0(void)
 	w_access(0, 0, false);
 }
 static void split_now(void) { w_split(0); }
+static void block_logging(void)
+{
+	/* a 2M block in vCPU 0's TLB, then dirty logging on: the block is
+	 * read-only, and the next write in it splits it under mmu_lock for
+	 * read (lazy split) */
+	w_access(0, 0, false);
+	w_dirty_log(true);
+}
 static void populate_page0_w(void)
 {
 	/* a writable translation already in vCPU 0's TLB, so the guest can
@@ -342,6 +360,31 @@ const struct scenario scenarios[] = {
 	  "the process exits and release frees the table",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  populate_page0, T2("vmm: walk stage 2", m_vmm_walk_x2, "host: exit", h_exit), false },
+	/*
+	 * Aging under mmu_lock for read beside a fault that splits the very
+	 * block it is clearing (lazy split while logging): a clear by plain
+	 * store writes the block back over the table the split installed
+	 * (age_plain_store).  The ager calls the handler directly: the host
+	 * model's resolve() takes the page-table lock its aging holds, where
+	 * Linux's fault path resolves through GUP-fast without it.  arm64
+	 * without HA: with hardware-managed bits (HA, EPT's A/D) even an
+	 * exclusive leaf update compares and exchanges.
+	 */
+	{ "age_vs_split", "clear_young of a 2M block while a write fault splits it "
+	  "(dirty logging on)",
+	  { THP2M, .nr_vcpus = 2, .populate = true, .arm64_only = true },
+	  block_logging, T2("ager: clear_young", s_cy_2m, "vcpu1: write p1", v1_write_p1),
+	  false },
+	/* Two agers of one page at once, the library's handlers called
+	 * directly (the host model's own serialise on its page-table lock):
+	 * the clear_flush_young that finds page 0 already old while the
+	 * clear_young that made it old is still walking pages 1-3 must flush
+	 * it (I9) */
+	{ "age_vs_age", "clear_young and clear_flush_young of a page at once, a vCPU "
+	  "reading it (I9)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true },
+	  populate_page0, T3("ager: clear_young p0-3", s_cy_4p, "ager: cfy+test_young", s_cfy_ty_p0,
+			     "vcpu0", v0_read_page0_x3), false },
 	{ "log_enable_vs_write", "dirty logging turned on while a vCPU writes, then a harvest",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  NULL, T2("vmm: log on, harvest", m_log_on_harvest, "vcpu0", v0_write_p1_x2), false },
@@ -398,6 +441,7 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_release_flush_unlocked] = { "release_flush_unlocked", "release_vs_dontneed", 1 },
 	[S2_BUG_clean_after_unlock] = { "clean_after_unlock", "nofwb_double_zap", 8 },
 	[S2_BUG_slots_free_size] = { "slots_free_size", "memslot_delete", 3 },
+	[S2_BUG_age_plain_store] = { "age_plain_store", "age_vs_split", 3 },
 };
 
 /* the generation seen before the array needs a store-buffer reordering */

@@ -1290,6 +1290,19 @@ int w_age(uint64_t off, uint64_t len, enum host_age_mode mode)
 	return host_age(W->mm, H(off), len, mode);
 }
 
+int w_age_s2(uint64_t off, uint64_t len, enum host_age_mode mode)
+{
+	s2_hva_t s = H(off), e = H(off + len);
+
+	/* the oracle's wrappers, as the host would call them, without its
+	 * page-table lock */
+	if (mode == HOST_AGE_CLEAR_FLUSH_YOUNG)
+		return n_cfy(&W->sub, s, e);
+	if (mode == HOST_AGE_CLEAR_YOUNG)
+		return n_cy(&W->sub, s, e);
+	return n_ty(&W->sub, s, e);
+}
+
 int w_fork_child_exit(void)
 {
 	struct host_mm *child;

@@ -135,6 +135,11 @@ int w_fork_child_exit(void);
  * entries after dirty logging): no retry needed, seed 002's third rule. */
 int w_host_level(uint64_t off);
 int w_age(uint64_t off, uint64_t len, enum host_age_mode mode);
+/* The VM's aging handler for [@off, @off+@len) alone, called directly: the
+ * host model serialises its own aging calls on its page-table lock, while
+ * the library lets them run in parallel (mmu.h), so two of these may
+ * overlap.  Return: the handler's. */
+int w_age_s2(uint64_t off, uint64_t len, enum host_age_mode mode);
 void w_exit_mm(void);
 void w_vm_destroy_path(void);		/* unregister: release while vCPUs run */
 /* The embedder's software walker (MMIO emulation, a table dump):

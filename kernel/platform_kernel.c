@@ -195,10 +195,11 @@ static void s2k_icache_inval_pou(void *ctx, s2_hpa_t pa, uint64_t size)
 
 /*
  * Locks.  The core has two: mmu_lock (rwlock_new) and the memslot lock
- * (sleeplock_new).  mmu_lock must spin, because the notifiers that take
- * it for write run in atomic context (clear_flush_young and change_pte
- * under the host's page-table spinlock, invalidate_range_start from the
- * OOM reaper with blockable false), and the core never sleeps under it.
+ * (sleeplock_new).  mmu_lock must spin, because notifiers take it in
+ * atomic context (clear_flush_young, for read since issue 17, and
+ * change_pte under the host's page-table spinlock, invalidate_range_start
+ * from the OOM reaper with blockable false), and the core never sleeps
+ * under it.
  * The memslot lock is held across zalloc and synchronize_rcu, so it must
  * sleep.  The lock hooks get only the lock, so each object carries its
  * kind; one predictable branch per acquisition.

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The `s2mmu run` engine for two seconds with every host operation kind
- * in the churn mix, the dirty-logging phase and exit_mmap under running
- * vCPUs: every kind must have run at least once and the oracle must have
- * seen no violation.  Then the same on x86 EPT, and a non-FWB run under
+ * in the churn mix, the aging and the dirty-logging phases and exit_mmap
+ * under running vCPUs: every kind must have run at least once, the aging
+ * thread beside faulting vCPUs, and the oracle must have seen no
+ * violation.  Then the same on x86 EPT, and a non-FWB run under
  * DONTNEED churn (the data-cache model and I8).
  */
 #include "tests/tap.h"
@@ -35,6 +36,7 @@ int main(void)
 	 */
 	uint64_t ran[MH_NR] = { 0 }, refused[MH_NR] = { 0 }, accesses = 0, harvests = 0;
 	uint64_t releases_ok = 1, started = 0, ended = 0, raced = 0, violations = 0;
+	uint64_t age_calls = 0, beside_aging = 0;
 	unsigned attempt, missing = MH_NR;
 
 	for (attempt = 0; attempt < 3 && missing; attempt++) {
@@ -47,6 +49,8 @@ int main(void)
 			TAP_BAIL("mach_run failed");
 		accesses += s.v.accesses;
 		harvests += s.harvests;
+		age_calls += s.age_phase_calls;
+		beside_aging += s.v.faults_beside_aging;
 		releases_ok &= s.releases == 1;
 		started += s.inval_starts;
 		ended += s.inval_ends;
@@ -67,6 +71,9 @@ int main(void)
 		       mach_hop_name((enum mach_hop)k), (unsigned long long)ran[k],
 		       (unsigned long long)refused[k]);
 	tap_ok(harvests >= 2, "dirty log harvested (%llu)", (unsigned long long)harvests);
+	tap_ok(age_calls > 0 && beside_aging > 0,
+	       "the aging phase aged (%llu calls) while vCPUs faulted (%llu faults beside)",
+	       (unsigned long long)age_calls, (unsigned long long)beside_aging);
 	tap_ok(releases_ok, "release forwarded once per run");
 	/* an end can be lost only to a release that raced its invalidation */
 	tap_ok(started == ended || (ended < started && raced),
@@ -103,6 +110,7 @@ int main(void)
 	o.cfg.pfnmap_slot = false;
 	o.cfg.pgt_flags |= S2_PGT_NO_FWB;
 	o.dirty_phase = false;
+	o.aging_phase = false;
 	for (k = 0; k < MH_NR; k++)
 		o.churn_w[k] = 0;
 	o.churn_w[MH_DONTNEED] = 1;
@@ -111,6 +119,9 @@ int main(void)
 	tap_ok(s.host_ok[MH_DONTNEED] > 100 && s.dcache > 0,
 	       "non-FWB: DONTNEED churn ran (%llu), caches cleaned (%llu)",
 	       (unsigned long long)s.host_ok[MH_DONTNEED], (unsigned long long)s.dcache);
+	tap_ok(s.age_phase_calls == 0 && s.cfy + s.cy + s.ty == 0,
+	       "no aging phase asked, no churn aging: not one aging call (%llu)",
+	       (unsigned long long)(s.cfy + s.cy + s.ty));
 	no_violation(&s, "non-FWB: no violation, I8 included");
 	return tap_done();
 }

@@ -18,9 +18,11 @@ static void usage(FILE *f)
 		"\n"
 		"Runs vCPU threads (TLB, walk cache, hardware walk of the live stage-2\n"
 		"table) against a host whose memory churns under them, checks every\n"
-		"completed access for invariants I1 I2 I5 I6 I7 I8 I9, turns dirty\n"
-		"logging on slot 1 from 30%% to 70%% of the run, then exits the process\n"
-		"(exit_mmap) while the vCPUs still run and destroys the VM.\n"
+		"completed access for invariants I1 I2 I5 I6 I7 I8 I9, runs an aging\n"
+		"thread (2M sweeps of clear_young/test_young/clear_flush_young beside\n"
+		"the faulting vCPUs) from 20%% to 80%% of the run, turns dirty logging\n"
+		"on slot 1 from 30%% to 70%%, then exits the process (exit_mmap) while\n"
+		"the vCPUs still run and destroys the VM.\n"
 		"Exit status: 0 no violation, 1 violations, 2 bad usage or setup failure.\n"
 		"\n"
 		"options:\n"
@@ -43,6 +45,7 @@ static void usage(FILE *f)
 		"  --no-thp           4K anonymous memory instead of THP\n"
 		"  --no-pfnmap        no 2M PFNMAP (device) memslot\n"
 		"  --no-dirty-log     skip the dirty-logging phase\n"
+		"  --no-aging-phase   skip the aging phase\n"
 		"  --write-pct P      writes per 100 accesses (default 30)\n"
 		"  --json             print the result as one JSON object on stdout\n"
 		"  --help             this text\n", MACH_MAX_VCPUS);
@@ -159,6 +162,9 @@ static void print_json(const struct mach_run_opts *o, const struct mach_stats *s
 	printf("},\"dirty_log\":{\"harvests\":%llu,\"pages\":%llu},\"memslot_updates\":%llu,",
 	       (unsigned long long)s->harvests, (unsigned long long)s->harvested_pages,
 	       (unsigned long long)s->memslot_updates);
+	printf("\"aging_phase\":{\"calls\":%llu,\"refused\":%llu,\"faults_beside\":%llu},",
+	       (unsigned long long)s->age_phase_calls, (unsigned long long)s->age_phase_fail,
+	       (unsigned long long)s->v.faults_beside_aging);
 	printf("\"core\":{\"faults\":%llu,\"installs\":%llu,\"relaxes\":%llu,"
 	       "\"young_faults\":%llu,\"blocks\":%llu,\"spurious_retries\":%llu,"
 	       "\"after_release\":%llu,\"zapped_bytes\":%llu,\"dirty_pages\":%llu},",
@@ -225,6 +231,9 @@ static void print_table(const struct mach_run_opts *o, const struct mach_stats *
 	row("test_young", s->ty);
 	row("release", s->releases);
 	row("dirty-log harvests", s->harvests);
+	row("aging phase: calls", s->age_phase_calls);
+	row("  refused (no VMA)", s->age_phase_fail);
+	row("  faults beside them", s->v.faults_beside_aging);
 	printf("TLB\n");
 	row("TLBI ops", s->tlbi_ipa + s->tlbi_range + s->tlbi_vm);
 	row("  by IPA", s->tlbi_ipa);
@@ -262,6 +271,7 @@ int s2_run_main(int argc, char **argv)
 		{ "no-thp", no_argument, NULL, 'T' },
 		{ "no-pfnmap", no_argument, NULL, 'P' },
 		{ "no-dirty-log", no_argument, NULL, 'L' },
+		{ "no-aging-phase", no_argument, NULL, 'G' },
 		{ "write-pct", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -323,6 +333,7 @@ int s2_run_main(int argc, char **argv)
 		case 'T': o.cfg.thp = false; break;
 		case 'P': o.cfg.pfnmap_slot = false; break;
 		case 'L': o.dirty_phase = false; break;
+		case 'G': o.aging_phase = false; break;
 		case 'w':
 			if (parse_uint(optarg, 100, &u))
 				goto bad_val;

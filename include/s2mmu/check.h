@@ -53,7 +53,8 @@
 	X(cfy_skips_old)			\
 	X(release_flush_unlocked)		\
 	X(clean_after_unlock)		\
-	X(slots_free_size)
+	X(slots_free_size)			\
+	X(age_plain_store)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,

@@ -8,15 +8,18 @@
  * is driven by the host's MMU notifiers, which the embedder wires to the
  * s2_vm_mn_* handlers below.  It registers nothing itself.
  *
- * Concurrency (mmu_lock is a reader-writer lock; faults take it for read,
- * notifier handlers and memslot updates for write):
+ * Concurrency (mmu_lock is a reader-writer lock; faults and the three
+ * aging handlers take it for read, the other notifier handlers and
+ * memslot updates for write):
  *
  *   call                         | may run concurrently with
  *   -----------------------------+------------------------------------------
  *   s2_vm_fault                  | everything but s2_vm_destroy; with other
- *                                |  faults in parallel (shared walks)
- *   s2_vm_mn_* (notifiers)       | everything but s2_vm_destroy; serialised
- *                                |  among themselves by mmu_lock
+ *                                |  faults and aging in parallel (shared walks)
+ *   s2_vm_mn_clear_flush_young,  | everything but s2_vm_destroy; in parallel
+ *    _clear_young, _test_young   |  with faults and with each other
+ *   other s2_vm_mn_* handlers    | everything but s2_vm_destroy; serialised
+ *                                |  with all the above by mmu_lock
  *   s2_vm_set/delete_memslot     | faults and notifiers; waits while an
  *                                |  invalidation is between start and end;
  *                                |  not with another memslot update
@@ -220,18 +223,25 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
  * (synchronize_rcu) before freeing it. */
 void s2_vm_mn_release(struct s2_vm *vm);
 /* clear_flush_young: make the range's leaves old and invalidate the TLBs
- * of what it made old (and, once a clear_young has left leaves old
- * without a flush, of every range it visits: I9) before returning.
+ * of what it made old before returning (I9); also of leaves it finds old
+ * while another clear_flush_young or clear_young that may have made them
+ * old is still running, and, once a clear_young has left leaves old
+ * without a flush, of every range it visits.  A leaf a fault changes in
+ * more than its access and write bits between our read and our
+ * compare-and-exchange keeps its access flag (and counts as young); one
+ * a fault is replacing is skipped (its new leaf is made young).
  * Return: whether any leaf of the range was young; false for NULL @vm, an
- * empty range or after release.  Context: takes mmu_lock for write. */
+ * empty range or after release.  Context: takes mmu_lock for read
+ * (compare-and-exchange on the leaves, inside RCU); runs in parallel with
+ * faults and the other aging handlers; never sleeps. */
 bool s2_vm_mn_clear_flush_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
 /* clear_young: make the range's leaves old, with no TLB invalidation (the
  * caller accepts that accesses through cached translations go unseen).
- * Return: as clear_flush_young.  Context: takes mmu_lock for write. */
+ * Return: as clear_flush_young.  Context: as clear_flush_young. */
 bool s2_vm_mn_clear_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
 /* test_young: change nothing.  Return: whether any leaf of the range is
  * young; false for NULL @vm, an empty range or after release.
- * Context: takes mmu_lock for write. */
+ * Context: as clear_flush_young. */
 bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
 
 /**

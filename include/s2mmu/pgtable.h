@@ -313,7 +313,10 @@ int s2_pgt_mkyoung(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned flags);
  * Linux, flushing is the caller's decision (clear_flush_young).
  * Return: 1 young, 0 not, negative errno on bad arguments.
  * Context: EXCLUSIVE, or SHARED (then hardware and software updates of
- * the same entry are not lost: every clear is a compare-and-exchange).
+ * the same entry are not lost: every clear is a compare-and-exchange; a
+ * leaf another walker changed in more than its access, write and dirty
+ * bits since it was read keeps its flag and counts as young, an entry
+ * being replaced, locked, is skipped).
  */
 int s2_pgt_test_clear_young(struct s2_pgtable *pgt, s2_gpa_t ipa,
 			    uint64_t size, bool mkold, unsigned flags);

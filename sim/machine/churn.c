@@ -253,6 +253,52 @@ void *mach_churn_thread(void *arg)
 	return NULL;
 }
 
+/* The aging phase (machine.h): a sweep over the RAM slots, 2M a call. */
+static void *ager_thread(void *arg)
+{
+	static const enum host_age_mode modes[] = {
+		HOST_AGE_CLEAR_YOUNG, HOST_AGE_TEST_YOUNG, HOST_AGE_CLEAR_YOUNG,
+		HOST_AGE_CLEAR_FLUSH_YOUNG,
+	};
+	struct machine *m = arg;
+	uint64_t off = 0, ram = 2 * m->slot[0].size;
+	unsigned n = 0;
+
+	s2_hosted_thread_online();
+	while (!__atomic_load_n(&m->stop_ager, __ATOMIC_ACQUIRE)) {
+		const struct mslot *s = &m->slot[off < m->slot[0].size ? 0 : 1];
+		uint64_t hva = s->hva + off % m->slot[0].size;
+		int ret;
+
+		/* counted in before the call, out after: a fault that sees
+		 * the count, or the number begun move, ran beside it */
+		__atomic_fetch_add(&m->age_begun, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&m->age_busy, 1, __ATOMIC_SEQ_CST);
+		ret = host_age(m->mm, s2_hva(hva), HOST_PMD_SIZE, modes[n++ % 4]);
+		__atomic_fetch_sub(&m->age_busy, 1, __ATOMIC_SEQ_CST);
+		inc(ret < 0 ? &m->c_age_phase_fail : &m->c_age_phase);
+		off = (off + HOST_PMD_SIZE) % ram;
+	}
+	s2_hosted_thread_offline();
+	return NULL;
+}
+
+void mach_start_aging(struct machine *m)
+{
+	__atomic_store_n(&m->stop_ager, 0, __ATOMIC_RELEASE);
+	if (!m->ager_started && !pthread_create(&m->ager_thr, NULL, ager_thread, m))
+		m->ager_started = true;
+}
+
+void mach_stop_aging(struct machine *m)
+{
+	__atomic_store_n(&m->stop_ager, 1, __ATOMIC_RELEASE);
+	if (m->ager_started) {
+		pthread_join(m->ager_thr, NULL);
+		m->ager_started = false;
+	}
+}
+
 void mach_stop_churn(struct machine *m)
 {
 	__atomic_store_n(&m->stop_churn, 1, __ATOMIC_RELEASE);

@@ -787,6 +787,7 @@ void mach_destroy(struct machine *m)
 	if (!m)
 		return;
 	mach_stop_churn(m);
+	mach_stop_aging(m);
 	mach_stop_vcpus(m);
 	if (m->child)
 		host_mmput(m->child);
@@ -856,6 +857,8 @@ void mach_get_stats(struct machine *m, struct mach_stats *o)
 	o->harvests = ldr(&m->c_harvests);
 	o->harvested_pages = ldr(&m->c_harvested);
 	o->memslot_updates = ldr(&m->c_memslot);
+	o->age_phase_calls = ldr(&m->c_age_phase);
+	o->age_phase_fail = ldr(&m->c_age_phase_fail);
 	pthread_mutex_lock(&m->vlock);
 	for (k = 0; k < MI_NR; k++) {
 		o->violations[k] = m->viol[k];

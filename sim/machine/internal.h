@@ -110,9 +110,12 @@ struct machine {
 	unsigned nr_vcpus;
 	struct mach_vcpu *vcpus[MACH_MAX_VCPUS];
 
-	pthread_t churn_thr;
-	bool churn_started;
-	int stop_churn, stop_vcpus;
+	pthread_t churn_thr, ager_thr;
+	bool churn_started, ager_started;
+	int stop_churn, stop_vcpus, stop_ager;
+	/* aging-phase calls begun, and in flight now (a vCPU's fault that
+	 * sees either move ran beside one) */
+	uint64_t age_begun, age_busy;
 	int released;			/* release forwarded: faults end with ENOENT */
 	int exiting;
 	unsigned churn_w[MH_NR];
@@ -132,6 +135,7 @@ struct machine {
 	uint64_t c_raced_release;
 	uint64_t c_host_ok[MH_NR], c_host_fail[MH_NR];
 	uint64_t c_harvests, c_harvested, c_memslot;
+	uint64_t c_age_phase, c_age_phase_fail;
 
 	pthread_mutex_t vlock;
 	uint64_t viol[MI_NR];

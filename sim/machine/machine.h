@@ -96,6 +96,8 @@ struct mach_vstats {
 	uint64_t hw_af_sets, hw_dbm_sets;
 	uint64_t abandoned;		/* gave up an access after many faults */
 	uint64_t i6_checks;
+	/* faults that ran while an aging-phase call was in flight */
+	uint64_t faults_beside_aging;
 };
 
 struct mach_stats {
@@ -110,6 +112,8 @@ struct mach_stats {
 	uint64_t releases, cfy, cy, ty;
 	uint64_t host_ok[MH_NR], host_fail[MH_NR];
 	uint64_t harvests, harvested_pages, memslot_updates;
+	/* the aging phase's sweeps: calls made and refused (no VMA there) */
+	uint64_t age_phase_calls, age_phase_fail;
 	uint64_t violations[MI_NR];
 	uint64_t violations_total;
 	struct s2_vm_stats core;
@@ -140,6 +144,15 @@ void mach_start(struct machine *m, const unsigned churn_w[MH_NR]);
 void mach_stop_churn(struct machine *m);
 void mach_stop_vcpus(struct machine *m);	/* and join them */
 bool mach_vcpus_running(struct machine *m);
+
+/*
+ * The aging phase: one thread sweeping the RAM slots 2M at a time with
+ * the host's aging (clear_young, test_young, clear_young,
+ * clear_flush_young, in turn), as MGLRU's page-table walk does, beside
+ * the vCPUs and the churn; stopped and joined by mach_stop_aging.
+ */
+void mach_start_aging(struct machine *m);
+void mach_stop_aging(struct machine *m);
 
 /* Host operations, each counted by kind; @rnd picks ranges. */
 int mach_host_op(struct machine *m, enum mach_hop k, uint64_t *rnd);
@@ -173,6 +186,7 @@ struct mach_run_opts {
 	double seconds;
 	unsigned churn_w[MH_NR];
 	bool dirty_phase;		/* dirty logging on slot 1 mid-run */
+	bool aging_phase;		/* the aging thread from 20% to 80% */
 	bool progress;			/* live line on stderr */
 };
 void mach_run_defaults(struct mach_run_opts *o);

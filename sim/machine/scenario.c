@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The `s2mmu run` scenario: vCPUs and host churn for a while, a
- * dirty-logging phase in the middle, then exit_mmap while the vCPUs are
- * still faulting (seed 001's second teardown path) and the VM's destroy.
+ * The `s2mmu run` scenario: vCPUs and host churn for a while, an aging
+ * phase (a sweeping ager beside the faulting vCPUs, 20% to 80% of the run)
+ * and a dirty-logging phase inside it (30% to 70%: aging beside the lazy
+ * splits of logging), then exit_mmap while the vCPUs are still faulting
+ * (seed 001's second teardown path) and the VM's destroy.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,7 @@ void mach_run_defaults(struct mach_run_opts *o)
 	o->seconds = 10;
 	mach_churn_default(o->churn_w);
 	o->dirty_phase = true;
+	o->aging_phase = true;
 }
 
 static double now(void)
@@ -63,7 +66,8 @@ int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 	struct machine *m;
 	double t0, t, next_tick = 0, dl_on = o->seconds * 0.3, dl_off = o->seconds * 0.7;
 	double harvest_every = o->seconds / 10, next_harvest = 0;
-	bool logging = false, logged = false;
+	double age_on = o->seconds * 0.2, age_off = o->seconds * 0.8;
+	bool logging = false, logged = false, aging = false, aged = false;
 	unsigned i;
 	int ret;
 
@@ -76,6 +80,15 @@ int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 		t = now() - t0;
 		if (t >= o->seconds)
 			break;
+		if (o->aging_phase && !aged && !aging && t >= age_on) {
+			mach_start_aging(m);
+			aging = true;
+		}
+		if (aging && t >= age_off) {
+			mach_stop_aging(m);
+			aging = false;
+			aged = true;
+		}
 		if (o->dirty_phase && !logged && !logging && t >= dl_on) {
 			if (!mach_dirty_log(m, 1, true)) {
 				logging = true;
@@ -103,6 +116,7 @@ int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 		mach_dirty_log(m, 1, false);
 	}
 	mach_stop_churn(m);
+	mach_stop_aging(m);
 	/* Seed 001: the process exits while vCPU threads are still faulting. */
 	mach_exit_mm(m);
 	for (i = 0; i < 200; i++) {

@@ -551,7 +551,8 @@ int mach_access(struct mach_vcpu *v, uint64_t gpa, bool write)
 		struct walk_out o = { .level = 0 };
 		struct tlb_ent *e;
 		int r = W_OK, ret;
-		bool filled = false;
+		bool filled = false, aging;
+		uint64_t age0;
 
 		pthread_mutex_lock(&v->lock);
 		e = tlb_lookup(v, gpa);
@@ -601,8 +602,12 @@ int mach_access(struct mach_vcpu *v, uint64_t gpa, bool write)
 		else
 			vinc(v->st.trans_faults);
 		vinc(v->st.faults);
+		age0 = __atomic_load_n(&m->age_begun, __ATOMIC_SEQ_CST);
+		aging = __atomic_load_n(&m->age_busy, __ATOMIC_SEQ_CST) != 0;
 		ret = s2_vm_fault(m->vm, s2_gpa(gpa), write ? S2_ACC_WRITE : S2_ACC_READ,
 				  &v->mc, &info);
+		if (aging || __atomic_load_n(&m->age_begun, __ATOMIC_SEQ_CST) != age0)
+			vinc(v->st.faults_beside_aging);
 		switch (ret) {
 		case 0:
 			vinc(v->st.fault_ok);

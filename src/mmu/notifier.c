@@ -8,9 +8,9 @@
 
 /*
  * For every memslot overlapping [start, end), apply @fn to the guest
- * range that maps it.  Context: mmu_lock held for write; the slot array
- * cannot change under us (memslot updates wait for mmu_lock and for
- * in-progress invalidations).
+ * range that maps it.  Context: mmu_lock held, for read or write; the slot
+ * array cannot change under us (memslot updates take mmu_lock for write
+ * and wait for in-progress invalidations).
  */
 static bool for_each_gpa(struct s2_vm *vm, uint64_t start, uint64_t end,
 			 bool (*fn)(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa,
@@ -334,17 +334,66 @@ void s2_vm_mn_invalidate_range_end(struct s2_vm *vm, s2_hva_t start, s2_hva_t en
 		s2_fetch_add(&vm->mn_active, -1);
 }
 
+/*
+ * Aging runs under mmu_lock held for read, beside faults and other agers,
+ * as recent KVM does on x86 and arm64 (MGLRU ages often; a write lock per
+ * call would stall every vCPU fault behind it).  What that needs:
+ *
+ * - Leaves change only by compare-and-exchange (the engine's shared walk,
+ *   S2_WALK_SHARED), inside the RCU read section that walk enters: a fault
+ *   under the same read lock may break the very leaf we read (a lazy
+ *   split, a remap) or collapse the table we descend (I3, I5).  A plain
+ *   store of a value computed from our earlier read would write the old
+ *   leaf back over its locked entry or the table that replaced it
+ *   (age_plain_store).
+ *
+ * - I9 for clear_flush_young across concurrent agers.  A TLB entry is
+ *   only ever filled from a young leaf, and after the leaf is made old it
+ *   stays in the TLB until someone flushes it: the clear_flush_young that
+ *   made it old (before that call returns), or nobody (clear_young).  So
+ *   a clear_flush_young that finds a leaf old must flush it anyway
+ *   unless it knows that whoever made it old has already flushed.  Two
+ *   counters tell it (struct s2_vm):
+ *     agers_clearing  clearing agers between their first clear and the
+ *                     end of their flush; a clear_flush_young that sees
+ *                     another one (the count above its own 1) flushes
+ *                     what it visited, old or not;
+ *     young_unflushed set, for good, by a clear_young that cleared
+ *                     something, before it leaves agers_clearing; from
+ *                     then on every clear_flush_young flushes.
+ *   Ordering: the ager that cleared the leaf counted itself in before its
+ *   compare-and-exchange (acq_rel); we read the old leaf, then a fence
+ *   (acquire for that exchange), then the count with acquire.  So we see
+ *   its count, or a later one; if we see it gone, its decrement (acq_rel,
+ *   after its flush and its young_unflushed store) happened before our
+ *   loads, and we see the flag set or the flush done.  cfy_skips_old: a
+ *   clear_flush_young flushes only what it found young.
+ *
+ * - Release: it takes mmu_lock for write, so it waits for us, and we read
+ *   vm->pgt under the read lock (NULL: released, seeds 000/001).
+ * - Statistics are atomic adds (VM_STAT), the memslot array cannot change
+ *   under the read lock (slots_publish takes the lock for write).
+ */
 struct young_arg {
 	bool mkold;
 	bool flush;
-	bool flush_old;		/* flush even where nothing was young */
+	unsigned walk;			/* S2_WALK_SHARED, or 0 (age_plain_store) */
 };
+
+/* See above: must a clear_flush_young flush leaves it found old? */
+static bool flush_old(struct s2_vm *vm)
+{
+	if (S2_BUG_INJECTED(vm->plat, vm->ctx, cfy_skips_old))
+		return false;
+	s2_fence();
+	return s2_load_acquire(&vm->agers_clearing) > 1 || s2_load(&vm->young_unflushed);
+}
 
 static bool young_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint64_t size,
 		     void *arg)
 {
 	struct young_arg *ya = arg;
-	int y = s2_pgt_test_clear_young(pgt, s2_gpa(gpa), size, ya->mkold, 0);
+	int y = s2_pgt_test_clear_young(pgt, s2_gpa(gpa), size, ya->mkold, ya->walk);
 
 	/*
 	 * I9: a TLB entry filled while the leaf was young lets the vCPU keep
@@ -352,45 +401,46 @@ static bool young_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uin
 	 * true once that entry is gone.  clear_young skips this, as Linux's
 	 * does (and says so): it may miss accesses.
 	 */
-	if (ya->flush && (y > 0 || ya->flush_old))
+	if (ya->flush && (y > 0 || flush_old(vm)))
 		vm->plat->tlbi_range(vm->ctx, s2_gpa(gpa), size, -1);
 	return y > 0;
 }
 
 static bool age(struct s2_vm *vm, uint64_t start, uint64_t end, bool mkold, bool flush)
 {
-	struct young_arg ya = { mkold, flush, false };
+	struct young_arg ya = { mkold, flush, S2_WALK_SHARED };
 	struct s2_pgtable *pgt;
 	bool young = false;
 
 	if (!vm || start >= end)
 		return false;
 	VM_STAT(vm, age_calls);
-	vm->plat->write_lock(vm->mmu_lock);
-	pgt = vm->pgt;
-	/*
-	 * I9 after a clear_young: it made leaves old without flushing, so a
-	 * TLB may still hold them and let the guest access with no access
-	 * flag set again.  A clear_flush_young that then finds them old must
-	 * flush anyway, or test_young misses every later access through
-	 * those entries.  Which leaves is not recorded, so once any
-	 * clear_young has cleared something, every clear_flush_young flushes
-	 * the ranges it visits.  cfy_skips_old: only the young ones (Linux's
-	 * primary-MMU rule, which clear_young breaks here).
-	 */
-	if (flush && vm->young_unflushed && !S2_BUG_INJECTED(vm->plat, vm->ctx, cfy_skips_old))
-		ya.flush_old = true;
+	/* age_plain_store: the exclusive walk (plain stores, no RCU) kept
+	 * from the time aging held mmu_lock for write */
+	if (S2_BUG_INJECTED(vm->plat, vm->ctx, age_plain_store))
+		ya.walk = 0;
+	vm->plat->read_lock(vm->mmu_lock);
+	pgt = s2_load(&vm->pgt);
 	/* Aging runs concurrently with release (seed 001). */
 	if (!pgt && S2_BUG_INJECTED(vm->plat, vm->ctx, release_null_pgt_age))
 		/* seed 001: stage2_get_pud() walked kvm->arch.pgd, NULL here */
 		S2_VIOLATION(vm->plat, vm->ctx, S2_INV_I4, "aging walked the released (NULL) table");
-	if (pgt)
-		young = for_each_gpa(vm, start, end, young_fn, pgt, &ya);
-	else
+	if (!pgt) {
 		VM_STAT(vm, after_release);
-	if (young && mkold && !flush)
-		vm->young_unflushed = true;
-	vm->plat->write_unlock(vm->mmu_lock);
+		vm->plat->read_unlock(vm->mmu_lock);
+		return false;
+	}
+	if (mkold)
+		s2_add_return(&vm->agers_clearing, 1);
+	young = for_each_gpa(vm, start, end, young_fn, pgt, &ya);
+	if (mkold) {
+		/* ordered before the decrement by its release; stored once,
+		 * the line is one every fault reads */
+		if (young && !flush && !s2_load(&vm->young_unflushed))
+			s2_store(&vm->young_unflushed, true);
+		s2_add_return(&vm->agers_clearing, -1);
+	}
+	vm->plat->read_unlock(vm->mmu_lock);
 	return young;
 }
 
