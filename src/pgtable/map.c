@@ -17,6 +17,7 @@ struct map_data {
 	 * address to compute (and the registers it would spend on the
 	 * format's level descriptor) */
 	uint64_t tmpl[S2_MAX_LEVELS];
+	bool cmo;
 };
 
 static s2_always_inline bool map_fits(const struct s2_walk_ctx *c, const struct map_data *d)
@@ -24,7 +25,15 @@ static s2_always_inline bool map_fits(const struct s2_walk_ctx *c, const struct 
 	const struct s2_pgtable *pgt = c->pgt;
 	uint64_t span = pgt_span(pgt, c->level);
 
-	if (c->level != S2_LAST_LEVEL && !s2_lv(pgt, c->level)->block_ok)
+	/*
+	 * A page always fits: the walk visits only entries that overlap the
+	 * range, whose ends and output s2_pgt_map has checked page-aligned,
+	 * and @max_size is at least a page.  Said first, so that the
+	 * last-level loop (the level a constant there) tests nothing.
+	 */
+	if (c->level == S2_LAST_LEVEL)
+		return true;
+	if (!s2_lv(pgt, c->level)->block_ok)
 		return false;
 	if (span > d->max_size || c->addr < d->ipa || c->addr + span > d->end)
 		return false;
@@ -61,9 +70,10 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
 }
 
 /* Install a leaf of output @pa at @c's entry; its table's count in @rb.
- * @tmpl: lv_leaf_template(@c's level, @prot, young). */
+ * @tmpl: lv_leaf_template(@c's level, @prot, young); @cmo:
+ * cmo_map_needed(@prot), made once per map like @tmpl. */
 static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigned prot,
-				    uint64_t tmpl, struct refbatch *rb, bool shared)
+				    uint64_t tmpl, bool cmo, struct refbatch *rb, bool shared)
 {
 	struct s2_pgtable *pgt = c->pgt;
 	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
@@ -74,7 +84,8 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 	if (!lv_valid(lv, old)) {
 		if (shared && (old & lv->locked))
 			return -S2_EAGAIN;
-		cmo_map(pgt, pa, span, prot);
+		if (cmo)
+			cmo_map(pgt, pa, span, prot);
 		if (shared && !S2_BUG_INJECTED(pgt->plat, pgt->ctx, shared_plain_store)) {
 			if (!pte_cmpxchg(c->pgt, c->ptep, &old, new))
 				return -S2_EAGAIN;
@@ -205,7 +216,7 @@ static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, boo
 		return fits ? map_collapse(c, d, shared) : 0;
 	if (fits)
 		return map_leaf(c, d->pa + (c->addr - d->ipa), d->prot,
-				d->tmpl[S2_LVL(c->level)], &d->rb, shared);
+				d->tmpl[S2_LVL(c->level)], d->cmo, &d->rb, shared);
 	return map_new_table(c, d, shared);
 }
 
@@ -388,9 +399,9 @@ static s2_always_inline int map_entry(struct s2_pgtable *pgt, uint64_t ipa, uint
 	if (flags & S2_WALK_SHARED) {
 		/* parallel faults interleave here (map_visit) */
 		S2_PREEMPT(pgt->plat, pgt->ctx, "map: entry read");
-		ret = map_leaf(&c, pa, prot, tmpl, &rb, true);
+		ret = map_leaf(&c, pa, prot, tmpl, cmo_map_needed(pgt, prot), &rb, true);
 	} else {
-		ret = map_leaf(&c, pa, prot, tmpl, &rb, false);
+		ret = map_leaf(&c, pa, prot, tmpl, cmo_map_needed(pgt, prot), &rb, false);
 	}
 	ref_flush(pgt, &rb);
 	return ret;
@@ -423,6 +434,7 @@ static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, ui
 	d.rb.n = 0;
 	for (int l = pgt->start_level; l <= S2_LAST_LEVEL; l++)
 		d.tmpl[S2_LVL(l)] = lv_leaf_template(s2_lv(pgt, l), prot, true);
+	d.cmo = cmo_map_needed(pgt, prot);
 	/* A table is only replaced by a block if the range holds a block. */
 	walk = S2_WALK_LEAF;
 	if (size > (1ULL << pgt->page_shift) && size >= min_block(pgt, max_size))

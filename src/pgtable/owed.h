@@ -95,6 +95,13 @@ static s2_always_inline void icache_exec_added(struct s2_pgtable *pgt, uint64_t 
 		icache_exec(pgt, pa, size);
 }
 
+/* Whether cmo_map can have anything to do for a mapping of @prot: a
+ * test a range map makes once rather than per leaf. */
+static s2_always_inline bool cmo_map_needed(const struct s2_pgtable *pgt, unsigned prot)
+{
+	return !(prot & S2_PROT_DEVICE) && ((pgt->flags & S2_PGT_NO_FWB) || (prot & S2_PROT_X));
+}
+
 static s2_always_inline void cmo_map(struct s2_pgtable *pgt, uint64_t pa, uint64_t size,
 				     unsigned prot)
 {
