@@ -343,18 +343,17 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 }
 
 /*
- * The level at which [@ipa, @ipa + @size) is exactly one entry holding a
- * leaf of output @pa that map_fits would accept, or -1: a page always; a
- * block where the format allows one there, @max_size covers it and both
- * addresses are aligned to it.
+ * The level at which [@ipa, @ipa + @size), larger than a page, is exactly
+ * one entry holding a block of output @pa that map_fits would accept, or
+ * -1: where the format allows a block there, @max_size covers it and both
+ * addresses are aligned to it.  (A page is the last level; map_checked
+ * passes that as a constant.)
  */
 static s2_always_inline int map_entry_level(const struct s2_pgtable *pgt, uint64_t ipa,
 					    uint64_t size, uint64_t pa, uint64_t max_size)
 {
 	int l;
 
-	if (size == (1ULL << pgt->page_shift))
-		return S2_LAST_LEVEL;
 	if (size > max_size || ((ipa | pa) & (size - 1)))
 		return -1;
 	for (l = S2_LAST_LEVEL - 1; l >= pgt->start_level; l--)

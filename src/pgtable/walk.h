@@ -341,10 +341,8 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 					break;
 			}
 			it.idx = idx;
-			if (!down) {
-				addr = base;
+			if (!down)
 				continue;
-			}
 		}
 		bases[it.level - sl] = base;
 		iter_down(&it, pgt, addr, pte, path);
