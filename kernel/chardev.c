@@ -78,11 +78,12 @@ static long s2k_attach_ioctl(struct s2k_file *f, void __user *uarg)
 
 	if (copy_from_user(&at, uarg, sizeof(at)))
 		return -EFAULT;
-	if (at.flags || at.pad)
+	if ((at.flags & ~S2K_ATTACH_NOFAULT) || at.pad)
 		return -EINVAL;
 	ret = s2k_vm_attach(at.pidfd, &vm, &nr);
 	if (ret)
 		return ret;
+	vm->nofault = at.flags & S2K_ATTACH_NOFAULT;
 	at.pid = nr;
 	if (copy_to_user(uarg, &at, sizeof(at))) {
 		s2k_vm_destroy(vm);

@@ -81,6 +81,7 @@ struct s2k_vm {
 	struct s2_vm *core;	/* the library's VM */
 
 	bool attached;		/* mm is a target's (S2K_ATTACH), not the opener's */
+	bool nofault;		/* S2K_ATTACH_NOFAULT: resolve never faults */
 	bool released;		/* notifier release ran (for stats only) */
 	bool closing;		/* release caused by our unregister */
 	bool mm_gone;		/* resolve found the process exiting */

@@ -157,10 +157,17 @@ struct s2k_age {
  * Needs the right to read that process's memory (as process_vm_readv);
  * -EBUSY once the file's VM has a memslot.  When the target exits its
  * exit_mmap releases the VM: accesses then fail with ESRCH.
+ *
+ * S2K_ATTACH_NOFAULT: a passive mirror that never faults the target's
+ * memory in: a guest access to a page the target does not map now fails
+ * with EFAULT instead of populating it (GUP with FOLL_NOFAULT).  For
+ * targets that watch their own faults (userfaultfd).
  */
+#define S2K_ATTACH_NOFAULT	0x1
+
 struct s2k_attach {
 	__s32 pidfd;
-	__u32 flags;		/* must be 0 */
+	__u32 flags;		/* S2K_ATTACH_* */
 	__s32 pid;		/* out: the target's pid in the caller's namespace */
 	__u32 pad;
 };

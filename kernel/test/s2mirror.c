@@ -55,6 +55,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -147,6 +149,14 @@ static long read_long(const char *path)
 
 #define F_KSM		0x1	/* ksmd scanning hard */
 #define F_COMPACT	0x2	/* compact_memory every 0.3 s, THP always */
+/*
+ * Passive mirror (S2K_ATTACH_NOFAULT): the userfaultfd stressor checks
+ * that every fault it handles is its own write fault, so neither the
+ * device nor /proc/PID/mem may fault its pages in.  Accessors then only
+ * read through the device (what the target has mapped), and the data
+ * comparison is the frozen one, where a present page stays present.
+ */
+#define F_NOFAULT	0x4
 
 struct stressor {
 	const char *name;	/* table row */
@@ -173,7 +183,7 @@ static const struct stressor stressors[] = {
 	{ "ksm",	"--vm 1 --vm-bytes 16M --vm-madvise mergeable --vm-method zero-one",
 									false, F_KSM },
 	{ "memfd",	"--memfd 1 --memfd-bytes 16M",				false, 0 },
-	{ "userfaultfd", "--userfaultfd 1 --userfaultfd-bytes 8M",		false, 0 },
+	{ "userfaultfd", "--userfaultfd 1 --userfaultfd-bytes 8M",		false, F_NOFAULT },
 	{ "pageswap",	"--pageswap 1",						false, 0 },
 	{ "brk",	"--brk 1",						false, 0 },
 	{ "stack",	"--stack 1",						false, 0 },
@@ -512,6 +522,18 @@ static void *accessor(void *p)
 			sleep_s(0.002);
 			continue;
 		}
+		if (a->m->row->st->flags & F_NOFAULT) {
+			uint64_t g;
+			int r = dev_read(a->m, a->vcpu, hva, &g);
+
+			if (r == -ESRCH)
+				break;
+			if (r == -EFAULT)
+				atomic_fetch_add(&a->m->efault, 1);
+			else if (r)
+				FAIL("device read %#llx: %s", (unsigned long long)hva, strerror(-r));
+			continue;
+		}
 		if (!compare_racing(a->m, a->vcpu, hva))
 			break;
 	}
@@ -728,6 +750,12 @@ static void frozen_check(struct mirror *m, pid_t root, uint64_t *seed)
 
 	freeze_tree(root, true);
 	m->row->freezes++;
+	if (m->row->st->flags & F_KSM) {
+		long sh = read_long("/sys/kernel/mm/ksm/pages_sharing");
+
+		if (sh > m->row->ksm_sharing)
+			m->row->ksm_sharing = sh;
+	}
 	fold_stats(m, false);
 	if (v && !ioctl(m->dev, S2K_VERIFY, v)) {
 		m->row->checked += v->checked + v->tlb_checked;
@@ -785,8 +813,12 @@ static bool attach(struct mirror *m, pid_t pid)
 	struct s2k_attach at = { 0 };
 	char path[64];
 	struct maps *mp;
+	struct row *row = m->row;
 
 	memset(m, 0, sizeof(*m));
+	m->row = row;
+	if (row->st->flags & F_NOFAULT)
+		at.flags = S2K_ATTACH_NOFAULT;
 	pthread_mutex_init(&m->lock, NULL);
 	m->pid = pid;
 	m->dev = open("/dev/s2mmu", O_RDWR);
@@ -958,6 +990,7 @@ static void run_stressor(const struct stressor *st, double secs, struct row *r)
 			break;
 		}
 		pid = pick_target(root, &p, &depth);
+		m.row = r;
 		if (!pid || !attach(&m, pid))
 			continue;
 		r->attaches++;
@@ -965,7 +998,6 @@ static void run_stressor(const struct stressor *st, double secs, struct row *r)
 			snprintf(r->target, sizeof(r->target), "%s d%u", p.comm, depth);
 		printf("S2MIRROR: %s: attached to pid %d (%s, depth %u below stress-ng %d, rss %ld pages)\n",
 		       st->name, pid, p.comm, depth, root, p.rss);
-		m.row = r;
 		for (i = 0; i < NACC; i++) {
 			aa[i] = (struct acc_arg){ &m, (unsigned)i };
 			pthread_create(&thr[i], NULL, accessor, &aa[i]);
@@ -1038,11 +1070,130 @@ static void run_stressor(const struct stressor *st, double secs, struct row *r)
 		write_file("/sys/kernel/mm/transparent_hugepage/enabled", "madvise");
 	}
 	if (st->flags & F_KSM) {
-		r->ksm_sharing = read_long("/sys/kernel/mm/ksm/pages_sharing");
 		write_file("/sys/kernel/mm/ksm/run", "2");	/* unmerge all */
 	}
 	if (r->rc != 0)
 		print_log(st->name);
+}
+
+/* ---- the attach ioctl's contract ------------------------------------------ */
+
+static int try_attach(int dev, int pidfd, unsigned flags)
+{
+	struct s2k_attach at = { .pidfd = pidfd, .flags = flags };
+
+	return ioctl(dev, S2K_ATTACH, &at) ? -errno : 0;
+}
+
+/* A process that waits on @hold until we close it, as uid/gid 1000. */
+static pid_t sleeper(int hold[2], bool dumpable)
+{
+	pid_t pid = fork();
+	char c;
+
+	if (pid == 0) {
+		close(hold[1]);
+		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+			_exit(1);
+		/* A uid change from root clears dumpable; set what we test. */
+		prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0);
+		if (read(hold[0], &c, 1) < 0) { /* EOF when the test closes it */ }
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
+ * Bad input gets a negative errno and leaves the file's VM as it was
+ * (its memslots still work); the credential rule (vm.c, s2k_may_mirror)
+ * lets a uid mirror its own dumpable processes and nothing else; a
+ * target that has exited is refused.
+ */
+static void api_checks(void)
+{
+	int dev = open("/dev/s2mmu", O_RDWR), fd, hold[2], st, r;
+	char *mem = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct s2k_slot sl = { .id = 0, .gpa = 0x10000000, .hva = (uintptr_t)mem, .size = PAGE };
+	struct s2k_access a = { .gpa = 0x10000000 };
+	pid_t kid, other, me = getpid();
+
+	if (dev < 0 || mem == MAP_FAILED) {
+		FAIL("api: open /dev/s2mmu: %s", strerror(errno));
+		return;
+	}
+	*(uint64_t *)mem = 0x5151;
+	fd = open("/proc/self/maps", O_RDONLY);
+	if ((r = try_attach(dev, 1000, 0)) != -EBADF)
+		FAIL("api: attach to a closed fd: %d, expected -EBADF", r);
+	if ((r = try_attach(dev, fd, 0)) != -EINVAL)
+		FAIL("api: attach to a file that is not a pidfd: %d, expected -EINVAL", r);
+	close(fd);
+	fd = syscall(SYS_pidfd_open, me, 0);
+	if ((r = try_attach(dev, fd, 2)) != -EINVAL)
+		FAIL("api: attach with unknown flag 2: %d, expected -EINVAL", r);
+	/* An exited (reaped) process. */
+	kid = fork();
+	if (kid == 0)
+		_exit(0);
+	{
+		int kfd = syscall(SYS_pidfd_open, kid, 0);
+
+		waitpid(kid, &st, 0);
+		if ((r = try_attach(dev, kfd, 0)) != -ESRCH)
+			FAIL("api: attach to an exited process: %d, expected -ESRCH", r);
+		close(kfd);
+	}
+	/* None of that changed the VM: it still mirrors us. */
+	if (ioctl(dev, S2K_SLOT_ADD, &sl) || ioctl(dev, S2K_ACCESS, &a) || a.value != 0x5151)
+		FAIL("api: the VM changed after failed attaches: %s", strerror(errno));
+	/* A VM with memslots is not replaced. */
+	if ((r = try_attach(dev, fd, 0)) != -EBUSY)
+		FAIL("api: attach over a memslot: %d, expected -EBUSY", r);
+	if (ioctl(dev, S2K_ACCESS, &a) || a.value != 0x5151)
+		FAIL("api: the VM changed after -EBUSY");
+	close(fd);
+	close(dev);
+
+	/* Credentials: uid 1000 may mirror its own dumpable process only. */
+	if (pipe(hold)) {
+		FAIL("api: pipe");
+		return;
+	}
+	other = sleeper(hold, true);
+	pid_t nodump = sleeper(hold, false);
+
+	kid = fork();
+	if (kid == 0) {
+		int bad = 0, d, p1, p2, p3;
+
+		close(hold[1]);
+		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+			_exit(100);
+		sleep_s(0.2);	/* the sleepers have dropped root too */
+		p1 = syscall(SYS_pidfd_open, other, 0);
+		p2 = syscall(SYS_pidfd_open, me, 0);
+		p3 = syscall(SYS_pidfd_open, nodump, 0);
+		d = open("/dev/s2mmu", O_RDWR);
+		if (d < 0 || p1 < 0 || p2 < 0 || p3 < 0)
+			_exit(101);
+		if (try_attach(d, p2, 0) != -EPERM)	/* root's process */
+			bad |= 1;
+		if (try_attach(d, p3, 0) != -EPERM)	/* same uid, not dumpable */
+			bad |= 2;
+		if (try_attach(d, p1, 0) != 0)		/* same uid, dumpable */
+			bad |= 4;
+		_exit(bad);
+	}
+	waitpid(kid, &st, 0);
+	close(hold[0]);
+	close(hold[1]);
+	waitpid(other, NULL, 0);
+	waitpid(nodump, NULL, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		FAIL("api: credential rule: child status %#x (1: root's process attached, 2: non-dumpable attached, 4: own process refused, 100+: setup)",
+		     st);
+	munmap(mem, PAGE);
+	printf("S2MIRROR: attach API: bad fd, non-pidfd, flags, exited target, over a memslot, credentials: checked\n");
 }
 
 /* ---- table -------------------------------------------------------------------- */
@@ -1056,7 +1207,7 @@ static void print_row(const struct row *r)
 		 (unsigned long long)r->reason[2], (unsigned long long)r->reason[3],
 		 (unsigned long long)r->reason[6]);
 	if (r->st->flags & F_KSM)
-		snprintf(ext, sizeof(ext), " ksm sharing %ld", r->ksm_sharing);
+		snprintf(ext, sizeof(ext), " KSM pages_sharing peak %ld", r->ksm_sharing);
 	if (r->st->flags & F_COMPACT)
 		snprintf(ext, sizeof(ext), " %llu 2M leaves", (unsigned long long)r->blocks);
 	printf("S2MIRROR: | %-11s | %-18s | %3u | %6llu | %7llu | %7llu | %7llu | %-24s | %5llu | %4llu | %7llu | %5llu | %3llu/%llu | %6llu/%llu/%llu | %5llu | %9lld | %3d |%s\n",
@@ -1103,6 +1254,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("S2MIRROR: %s list, stress-ng as the target\n", long_run ? "long" : "CI");
+	api_checks();
 	for (i = 0; i < NSTRESSORS; i++) {
 		const struct stressor *st = &stressors[i];
 		double secs = secs_override > 0 ? secs_override : long_run ? 20 : 3;
