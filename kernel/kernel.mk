@@ -40,9 +40,12 @@ S2K_MOD_SRCS := $(wildcard $(S2K_SRC)/*.c $(S2K_SRC)/*.h) $(S2K_SRC)/Kbuild \
 		$(foreach d,$(S2K_LIB_DIRS),$(wildcard $(S2K_TOP)/src/$(d)/*.[ch]))
 
 S2K_SNG      := $(S2K_OUT)/stress-ng
-# stress-ng run by the mirror test (kernel/test/s2mirror.c): the stressor
-# list and seconds per stressor.  CI: a short list; kernel-test-long: all.
+# stress-ng run by the mirror test (kernel/test/s2mirror.c), which picks
+# the stressors: a short list in kernel-test, all in kernel-test-long.
 KERNEL_TEST_LONG_TIMEOUT ?= 900
+# init dumps every task's stack this long into the long run (a hang's
+# diagnosis), before the timeout kills qemu.
+KERNEL_TEST_LONG_WATCHDOG ?= 840
 
 .PHONY: kernel-test kernel-test-long kernel-module kernel-fetch kernel-deps kernel-clean \
 	kernel-stress-ng
@@ -151,7 +154,7 @@ kernel-test: $(S2K_OUT)/initramfs.cpio $(S2K_ROOT)/version
 
 # Every stressor of the mirror test, each for longer (not in CI).
 kernel-test-long: $(S2K_OUT)/initramfs.cpio $(S2K_ROOT)/version
-	$(call s2k_boot,s2mirror.long=1 s2init.watchdog=$(KERNEL_TEST_LONG_TIMEOUT),$(KERNEL_TEST_LONG_TIMEOUT))
+	$(call s2k_boot,s2mirror.long=1 s2init.watchdog=$(KERNEL_TEST_LONG_WATCHDOG),$(KERNEL_TEST_LONG_TIMEOUT))
 
 kernel-clean:
 	rm -rf $(S2K_MOD) $(S2K_INITRD) $(S2K_ROOT) $(S2K_SNG) $(S2K_OUT)/s2test $(S2K_OUT)/s2mirror \

@@ -35,7 +35,7 @@ else
 	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
 		--no-breaks --no-replaces --no-enhances --no-pre-depends stress-ng |
 		grep -v '^ ' | grep -v '^<' | sort -u)
-	echo "stress-ng: downloading $(echo $pkgs | wc -w) packages into $cache"
+	echo "stress-ng: downloading $(echo "$pkgs" | wc -w) packages into $cache"
 	rm -f "$cache"/*.deb
 	sandbox=
 	# As root apt drops to _apt, which cannot write into our tree.
@@ -76,6 +76,6 @@ while [ ${#queue[@]} -gt 0 ]; do
 	done
 done
 cp -L "$u/lib64/ld-linux-x86-64.so.2" "$out/rootfs/lib64/"
-echo "stress-ng: $(cat "$u/usr/share/doc/stress-ng/changelog.Debian.gz" 2>/dev/null |
-	gzip -dc 2>/dev/null | sed -n '1s/.*(\(.*\)).*/\1/p') with ${#seen[@]} shared objects," \
+echo "stress-ng: $(gzip -dc < "$u/usr/share/doc/stress-ng/changelog.Debian.gz" 2>/dev/null |
+	sed -n '1s/.*(\(.*\)).*/\1/p') with ${#seen[@]} shared objects," \
 	"$(du -sk "$out/rootfs" | cut -f1) KiB in $out/rootfs"
