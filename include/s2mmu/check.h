@@ -54,7 +54,10 @@
 	X(release_flush_unlocked)		\
 	X(clean_after_unlock)		\
 	X(slots_free_size)			\
-	X(age_plain_store)
+	X(age_plain_store)			\
+	X(hw_dirty_plain_clear)			\
+	X(hw_dirty_no_tlbi)			\
+	X(hw_dirty_zap_lost)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,
