@@ -14,7 +14,17 @@ struct dirty_data {
 	uint64_t base;
 	unsigned flags;
 	struct s2_tlb_batch tb;
+	/* bits of bitmap word @word not yet ORed in: one atomic OR per word
+	 * rather than per page (a pass of a guest that wrote everything) */
+	uint64_t word, pending;
 };
+
+static s2_always_inline void report_flush(struct dirty_data *d)
+{
+	if (d->pending)
+		s2_fetch_or(&d->bitmap[d->word], d->pending);
+	d->pending = 0;
+}
 
 /* The dirty state the hardware sets (arm64: S2AP[1] under DBM; EPT: D). */
 static s2_always_inline uint64_t lv_dirty_bits(const struct s2_fmt_level *lv)
@@ -36,7 +46,11 @@ static s2_always_inline void report(struct s2_walk_ctx *c, struct dirty_data *d)
 	/* a block's every page: its dirty state does not say which one */
 	for (; a < e; a += 1ULL << pgt->page_shift) {
 		n = (a - d->base) >> pgt->page_shift;
-		s2_fetch_or(&d->bitmap[n / 64], 1ULL << (n % 64));
+		if (n / 64 != d->word) {
+			report_flush(d);
+			d->word = n / 64;
+		}
+		d->pending |= 1ULL << (n % 64);
 	}
 }
 
@@ -115,7 +129,7 @@ static s2_noinline int dirty_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t
 int s2_pgt_test_clear_dirty(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 			    uint64_t *bitmap, s2_gpa_t base, unsigned flags)
 {
-	struct dirty_data d = { bitmap, base.v, flags, S2_TLB_BATCH_INIT };
+	struct dirty_data d = { bitmap, base.v, flags, S2_TLB_BATCH_INIT, 0, 0 };
 	int ret;
 
 	ret = range_ok(pgt, ipa, size);
@@ -127,6 +141,8 @@ int s2_pgt_test_clear_dirty(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 	if (!(pgt->flags & (S2_PGT_HW_DBM | S2_PGT_EPT_AD)))
 		return -S2_EINVAL;
 	ret = dirty_walk(pgt, ipa.v, ipa.v + size, &d);
+	if (bitmap)
+		report_flush(&d);
 	/*
 	 * Before return: the caller copies the reported pages after this,
 	 * and a write after that must set the dirty state again, which a
