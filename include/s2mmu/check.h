@@ -54,7 +54,11 @@
 	X(release_flush_unlocked)		\
 	X(clean_after_unlock)		\
 	X(slots_free_size)			\
-	X(age_plain_store)
+	X(age_plain_store)			\
+	X(clear_log_whole_word)			\
+	X(init_set_bits_clear)			\
+	X(ring_push_drop_full)			\
+	X(ring_flag_before_entry)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,

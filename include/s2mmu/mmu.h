@@ -287,4 +287,106 @@ struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm);
  * memslots under the RCU read lock. */
 bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *slot_flags);
 
+/*
+ * Dirty logging the way live migration uses it (dirty.c): manual protect
+ * (KVM_CLEAR_DIRTY_LOG) and per-vCPU dirty rings.  Both keep I7: every
+ * guest write after the call that re-protects a page (the clear, the ring
+ * reset) is reported by a later harvest.
+ */
+
+/* s2_vm_cfg.flags, continued */
+#define S2_VM_MANUAL_PROTECT	0x100	/* KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE:
+					   s2_vm_get_dirty_log only copies the
+					   bitmap out; s2_vm_clear_dirty_log
+					   clears and write-protects */
+#define S2_VM_DIRTY_INIT_SET	0x200	/* KVM_DIRTY_LOG_INITIALLY_SET (needs
+					   MANUAL_PROTECT): enabling logging
+					   write-protects nothing and starts
+					   with every bit set */
+
+/**
+ * s2_vm_clear_dirty_log - for each page @first_page + i of slot @id,
+ * 0 <= i < @npages, whose bit is set in @mask (bit i % 64 of word
+ * i / 64): clear its dirty bit and, if the bit was set, write-protect it;
+ * the TLB invalidation is done before return, so a write after return
+ * faults and sets the bit again (I7).  The caller copies the pages it
+ * cleared after this returns.  With S2_VM_EAGER_SPLIT and
+ * S2_VM_DIRTY_INIT_SET the blocks of the range are split first (enabling
+ * logging split none).
+ * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL @vm or @mask NULL, the
+ * VM without S2_VM_MANUAL_PROTECT, the slot not logging, @first_page not
+ * a multiple of 64, @npages not a multiple of 64 unless the range ends at
+ * the slot's end, or a range beyond the slot.  On error nothing changed.
+ * Context: takes slots_lock, then mmu_lock for write; may sleep (split).
+ */
+int s2_vm_clear_dirty_log(struct s2_vm *vm, unsigned id, uint64_t first_page,
+			  uint64_t npages, const uint64_t *mask);
+
+/* One dirty-ring entry: page @offset of slot @slot was written. */
+struct s2_dirty_gfn {
+	uint32_t flags;		/* S2_DIRTY_GFN_*; 0: free */
+	uint32_t slot;
+	uint64_t offset;
+};
+#define S2_DIRTY_GFN_DIRTY	0x1	/* pushed by a fault, not yet harvested */
+#define S2_DIRTY_GFN_HARVESTED	0x2	/* harvested, waiting for a reset */
+
+struct s2_dirty_ring;
+
+/**
+ * s2_vm_dirty_ring_create - a vCPU's dirty ring of @entries entries (a
+ * power of two, 2 to 65536).  It is soft-full once @entries minus
+ * max(1, @entries / 8) entries are used (pushed and not yet reset).
+ * Return: 0 with *@out set; -S2_EINVAL (@vm or @out NULL, bad @entries);
+ * -S2_ENOMEM.  Context: may sleep; not with s2_vm_reset_dirty_rings.
+ */
+int s2_vm_dirty_ring_create(struct s2_vm *vm, unsigned entries, struct s2_dirty_ring **out);
+
+/**
+ * s2_vm_dirty_ring_free - unregister and free @ring (NULL ignored).
+ * Entries not yet reset are dropped: their pages stay writable.
+ * Context: no fault uses @ring; not with s2_vm_reset_dirty_rings.
+ */
+void s2_vm_dirty_ring_free(struct s2_vm *vm, struct s2_dirty_ring *ring);
+
+/* s2_vm_fault_ring's positive return: mapped, and the ring is soft-full:
+ * exit to the VMM to harvest and reset before running the vCPU again. */
+#define S2_FAULT_RING_SOFT_FULL	1
+
+/**
+ * s2_vm_fault_ring - s2_vm_fault for a vCPU that owns @ring (NULL: as
+ * s2_vm_fault).  A write fault on a logging slot pushes (slot, offset)
+ * to @ring instead of setting the slot's bitmap bit.
+ * Return: as s2_vm_fault, and S2_FAULT_RING_SOFT_FULL (mapped; the ring
+ * is soft-full); -S2_EBUSY the ring is full: nothing was mapped and no
+ * entry lost; harvest, reset and retry.
+ * Context: as s2_vm_fault; one fault at a time per ring (its vCPU's).
+ */
+int s2_vm_fault_ring(struct s2_vm *vm, s2_gpa_t gpa, unsigned access, struct s2_memcache *mc,
+		     struct s2_dirty_ring *ring, struct s2_fault_info *info);
+
+/**
+ * s2_dirty_ring_harvest - the VMM's side: copy up to @max entries pushed
+ * since the last harvest, in push order, into @out and flag them
+ * harvested in the ring.  Return: the number copied (0 for NULL
+ * arguments).  Context: any, in parallel with the ring's faults; one
+ * harvester per ring at a time.
+ */
+size_t s2_dirty_ring_harvest(struct s2_dirty_ring *ring, struct s2_dirty_gfn *out, size_t max);
+
+/**
+ * s2_vm_reset_dirty_rings - for every ring of @vm: write-protect the
+ * pages of its harvested entries (in order, up to the first entry not
+ * harvested), invalidate the TLBs, and only then free those entries for
+ * new pushes (I7: a write after return faults and is pushed again).
+ * Entries whose slot is gone, moved out of range or not logging are
+ * freed without a write-protect.
+ * Return: the number of entries reset; -S2_EINVAL @vm NULL.
+ * Context: takes slots_lock, then mmu_lock for write.
+ */
+long s2_vm_reset_dirty_rings(struct s2_vm *vm);
+
+/* Entries pushed and not yet reset (0 for NULL).  Context: any. */
+unsigned s2_dirty_ring_used(const struct s2_dirty_ring *ring);
+
 #endif

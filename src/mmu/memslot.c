@@ -131,7 +131,7 @@ static void zap_gpa(struct s2_vm *vm, uint64_t gpa, uint64_t size)
  * permission; the write-protect that follows makes the pages fault.
  * An allocation failure just stops early: the rest splits lazily.
  */
-static void eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size)
+void eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 {
 	const struct s2_platform *p = vm->plat;
 	struct s2_memcache mc = S2_MEMCACHE_INIT;
@@ -341,6 +341,8 @@ static int slot_update_prepare(struct s2_vm *vm, const struct s2_memslots *ms,
 		if (!u->bitmap)
 			goto nomem;
 		u->new.dirty = u->bitmap;
+		if (s2_dirty_init_set(vm))
+			s2_dirty_bitmap_fill(vm, u->bitmap, u->new.size);
 	}
 	if (u->change == SLOT_DELETE || u->change == SLOT_MOVE) {
 		u->invalid = slots_copy(vm, ms, 0);
@@ -402,8 +404,11 @@ static void slot_update_commit(struct s2_vm *vm, struct slot_update *u)
 	 * slots_gen, so no fault that saw the slot without logging can
 	 * install a writable entry after this (its write would never be
 	 * reported, I7); the ones that installed before are caught here.
+	 * KVM_DIRTY_LOG_INITIALLY_SET: no write-protect and no split; every
+	 * bit starts set (prepare), so a page writable from before is
+	 * reported until a clear protects it (dirty.c).
 	 */
-	if (u->log_start) {
+	if (u->log_start && !s2_dirty_init_set(vm)) {
 		if (vm->flags & S2_VM_EAGER_SPLIT)
 			eager_split(vm, u->new.gpa, u->new.size);
 		p->write_lock(vm->mmu_lock);
@@ -510,6 +515,13 @@ int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t 
 		goto out;
 	}
 	VM_STAT(vm, harvests);
+	if (vm->flags & S2_VM_MANUAL_PROTECT) {
+		/* KVM_CLEAR_DIRTY_LOG: the bits stay until a clear */
+		s2_dirty_log_peek(vm, &s, bitmap, need);
+		for (i = need; i < words; i++)
+			bitmap[i] = 0;
+		goto out;
+	}
 	p->write_lock(vm->mmu_lock);
 	for (i = 0; i < need; i++) {
 		uint64_t mask;
