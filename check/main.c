@@ -978,7 +978,7 @@ static int gen_main(unsigned nworlds, const char *world, const char *inject, int
 		if (!world && !shard_mine(w))
 			continue;
 		if (!world)
-			gen_select(ws, GEN_ALL, 0);
+			gen_select(ws, GEN_ALL, gen_world_drop(ws));
 		else if (!gen_select_name(world))
 			return 2;
 		ws = gen_seed();

@@ -45,6 +45,13 @@ static void usage(FILE *f)
 		"  --no-thp           4K anonymous memory instead of THP\n"
 		"  --no-pfnmap        no 2M PFNMAP (device) memslot\n"
 		"  --no-dirty-log     skip the dirty-logging phase\n"
+		"  --dirty-mode M     how the phase harvests: bitmap (get_dirty_log\n"
+		"                     re-protects, default), manual (manual protect:\n"
+		"                     get, then clear in 64-page chunks) or ring (a\n"
+		"                     dirty ring per vCPU: harvest, then reset; a vCPU\n"
+		"                     whose ring is soft-full or full harvests)\n"
+		"  --ring-entries N   entries per vCPU ring, a power of 2, 2..65536\n"
+		"                     (default 4096)\n"
 		"  --no-aging-phase   skip the aging phase\n"
 		"  --write-pct P      writes per 100 accesses (default 30)\n"
 		"  --json             print the result as one JSON object on stdout\n"
@@ -159,8 +166,11 @@ static void print_json(const struct mach_run_opts *o, const struct mach_stats *s
 	for (i = 0; i < MH_NR; i++)
 		printf("%s\"%s\":%llu", i ? "," : "", mach_hop_name((enum mach_hop)i),
 		       (unsigned long long)s->host_fail[i]);
-	printf("},\"dirty_log\":{\"harvests\":%llu,\"pages\":%llu},\"memslot_updates\":%llu,",
+	printf("},\"dirty_log\":{\"mode\":\"%s\",\"harvests\":%llu,\"pages\":%llu,"
+	       "\"ring_soft_full\":%llu,\"ring_full\":%llu},\"memslot_updates\":%llu,",
+	       mach_dirty_mode_name(o->cfg.dirty_mode),
 	       (unsigned long long)s->harvests, (unsigned long long)s->harvested_pages,
+	       (unsigned long long)s->v.ring_soft_full, (unsigned long long)s->v.ring_full,
 	       (unsigned long long)s->memslot_updates);
 	printf("\"aging_phase\":{\"calls\":%llu,\"refused\":%llu,\"faults_beside\":%llu},",
 	       (unsigned long long)s->age_phase_calls, (unsigned long long)s->age_phase_fail,
@@ -230,7 +240,12 @@ static void print_table(const struct mach_run_opts *o, const struct mach_stats *
 	row("clear_young", s->cy);
 	row("test_young", s->ty);
 	row("release", s->releases);
-	row("dirty-log harvests", s->harvests);
+	snprintf(buf, sizeof(buf), "dirty-log harvests (%s)", mach_dirty_mode_name(o->cfg.dirty_mode));
+	row(buf, s->harvests);
+	if (o->cfg.dirty_mode == MACH_DIRTY_RING) {
+		row("  ring soft-full exits", s->v.ring_soft_full);
+		row("  ring full (-EBUSY)", s->v.ring_full);
+	}
 	row("aging phase: calls", s->age_phase_calls);
 	row("  refused (no VMA)", s->age_phase_fail);
 	row("  faults beside them", s->v.faults_beside_aging);
@@ -272,6 +287,8 @@ int s2_run_main(int argc, char **argv)
 		{ "no-pfnmap", no_argument, NULL, 'P' },
 		{ "no-dirty-log", no_argument, NULL, 'L' },
 		{ "no-aging-phase", no_argument, NULL, 'G' },
+		{ "dirty-mode", required_argument, NULL, 'M' },
+		{ "ring-entries", required_argument, NULL, 'R' },
 		{ "write-pct", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -334,6 +351,21 @@ int s2_run_main(int argc, char **argv)
 		case 'P': o.cfg.pfnmap_slot = false; break;
 		case 'L': o.dirty_phase = false; break;
 		case 'G': o.aging_phase = false; break;
+		case 'M':
+			if (!strcmp(optarg, "bitmap"))
+				o.cfg.dirty_mode = MACH_DIRTY_BITMAP;
+			else if (!strcmp(optarg, "manual"))
+				o.cfg.dirty_mode = MACH_DIRTY_MANUAL;
+			else if (!strcmp(optarg, "ring"))
+				o.cfg.dirty_mode = MACH_DIRTY_RING;
+			else
+				goto bad_val;
+			break;
+		case 'R':
+			if (parse_uint(optarg, 65536, &u) || u < 2 || (u & (u - 1)))
+				goto bad_val;
+			o.cfg.ring_entries = (unsigned)u;
+			break;
 		case 'w':
 			if (parse_uint(optarg, 100, &u))
 				goto bad_val;
