@@ -25,8 +25,37 @@
  *                                |  not with another memslot update
  *   s2_vm_get_dirty_log          | faults and notifiers; not with memslot
  *                                |  updates of the same slot
+ *   s2_vm_clear_dirty_log        | the same
+ *   s2_vm_reset_dirty_rings      | the same (every ring of the VM)
+ *   s2_dirty_ring_harvest        | anything; one harvester per ring
+ *   s2_vm_fault_ring             | as s2_vm_fault; one at a time per ring
  *   s2_vm_get_stats, _pgtable    | anything
  *   s2_vm_destroy                | nothing (after the notifier is gone)
+ *
+ * Dirty logging the way live migration uses it (dirty.c): manual protect
+ * (KVM_CLEAR_DIRTY_LOG) and per-vCPU dirty rings.  Both keep I7: every
+ * guest write after the call that re-protects a page (the clear, the ring
+ * reset) is reported by a later harvest; the VMM copies a page after
+ * that call returns, so a write before it is in the copy.
+ *
+ * Manual protect, one pass: s2_vm_get_dirty_log copies the bits out;
+ * for each 64-page chunk the VMM is about to send, s2_vm_clear_dirty_log
+ * with the chunk's bits, then copy those pages.  Bits stay set until
+ * cleared, so a chunk left for later is reported again.
+ *
+ * Dirty rings, one pass: each vCPU faults with s2_vm_fault_ring and its
+ * ring; a write fault on a logging slot pushes (slot id, page offset in
+ * the slot) where the bitmap would get a bit.  When a fault returns
+ * S2_FAULT_RING_SOFT_FULL (or -S2_EBUSY: the ring is full and the write
+ * was not mapped) the vCPU exits to the VMM, which takes the entries with
+ * s2_dirty_ring_harvest (they become HARVESTED), calls
+ * s2_vm_reset_dirty_rings (every ring of the VM: the harvested pages
+ * write-protected, the TLBs invalidated, then the entries free), then
+ * copies the pages.  A fault with no ring (s2_vm_fault) still sets the
+ * slot's bitmap: a VMM that faults without a ring harvests both.  Entries
+ * hold slot ids and offsets, not GPAs: the reset protects a moved slot's
+ * page where the slot is now, and skips a slot gone or no longer logging
+ * (nothing there owes a fault).
  *
  * After release (the host's exit_mmap) the table is gone: faults return
  * -S2_ENOENT and every handler returns without touching it (I4, seeds 000
@@ -158,7 +187,8 @@ void s2_vm_destroy(struct s2_vm *vm);
  * s2_vm_set_memslot - create slot @id, or move / change the flags of it:
  * [@gpa, @gpa+@size) maps [@hva, ...).  A moved slot's old range is zapped
  * first.  Enabling S2_MEM_DIRTY_LOG write-protects the slot and starts a
- * clean bitmap.
+ * clean bitmap; with S2_VM_DIRTY_INIT_SET it write-protects nothing and
+ * starts with every bit set.
  * Return: 0; -S2_EINVAL (@vm NULL, misaligned, zero size, a range that
  * wraps, unknown flag, read-only with dirty logging, @id out of range, a
  * move combined with a flag change); -S2_ERANGE (beyond the IPA size);
@@ -248,7 +278,9 @@ bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
  * s2_vm_get_dirty_log - harvest slot @id's dirty bitmap into @bitmap (one
  * bit per page, @words 64-bit words), clear it and write-protect the
  * harvested pages again; TLBs are invalidated before return, so every
- * write after return faults and is recorded (I7).
+ * write after return faults and is recorded (I7).  With
+ * S2_VM_MANUAL_PROTECT it only copies the bitmap out: no bit is cleared
+ * and nothing protected until s2_vm_clear_dirty_log.
  * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL @vm or @bitmap NULL,
  * not logging, or @words too small.
  * Context: takes mmu_lock for write.
@@ -287,12 +319,8 @@ struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm);
  * memslots under the RCU read lock. */
 bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *slot_flags);
 
-/*
- * Dirty logging the way live migration uses it (dirty.c): manual protect
- * (KVM_CLEAR_DIRTY_LOG) and per-vCPU dirty rings.  Both keep I7: every
- * guest write after the call that re-protects a page (the clear, the ring
- * reset) is reported by a later harvest.
- */
+/* Dirty logging for live migration (dirty.c): manual protect and dirty
+ * rings, described in the comment at the top of this file. */
 
 /* s2_vm_cfg.flags, continued */
 #define S2_VM_MANUAL_PROTECT	0x100	/* KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE:
@@ -386,7 +414,8 @@ size_t s2_dirty_ring_harvest(struct s2_dirty_ring *ring, struct s2_dirty_gfn *ou
  */
 long s2_vm_reset_dirty_rings(struct s2_vm *vm);
 
-/* Entries pushed and not yet reset (0 for NULL).  Context: any. */
+/* The entries of @ring pushed and not yet reset.  Return: their number
+ * (0 for NULL @ring).  Context: any. */
 unsigned s2_dirty_ring_used(const struct s2_dirty_ring *ring);
 
 #endif

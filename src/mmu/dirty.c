@@ -270,8 +270,8 @@ bool __s2_ring_push(struct s2_vm *vm, struct s2_dirty_ring *ring, unsigned slot,
 		 * ring_flag_before_entry: the entry published before its
 		 * contents: a harvest in between takes the slot and offset
 		 * the entry held before (its previous lap's, or page 0), so
-		 * the reset protects the wrong page and this one stays
-		 * writable with its record gone (I7).
+		 * the VMM copies the wrong page while the reset takes this
+		 * one's record away (I7).
 		 */
 		s2_store_release(&e->flags, S2_DIRTY_GFN_DIRTY);
 		S2_PREEMPT(vm->plat, vm->ctx, "ring: entry flagged before filled");
