@@ -278,6 +278,20 @@ static void test_ring_args(void)
 	tap_ok(s2_vm_reset_dirty_rings(NULL) == -S2_EINVAL, "reset NULL vm: -EINVAL");
 	tap_ok(s2_dirty_ring_harvest(NULL, &g, 1) == 0 && s2_dirty_ring_used(NULL) == 0,
 	       "harvest and used of no ring: 0");
+	{
+		struct s2_vm *other = vm_or_bail(0);
+		struct s2_memcache mc = S2_MEMCACHE_INIT;
+
+		s2_vm_dirty_ring_create(other, 8, &r);
+		set_slot(vm, S2_MEM_DIRTY_LOG);
+		tap_ok(s2_vm_fault_ring(vm, s2_gpa(0), S2_ACC_WRITE, &mc, r, NULL) == -S2_EINVAL &&
+		       leaf(vm, 0, NULL) == 0 && s2_dirty_ring_used(r) == 0,
+		       "a fault with another VM's ring: -EINVAL, nothing mapped or pushed");
+		s2_vm_dirty_ring_free(vm, r);	/* not this VM's: ignored */
+		s2_vm_destroy(other);		/* frees it */
+		s2_vm_delete_memslot(vm, 0);
+		r = NULL;
+	}
 	s2_hosted_fail_alloc(H, 1, false);
 	tap_ok(s2_vm_dirty_ring_create(vm, 8, &r) == -S2_ENOMEM && !r,
 	       "ring create with the allocation failing: -ENOMEM");

@@ -371,8 +371,9 @@ struct s2_dirty_ring;
 int s2_vm_dirty_ring_create(struct s2_vm *vm, unsigned entries, struct s2_dirty_ring **out);
 
 /**
- * s2_vm_dirty_ring_free - unregister and free @ring (NULL ignored).
- * Entries not yet reset are dropped: their pages stay writable.
+ * s2_vm_dirty_ring_free - unregister and free @ring (NULL, or a ring of
+ * another VM, ignored).  Entries not yet reset are dropped: their pages
+ * stay writable.
  * Context: no fault uses @ring; not with s2_vm_reset_dirty_rings.
  */
 void s2_vm_dirty_ring_free(struct s2_vm *vm, struct s2_dirty_ring *ring);
@@ -387,7 +388,8 @@ void s2_vm_dirty_ring_free(struct s2_vm *vm, struct s2_dirty_ring *ring);
  * to @ring instead of setting the slot's bitmap bit.
  * Return: as s2_vm_fault, and S2_FAULT_RING_SOFT_FULL (mapped; the ring
  * is soft-full); -S2_EBUSY the ring is full: nothing was mapped and no
- * entry lost; harvest, reset and retry.
+ * entry lost; harvest, reset and retry; -S2_EINVAL also for a ring of
+ * another VM.
  * Context: as s2_vm_fault; one fault at a time per ring (its vCPU's).
  */
 int s2_vm_fault_ring(struct s2_vm *vm, s2_gpa_t gpa, unsigned access, struct s2_memcache *mc,

@@ -172,6 +172,7 @@ out:
  */
 struct s2_dirty_ring {
 	struct s2_dirty_ring *next;	/* vm->rings, under slots_lock */
+	struct s2_vm *vm;		/* the VM whose reset protects its pages */
 	unsigned size, soft;
 	uint64_t push;			/* the producer's; read by used() */
 	uint64_t fetch;			/* the harvester's */
@@ -193,6 +194,7 @@ int s2_vm_dirty_ring_create(struct s2_vm *vm, unsigned entries, struct s2_dirty_
 	r = vm->plat->zalloc(vm->ctx, ring_bytes(entries));
 	if (!r)
 		return -S2_ENOMEM;
+	r->vm = vm;
 	r->size = entries;
 	/* the slack lets a VMM that exits on the signal finish what its
 	 * vCPU is doing before it harvests (KVM reserves entries likewise) */
@@ -209,7 +211,7 @@ void s2_vm_dirty_ring_free(struct s2_vm *vm, struct s2_dirty_ring *ring)
 {
 	struct s2_dirty_ring **pp;
 
-	if (!vm || !ring)
+	if (!vm || !ring || ring->vm != vm)
 		return;
 	vm->plat->write_lock(vm->slots_lock);
 	for (pp = &vm->rings; *pp; pp = &(*pp)->next)
@@ -236,6 +238,11 @@ unsigned s2_dirty_ring_used(const struct s2_dirty_ring *ring)
 	if (!ring)
 		return 0;
 	return (unsigned)(s2_load_acquire(&ring->push) - s2_load_acquire(&ring->reset));
+}
+
+bool s2_dirty_ring_of(const struct s2_vm *vm, const struct s2_dirty_ring *ring)
+{
+	return ring->vm == vm;
 }
 
 bool __s2_ring_soft_full(struct s2_dirty_ring *ring)

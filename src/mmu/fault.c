@@ -406,7 +406,8 @@ int s2_vm_fault_ring(struct s2_vm *vm, s2_gpa_t gpa, unsigned access, struct s2_
 	if (!info)
 		info = &dummy;
 	*info = (struct s2_fault_info){ 0 };
-	if (!vm || !mc || !access || (access & ~(S2_ACC_READ | S2_ACC_WRITE | S2_ACC_EXEC)))
+	if (!vm || !mc || !access || (access & ~(S2_ACC_READ | S2_ACC_WRITE | S2_ACC_EXEC)) ||
+	    (ring && !s2_dirty_ring_of(vm, ring)))
 		return -S2_EINVAL;
 	if (gpa.v >> vm->ia_bits)
 		return -S2_ERANGE;

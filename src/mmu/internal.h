@@ -205,6 +205,8 @@ bool __s2_ring_push(struct s2_vm *vm, struct s2_dirty_ring *ring, unsigned slot,
 		    uint64_t offset);
 void s2_dirty_rings_free_all(struct s2_vm *vm);
 bool __s2_ring_soft_full(struct s2_dirty_ring *ring);
+/* Whether @ring was created for @vm (whose resets protect its pages). */
+bool s2_dirty_ring_of(const struct s2_vm *vm, const struct s2_dirty_ring *ring);
 /* memslot.c: split the blocks of [@gpa, @gpa+@size) to pages, in chunks
  * that drop mmu_lock (S2_VM_EAGER_SPLIT).  Context: no lock held. */
 void eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size);
