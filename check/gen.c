@@ -714,7 +714,7 @@ static uint64_t side_hash(uint64_t seed, uint64_t salt)
  * hardly ever: full rings and the soft-full signal both get met. */
 static unsigned ring_entries(uint64_t seed)
 {
-	static const unsigned n[4] = { 2, 4, 4, 16 };
+	static const unsigned n[4] = { 2, 2, 4, 16 };
 
 	return n[side_hash(seed, 0x72696e67) % 4];
 }
@@ -1005,12 +1005,14 @@ static int remap_pfnmap(uint64_t off, uint64_t len)
 }
 
 /* A fault with no access behind it (a vCPU's exit the VMM replays, a
- * prefetch): the fault path alone, for a read, write or execute. */
+ * prefetch): the fault path alone, for a read, write or execute; through
+ * the vCPU's dirty ring in a world that has them (the thread is the
+ * vCPU's, so the ring still has one fault at a time). */
 static int bare_fault(unsigned v, uint64_t gpa, unsigned acc)
 {
 	struct s2_fault_info fi;
 
-	return s2_vm_fault(W->vm, s2_gpa(gpa), acc, &W->vcpu[v].mc, &fi);
+	return s2_vm_fault_ring(W->vm, s2_gpa(gpa), acc, &W->vcpu[v].mc, W->ring[v], &fi);
 }
 
 static int exec_op(const struct gen_op *o)
