@@ -199,6 +199,7 @@ static void v0_write_p0_p1_p2(void *a)
 }
 static void m_harvest(void *a) { (void)a; w_harvest(); }
 static void v0_write_p1_x2_r(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, true); }
+static void m_get_clear(void *a) { (void)a; w_harvest(); }
 
 static void populate_page0(void)
 {
@@ -409,6 +410,12 @@ const struct scenario scenarios[] = {
 	  { ANON(4), .nr_vcpus = 1, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG,
 	    .dirty_mode = W_DIRTY_MANUAL },
 	  NULL, T2("vcpu0", v0_write_p0_p1, "vmm: clear p0, then all", m_clear_partial_full), false },
+	/* manual protect: the clear of a page the guest keeps writing */
+	{ "manual_clear_vs_write", "manual protect: get and clear while a vCPU writes the page "
+	  "again (I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG,
+	    .dirty_mode = W_DIRTY_MANUAL },
+	  populate_page0_w, T2("vcpu0", v0_write0_x3, "vmm: get+clear", m_get_clear), false },
 	/* initially set: logging on protects nothing, so a page writable
 	 * from before must start dirty (I7) */
 	{ "init_set_enable", "initially-set logging turned on under a vCPU writing a page it "
@@ -482,6 +489,7 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_slots_free_size] = { "slots_free_size", "memslot_delete", 3 },
 	[S2_BUG_age_plain_store] = { "age_plain_store", "age_vs_split", 3 },
 	[S2_BUG_clear_log_whole_word] = { "clear_log_whole_word", "manual_clear_partial", 7 },
+	[S2_BUG_clear_log_protect_first] = { "clear_log_protect_first", "manual_clear_vs_write", 7 },
 	[S2_BUG_init_set_bits_clear] = { "init_set_bits_clear", "init_set_enable", 7 },
 	[S2_BUG_ring_push_drop_full] = { "ring_push_drop_full", "ring_full", 7 },
 	[S2_BUG_ring_flag_before_entry] = { "ring_flag_before_entry", "ring_harvest_vs_push", 7 },

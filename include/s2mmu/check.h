@@ -56,6 +56,7 @@
 	X(slots_free_size)			\
 	X(age_plain_store)			\
 	X(clear_log_whole_word)			\
+	X(clear_log_protect_first)		\
 	X(init_set_bits_clear)			\
 	X(ring_push_drop_full)			\
 	X(ring_flag_before_entry)

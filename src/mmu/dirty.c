@@ -97,6 +97,40 @@ static void clear_split(struct s2_vm *vm, const struct s2_memslot *s, uint64_t f
 		    (hi - lo + 1) << vm->page_shift);
 }
 
+/* Word @w of the caller's @mask, without the bits past @npages. */
+static uint64_t chunk_mask(const uint64_t *mask, uint64_t w, uint64_t npages)
+{
+	uint64_t m = mask[w];
+
+	if (w == (npages - 1) / 64 && (npages & 63))
+		m &= (1ULL << (npages & 63)) - 1;
+	return m;
+}
+
+/*
+ * clear_log_protect_first: the pages protected under mmu_lock, their
+ * bits taken only after it is dropped.  A write fault in between sets a
+ * bit and maps the page writable again, and the late clear wipes that bit:
+ * the page stays writable with no record (I7), the harvest race of
+ * dirty_harvest_race in the clear.  Context: mmu_lock (write) held on
+ * entry, dropped on return.
+ */
+static void bug_clear_protect_first(struct s2_vm *vm, const struct s2_memslot *s,
+				    uint64_t first_page, uint64_t npages, const uint64_t *mask)
+{
+	uint64_t w, nw = (npages + 63) / 64;
+
+	for (w = 0; w < nw; w++)
+		if (vm->pgt)
+			__wrprotect_mask(vm, s->gpa + ((first_page + w * 64) << vm->page_shift),
+					 chunk_mask(mask, w, npages) &
+					 s2_load(&s->dirty[first_page / 64 + w]));
+	vm->plat->write_unlock(vm->mmu_lock);
+	S2_PREEMPT(vm->plat, vm->ctx, "clear: pages protected, bits not yet taken");
+	for (w = 0; w < nw; w++)
+		s2_fetch_and(&s->dirty[first_page / 64 + w], ~chunk_mask(mask, w, npages));
+}
+
 int s2_vm_clear_dirty_log(struct s2_vm *vm, unsigned id, uint64_t first_page,
 			  uint64_t npages, const uint64_t *mask)
 {
@@ -130,11 +164,15 @@ int s2_vm_clear_dirty_log(struct s2_vm *vm, unsigned id, uint64_t first_page,
 		clear_split(vm, &s, first_page, npages, mask);
 	nw = (npages + 63) / 64;
 	p->write_lock(vm->mmu_lock);
+	if (S2_BUG_INJECTED(p, vm->ctx, clear_log_protect_first)) {
+		bug_clear_protect_first(vm, &s, first_page, npages, mask);
+		goto out;
+	}
+	/* bits taken and pages protected under one hold of mmu_lock, which
+	 * the write faults that set bits hold for read (I7) */
 	for (w = 0; w < nw; w++) {
-		uint64_t m = mask[w], old, *word = &s.dirty[first_page / 64 + w];
+		uint64_t m = chunk_mask(mask, w, npages), old, *word = &s.dirty[first_page / 64 + w];
 
-		if (w == nw - 1 && (npages & 63))
-			m &= (1ULL << (npages & 63)) - 1;
 		if (!m)
 			continue;
 		/*
