@@ -225,6 +225,13 @@ static void test_init_set(void)
 	wr(vm, &mc, 1);
 	s2_vm_get_dirty_log(vm, 0, bm, 9);
 	tap_ok(bm[0] == ~0xdULL && leaf(vm, 1, NULL) == 2, "I7: a write to page 1 is recorded");
+	/* a whole word of set bits: its run of 64 pages ends at the word */
+	wr(vm, &mc, 64);
+	wr(vm, &mc, 128);
+	mask[0] = ~0ULL;
+	s2_vm_clear_dirty_log(vm, 0, 64, 64, mask);
+	tap_ok(leaf(vm, 64, NULL) == 1 && leaf(vm, 128, NULL) == 2,
+	       "clear of pages 64-127, all dirty: page 64 protected, page 128 not (its bit is set)");
 	s2_vm_memcache_free(vm, &mc);
 	s2_vm_destroy(vm);
 }
