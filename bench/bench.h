@@ -34,4 +34,15 @@ void s2_bench_aging(uint64_t slot_bytes, double secs, int reps, struct s2_core_r
 void s2_bench_split(uint64_t slot_bytes, int reps, struct s2_core_results *r);
 void s2_bench_dirty_hw(uint64_t slot_bytes, int reps, struct s2_core_results *r);
 
+/* Dirty logging for live migration (bench_dirty.c, issue 17 item 1): one
+ * harvest-and-re-protect pass over a guest of written 4K pages per mode,
+ * and the read-heavy eager-split case (1 page in 10 written). */
+struct s2_dirty_results {
+	uint64_t guest_bytes, split_bytes;
+	double bitmap_pages_per_s, manual_pages_per_s, ring_pages_per_s;
+	double rh_eager_s, rh_lazy_s;
+	uint64_t rh_eager_faults, rh_lazy_faults;
+};
+void s2_bench_dirty(uint64_t bytes, uint64_t split_bytes, int reps, struct s2_dirty_results *r);
+
 #endif

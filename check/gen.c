@@ -701,7 +701,10 @@ static unsigned log_flags(unsigned flags, bool log, bool hw)
 	if (!log)
 		return flags;
 	flags |= S2_MEM_DIRTY_LOG;
-	if (hw && G.hw && (G.format == S2_FMT_EPT || (G.cfg.pgt_flags & S2_PGT_HW_DBM)))
+	/* hardware mode logs by bitmap only: no manual protect, no rings
+	 * (its writes take no fault to push an entry; s2_vm_set_memslot) */
+	if (hw && G.hw && G.cfg.dirty_mode == W_DIRTY_BITMAP &&
+	    (G.format == S2_FMT_EPT || (G.cfg.pgt_flags & S2_PGT_HW_DBM)))
 		flags |= S2_MEM_DIRTY_HW;
 	return flags;
 }
@@ -719,15 +722,56 @@ static bool thread_kept(const struct gen_thr *t)
 	return false;
 }
 
+/* A hash of @seed for the draws a name's seed makes apart from the rest
+ * (they must not move the world's other draws: old names keep meaning
+ * the same world). */
+static uint64_t side_hash(uint64_t seed, uint64_t salt)
+{
+	uint64_t z = seed ^ salt;
+
+	z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+	z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+	return z ^ (z >> 33);
+}
+
+/* A ring of 2 fills within one thread's writes, 4 within a world's, 16
+ * hardly ever: full rings and the soft-full signal both get met. */
+static unsigned ring_entries(uint64_t seed)
+{
+	static const unsigned n[4] = { 2, 2, 4, 16 };
+
+	return n[side_hash(seed, 0x72696e67) % 4];
+}
+
+/*
+ * The other modes go to the worlds about the dirty log, all four alike.
+ * Elsewhere the bitmap: a world about blocks keeps logging's
+ * write-protect and lazy splits (initially-set logging has neither), and
+ * the worlds that found the catalogue before stay what they were (given
+ * to worlds without a theme that harvest, the modes took the world where
+ * seed 1 finds dirty_harvest_race).
+ */
+uint32_t gen_world_drop(uint64_t seed)
+{
+	uint64_t h = side_hash(seed, 0x6469727479);
+
+	draw_world(seed);	/* the world's own draws; gen_select draws it again */
+	if (G.theme != T_DIRTY)
+		return W_DIRTY_BITMAP << GEN_MODE_SHIFT;
+	return (uint32_t)(h % W_NR_DIRTY_MODES) << GEN_MODE_SHIFT;
+}
+
 void gen_select(uint64_t seed, uint32_t mask, uint32_t drop)
 {
 	struct w_cfg *c;
 
 	draw_world(seed);
 	G.mask = mask & (G.nops >= 32 ? GEN_ALL : (1u << G.nops) - 1);
-	G.drop = drop & ((1u << GEN_NR_DROPS) - 1);
+	G.drop = drop & (((1u << GEN_NR_DROPS) - 1) | GEN_MODE_MASK);
 	G.cfg = G.cfg0;
 	c = &G.cfg;
+	c->dirty_mode = (G.drop & GEN_MODE_MASK) >> GEN_MODE_SHIFT;
+	c->ring_entries = ring_entries(seed);
 	if (G.drop & GEN_DROP_NO_FWB)
 		c->pgt_flags &= ~S2_PGT_NO_FWB;
 	if (G.drop & GEN_DROP_HW_AF)
@@ -990,12 +1034,14 @@ static int remap_pfnmap(uint64_t off, uint64_t len)
 }
 
 /* A fault with no access behind it (a vCPU's exit the VMM replays, a
- * prefetch): the fault path alone, for a read, write or execute. */
+ * prefetch): the fault path alone, for a read, write or execute; through
+ * the vCPU's dirty ring in a world that has them (the thread is the
+ * vCPU's, so the ring still has one fault at a time). */
 static int bare_fault(unsigned v, uint64_t gpa, unsigned acc)
 {
 	struct s2_fault_info fi;
 
-	return s2_vm_fault(W->vm, s2_gpa(gpa), acc, &W->vcpu[v].mc, &fi);
+	return s2_vm_fault_ring(W->vm, s2_gpa(gpa), acc, &W->vcpu[v].mc, W->ring[v], &fi);
 }
 
 static int exec_op(const struct gen_op *o)
@@ -1055,7 +1101,8 @@ static int exec_op(const struct gen_op *o)
 		if (!vs.s0)
 			return -S2_ENOENT;
 		return slot0_set(vs.s0_gpa, log_flags(vs.s0_flags, false, false));
-	case G_HARVEST: return w_harvest();
+	/* manual protect: half the harvests clear only part of what they got */
+	case G_HARVEST: return w_harvest_mode(o->b & 1);
 	case G_EXIT: w_exit_mm(); return 0;
 	case G_DESTROY: w_vm_destroy_path(); return 0;
 	default: return -S2_EINVAL;
@@ -1083,8 +1130,13 @@ static void op_text(const struct gen_op *o, char *buf, size_t n)
 		snprintf(buf, n, "host %s +%#llx", o->v & 1 ? "write" : "read",
 			 (unsigned long long)off);
 		break;
+	case G_HARVEST:
+		snprintf(buf, n, "%s%s", name,
+			 (G.cfg.dirty_mode == W_DIRTY_MANUAL || G.cfg.dirty_mode == W_DIRTY_INIT_SET) &&
+			 (o->b & 1) ? " (partial clear)" : "");
+		break;
 	case G_FORK: case G_OOM_REAP: case G_PREFAULT: case G_LOG_ON: case G_LOG_OFF:
-	case G_HARVEST: case G_EXIT: case G_DESTROY: case G_SLOT_RW:
+	case G_EXIT: case G_DESTROY: case G_SLOT_RW:
 		snprintf(buf, n, "%s", name);
 		break;
 	case G_SLOT_CREATE:
@@ -1188,13 +1240,22 @@ void gen_describe(FILE *f)
 		c->slot_flags & S2_MEM_DIRTY_HW ? " dirty-log (hardware)" :
 		c->slot_flags & S2_MEM_DIRTY_LOG ? " dirty-log" : "",
 		c->slot_flags & S2_MEM_READONLY ? " readonly" : "");
-	fprintf(f, "  %u vCPU%s%s%s%s%s%s%s%s\n", c->nr_vcpus, c->nr_vcpus > 1 ? "s" : "",
+	static const char *const dmode[W_NR_DIRTY_MODES] = {
+		[W_DIRTY_BITMAP] = "", [W_DIRTY_MANUAL] = ", manual protect",
+		[W_DIRTY_INIT_SET] = ", manual protect initially set", [W_DIRTY_RING] = ", dirty rings",
+	};
+
+	fprintf(f, "  %u vCPU%s%s%s%s%s%s%s%s%s", c->nr_vcpus, c->nr_vcpus > 1 ? "s" : "",
 		c->pgt_flags & S2_PGT_NO_FWB ? ", no FWB" : "",
 		c->pgt_flags & S2_PGT_HW_AF ? ", HW AF" : "",
 		c->pgt_flags & S2_PGT_HW_DBM ? ", HW DBM" : "",
 		c->vm_flags & S2_VM_COUNTER_TRACKING ? ", counter tracking" : "",
 		c->vm_flags & S2_VM_EAGER_SPLIT ? ", eager split" : "",
-		!c->pfnmap_slot ? "" : c->pfnmap_mem ? ", PFNMAP slot 1 (memory)" : ", PFNMAP slot 1", c->populate ? ", populated" : "");
+		!c->pfnmap_slot ? "" : c->pfnmap_mem ? ", PFNMAP slot 1 (memory)" : ", PFNMAP slot 1", c->populate ? ", populated" : "",
+		dmode[c->dirty_mode]);
+	if (c->dirty_mode == W_DIRTY_RING)
+		fprintf(f, " of %u entries", c->ring_entries);
+	fprintf(f, "\n");
 	for (unsigned i = 0; i < G.nsetup; i++)
 		if (kept(i)) {
 			op_text(&G.setup[i], buf, sizeof(buf));

@@ -47,6 +47,18 @@ enum {
 	GEN_NR_DROPS = 9,
 };
 
+/*
+ * Not a drop: bits 12-13 of the DROP field carry the world's dirty-logging
+ * mode (W_DIRTY_*: bitmap, manual protect, initially set, rings), drawn
+ * for a campaign's world by gen_world_drop() from its seed apart from the
+ * world's other draws, so a name without them is the bitmap world it
+ * always was.  Shrinking keeps them.
+ */
+#define GEN_MODE_SHIFT	12
+#define GEN_MODE_MASK	(3u << GEN_MODE_SHIFT)
+/* The DROP field a campaign starts world @seed with: its dirty mode. */
+uint32_t gen_world_drop(uint64_t seed);
+
 /* Make world @seed, with the operations of @mask and the features of
  * @drop removed, the current one: every schedule run from now on (in
  * this process and the workers it forks) runs it. */

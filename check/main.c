@@ -711,6 +711,9 @@ static void usage(FILE *f)
 "                        configurations, set-ups and 2-4 threads of operations,\n"
 "                        a random subset of operation kinds each (with --inject:\n"
 "                        until one breaks); --budget is per world (200)\n"
+"  --dirty-mode M        with --generate: every world's dirty-logging mode,\n"
+"                        bitmap, manual, init-set or ring (default: drawn,\n"
+"                        the other modes only in dirty-log-themed worlds)\n"
 "  --list                list scenarios and bugs\n"
 "  --help                this text\n");
 }
@@ -758,6 +761,8 @@ static void progress(const char *what, double frac)
  * depend on the rounds before it), generated worlds by world.
  */
 static unsigned shard_i, shard_n = 1;
+/* --dirty-mode: W_DIRTY_* forced on every generated world, -1: drawn */
+static int gen_dirty_mode = -1;
 static bool shard_by_world;
 
 static bool shard_mine(uint64_t unit)
@@ -983,7 +988,8 @@ static int gen_main(unsigned nworlds, const char *world, const char *inject, int
 		if (!world && !shard_mine(w))
 			continue;
 		if (!world)
-			gen_select(ws, GEN_ALL, 0);
+			gen_select(ws, GEN_ALL, gen_dirty_mode < 0 ? gen_world_drop(ws) :
+					   (uint32_t)gen_dirty_mode << GEN_MODE_SHIFT);
 		else if (!gen_select_name(world))
 			return 2;
 		ws = gen_seed();
@@ -1112,6 +1118,20 @@ int main(int argc, char **argv)
 			i++;
 		} else if (v && !strcmp(a, "--generate")) {
 			generate = (unsigned)strtoul(v, NULL, 0), i++;
+		} else if (v && !strcmp(a, "--dirty-mode")) {
+			static const char *const dm[W_NR_DIRTY_MODES] = {
+				[W_DIRTY_BITMAP] = "bitmap", [W_DIRTY_MANUAL] = "manual",
+				[W_DIRTY_INIT_SET] = "init-set", [W_DIRTY_RING] = "ring",
+			};
+
+			for (gen_dirty_mode = W_NR_DIRTY_MODES - 1; gen_dirty_mode >= 0; gen_dirty_mode--)
+				if (!strcmp(v, dm[gen_dirty_mode]))
+					break;
+			if (gen_dirty_mode < 0) {
+				fprintf(stderr, "s2mmu check: --dirty-mode bitmap|manual|init-set|ring\n");
+				return 2;
+			}
+			i++;
 		} else if (v && !strcmp(a, "--scenario")) {
 			scen = v, i++;
 		} else if (v && !strcmp(a, "--inject")) {

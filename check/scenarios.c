@@ -207,6 +207,21 @@ static void log_pages_then_off(void)
 	w_dirty_log(false);
 }
 
+/* issue 17 item 1: manual protect and dirty rings */
+static void v0_write_p0_p1(void *a) { (void)a; w_access(0, 0, true); w_access(0, K4, true); }
+static void m_clear_partial_full(void *a) { (void)a; w_harvest_mode(true); w_harvest_mode(false); }
+static void m_log_on_harvest_x2(void *a) { (void)a; w_dirty_log(true); w_harvest(); w_harvest(); }
+static void v0_write0_x2(void *a) { (void)a; w_access(0, 0, true); w_access(0, 0, true); }
+static void v0_write_p0_p1_p2(void *a)
+{
+	(void)a;
+	for (int i = 0; i < 3; i++)
+		w_access(0, (uint64_t)i * K4, true);
+}
+static void m_harvest(void *a) { (void)a; w_harvest(); }
+static void v0_write_p1_x2_r(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, true); }
+static void m_get_clear(void *a) { (void)a; w_harvest(); }
+
 static void populate_page0(void)
 {
 	/* a mapping to zap: fault page 0 in on vCPU 0 before the threads */
@@ -426,6 +441,37 @@ const struct scenario scenarios[] = {
 	    .slot_flags = S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW },
 	  read_pages01, T2("vcpu0", v0_hw_writes, "vmm: hw off, harvest", m_hw_off_harvest),
 	  false },
+	/* manual protect: a clear of one page of a word while the guest
+	 * writes others; the next get must still report them (I7) */
+	{ "manual_clear_partial", "manual protect: a clear of part of what the get reported, "
+	  "a vCPU writing two pages (I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG,
+	    .dirty_mode = W_DIRTY_MANUAL },
+	  NULL, T2("vcpu0", v0_write_p0_p1, "vmm: clear p0, then all", m_clear_partial_full), false },
+	/* manual protect: the clear of a page the guest keeps writing */
+	{ "manual_clear_vs_write", "manual protect: get and clear while a vCPU writes the page "
+	  "again (I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG,
+	    .dirty_mode = W_DIRTY_MANUAL },
+	  populate_page0_w, T2("vcpu0", v0_write0_x3, "vmm: get+clear", m_get_clear), false },
+	/* initially set: logging on protects nothing, so a page writable
+	 * from before must start dirty (I7) */
+	{ "init_set_enable", "initially-set logging turned on under a vCPU writing a page it "
+	  "holds writable (I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .dirty_mode = W_DIRTY_INIT_SET },
+	  populate_page0_w, T2("vmm: log on, get+clear x2", m_log_on_harvest_x2, "vcpu0",
+			       v0_write0_x2), false },
+	/* a ring of 2 filled by three writes: the third must wait (I7) */
+	{ "ring_full", "dirty ring of 2 entries, three pages written, a harvest (I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG,
+	    .dirty_mode = W_DIRTY_RING, .ring_entries = 2 },
+	  NULL, T2("vcpu0", v0_write_p0_p1_p2, "vmm: harvest+reset", m_harvest), false },
+	/* a harvest of the ring while the fault pushes its entry (I7) */
+	{ "ring_harvest_vs_push", "dirty ring harvested and reset while a write fault pushes "
+	  "(I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .slot_flags = S2_MEM_DIRTY_LOG,
+	    .dirty_mode = W_DIRTY_RING, .ring_entries = 4 },
+	  NULL, T2("vcpu0", v0_write_p1_x2_r, "vmm: harvest+reset", m_harvest), false },
 };
 const unsigned nr_scenarios = sizeof(scenarios) / sizeof(scenarios[0]);
 
@@ -484,6 +530,11 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_hw_dirty_plain_clear] = { "hw_dirty_plain_clear", "hw_dirty_harvest", 7 },
 	[S2_BUG_hw_dirty_no_tlbi] = { "hw_dirty_no_tlbi", "hw_dirty_harvest", 7 },
 	[S2_BUG_hw_dirty_zap_lost] = { "hw_dirty_zap_lost", "hw_dirty_zap", 7 },
+	[S2_BUG_clear_log_whole_word] = { "clear_log_whole_word", "manual_clear_partial", 7 },
+	[S2_BUG_clear_log_protect_first] = { "clear_log_protect_first", "manual_clear_vs_write", 7 },
+	[S2_BUG_init_set_bits_clear] = { "init_set_bits_clear", "init_set_enable", 7 },
+	[S2_BUG_ring_push_drop_full] = { "ring_push_drop_full", "ring_full", 7 },
+	[S2_BUG_ring_flag_before_entry] = { "ring_flag_before_entry", "ring_harvest_vs_push", 7 },
 };
 
 /* the generation seen before the array needs a store-buffer reordering */

@@ -1232,9 +1232,14 @@ int w_access_kind(unsigned vi, uint64_t gpa, unsigned acc)
 		ck_note("vCPU%d fault %#llx %s", v->id, (unsigned long long)gpa,
 			write ? "W" : acc == S2_ACC_EXEC ? "X" : "R");
 		cur_vcpu = v->id;
-		ret = s2_vm_fault(W->vm, s2_gpa(gpa), acc, &v->mc, &info);
+		ret = s2_vm_fault_ring(W->vm, s2_gpa(gpa), acc, &v->mc, W->ring[vi], &info);
 		cur_vcpu = -1;
 		ck_note("vCPU%d fault -> %d cause %d", v->id, ret, info.retry_cause);
+		/* soft-full: a real vCPU exits for the VMM to harvest; here the
+		 * VMM thread harvests when it does, and the access goes on.
+		 * -S2_EBUSY (full, nothing mapped) ends the access below. */
+		if (ret == S2_FAULT_RING_SOFT_FULL)
+			continue;
 		if (ret == -S2_EAGAIN) {
 			/*
 			 * I10: a retry for the sequence or a range must be
@@ -1397,6 +1402,11 @@ int w_dirty_log(bool on)
 	ck_note("dirty log %s", on ? "on" : "off");
 	if (!on)
 		W->logging = false;
+	/* a log that starts afresh owes nothing written before it */
+	if (on && !W->logging)
+		for (uint64_t g = W->cfg.slot_hva_off >> 12;
+		     g < (W->cfg.slot_hva_off + W->cfg.slot_size) >> 12 && g < W_MAX_PAGES; g++)
+			W->unreported[g] = false;
 	ret = s2_vm_set_memslot(W->vm, 0, s2_gpa(W->cfg.slot_gpa), W->cfg.slot_size,
 				H(W->cfg.slot_hva_off), f);
 	if (on && !ret)
@@ -1447,32 +1457,102 @@ static void audit_hw_tlbs(void)
 		}
 }
 
-int w_harvest(void)
+/*
+ * Every vCPU's ring harvested into @pages (one flag per page of slot 0,
+ * by its offset), each entry's page checked against the slot.
+ */
+static void harvest_rings(bool *pages, uint64_t n)
 {
-	uint64_t bm[W_MAX_PAGES / 64] = { 0 }, g0;
-	bool before[W_MAX_PAGES];
+	for (unsigned v = 0; v < W_MAX_VCPUS; v++) {
+		struct s2_dirty_gfn g[8];
+		size_t k;
+
+		if (!W->ring[v])
+			continue;
+		while ((k = s2_dirty_ring_harvest(W->ring[v], g, 8)) > 0)
+			for (size_t i = 0; i < k; i++) {
+				ck_note("ring%u: slot %u page %#llx", v, g[i].slot,
+					(unsigned long long)g[i].offset);
+				/* only slot 0 logs in a world */
+				if (g[i].slot == 0 && g[i].offset < n)
+					pages[g[i].offset] = true;
+			}
+	}
+}
+
+int w_harvest_mode(bool partial)
+{
+	uint64_t bm[W_MAX_PAGES / 64] = { 0 }, mask[W_MAX_PAGES / 64] = { 0 }, g0;
+	bool before[W_MAX_PAGES], ringed[W_MAX_PAGES] = { false };
 	uint64_t n = W->cfg.slot_size >> 12;
+	unsigned mode = W->cfg.dirty_mode;
 	int ret;
 
 	g0 = W->cfg.slot_hva_off >> 12;
 	memcpy(before, W->unreported, sizeof(before));
-	ck_note("harvest");
+	ck_note("harvest%s", partial && mode != W_DIRTY_BITMAP ? " (partial)" : "");
+	/* the rings first, as a VMM reads them: without any lock */
+	if (mode == W_DIRTY_RING)
+		harvest_rings(ringed, n);
 	ret = s2_vm_get_dirty_log(W->vm, 0, bm, (n + 63) / 64);
-	if (ret)
+	if (ret) {
+		/* slot 0 not logging (gone, or logging off): what the rings
+		 * held is still reset and copied */
+		if (mode == W_DIRTY_RING && s2_vm_reset_dirty_rings(W->vm) >= 0)
+			for (uint64_t i = 0; i < n && g0 + i < W_MAX_PAGES; i++)
+				if (ringed[i])
+					W->unreported[g0 + i] = false;
 		return ret;
+	}
 	for (uint64_t i = 0; i < n && g0 + i < W_MAX_PAGES; i++) {
-		uint64_t g = g0 + i;
 		bool bit = bm[i / 64] & (1ULL << (i % 64));
 
-		if (before[g] && !bit)
+		/*
+		 * With weak memory a ring entry the vCPU pushed before its
+		 * write may not be visible yet to a harvest that takes no
+		 * lock (as a VMM reading the ring of a running vCPU): it is
+		 * still in the ring, for a later harvest.  The end-of-schedule
+		 * audit (every thread done, everything visible) judges it.
+		 */
+		if (mode == W_DIRTY_RING && mm_enabled())
+			continue;
+		if (before[g0 + i] && !bit && !ringed[i])
 			ck_violation(7, "page %#llx was written before the harvest began and "
 				     "is not reported", (unsigned long long)(i << 12));
-		/* reported: the caller copies the page after we return, so a
-		 * write that raced the harvest is in that copy too */
-		if (bit)
-			W->unreported[g] = false;
 	}
+	if (mode == W_DIRTY_MANUAL || mode == W_DIRTY_INIT_SET) {
+		/* the VMM clears what it will copy: all it got, or the
+		 * lowest page only (a pass in chunks) */
+		for (uint64_t w = 0; w < (n + 63) / 64; w++)
+			mask[w] = bm[w];
+		if (partial)
+			for (uint64_t i = 0, first = 1; i < n; i++)
+				if (mask[i / 64] & (1ULL << (i % 64))) {
+					if (!first)
+						mask[i / 64] &= ~(1ULL << (i % 64));
+					first = 0;
+				}
+		ret = s2_vm_clear_dirty_log(W->vm, 0, 0, n, mask);
+		if (ret)
+			return ret;
+		memcpy(bm, mask, sizeof(bm));
+	}
+	if (mode == W_DIRTY_RING && s2_vm_reset_dirty_rings(W->vm) < 0)
+		return -S2_EINVAL;
+	/*
+	 * Reported: the caller copies each page after the call that took
+	 * its record returned (the get, the clear, the reset), so a write
+	 * that raced the harvest is in that copy too.
+	 */
+	for (uint64_t i = 0; i < n && g0 + i < W_MAX_PAGES; i++)
+		if ((bm[i / 64] & (1ULL << (i % 64))) || ringed[i])
+			W->unreported[g0 + i] = false;
 	return 0;
+}
+
+int w_harvest(void)
+{
+	return w_harvest_mode(false);
 }
 
 struct audit_leaf {
@@ -1522,22 +1602,37 @@ void w_audit(void)
 			audit_hw_tlbs();
 	} else if (W->logging) {
 		uint64_t bm[W_MAX_PAGES / 64] = { 0 }, n = W->cfg.slot_size >> 12;
+		bool ringed[W_MAX_PAGES] = { false };
 
+		/* with rings, a page's record may be an entry not yet reset */
+		harvest_rings(ringed, n);
+		for (uint64_t i = 0; i < n && (W->cfg.slot_hva_off >> 12) + i < W_MAX_PAGES; i++)
+			if (ringed[i])
+				W->ring_pending[(W->cfg.slot_hva_off >> 12) + i] = true;
 		if (!s2_vm_get_dirty_log(W->vm, 0, bm, (n + 63) / 64)) {
 			uint64_t g0 = W->cfg.slot_hva_off >> 12;
 
 			/*
-			 * A write since the last harvest must be in this final
-			 * one whatever let it through: a fault that set the bit,
-			 * or, the bug, a translation a harvest's write-protect
-			 * left in a TLB (no leaf shows it, so the writable-leaf
-			 * check below cannot).
+			 * I7 for writes already made: a page written since
+			 * it was last reported (its record taken by a get, a
+			 * clear or a reset whose copy came after the write)
+			 * still has a record, a bit or a ring entry, whatever
+			 * let the write through (a stale writable translation
+			 * a harvest's write-protect left in a TLB is no leaf,
+			 * so the writable-leaf check below cannot see it).
+			 * Those read now count as reported (this get
+			 * harvested them).
 			 */
-			for (uint64_t pg = 0; pg < n && g0 + pg < W_MAX_PAGES; pg++)
-				if (W->unreported[g0 + pg] && !(bm[pg / 64] & (1ULL << (pg % 64))))
-					ck_violation(7, "at the end, page %#llx was written since the "
-						     "last harvest and is not in the dirty log",
-						     (unsigned long long)(pg << 12));
+			for (uint64_t pg = 0; pg < n && g0 + pg < W_MAX_PAGES; pg++) {
+				bool rec = (bm[pg / 64] & (1ULL << (pg % 64))) || W->ring_pending[g0 + pg];
+
+				if (W->unreported[g0 + pg] && !rec)
+					ck_violation(7, "at the end, page %#llx of the logging slot was "
+						     "written since its last report and has no record "
+						     "in the dirty log", (unsigned long long)(pg << 12));
+				if (rec)
+					W->unreported[g0 + pg] = false;
+			}
 			for (unsigned i = 0; i < a.n; i++) {
 				const struct audit_leaf *l = &a.l[i];
 				uint64_t pg;
@@ -1546,7 +1641,9 @@ void w_audit(void)
 				    l->ipa >= W->cfg.slot_gpa + W->cfg.slot_size)
 					continue;
 				pg = (l->ipa - W->cfg.slot_gpa) >> 12;
-				if (pg < n && !(bm[pg / 64] & (1ULL << (pg % 64))))
+				if (pg < n && !(bm[pg / 64] & (1ULL << (pg % 64))) &&
+				    !((W->cfg.slot_hva_off >> 12) + pg < W_MAX_PAGES &&
+				      W->ring_pending[(W->cfg.slot_hva_off >> 12) + pg]))
 					ck_violation(7, "at the end, GPA %#llx is writable in a logging "
 						     "slot but not in the dirty log: its writes go "
 						     "unreported", (unsigned long long)l->ipa);
@@ -1660,9 +1757,17 @@ void w_create(const struct w_cfg *cfg)
 	vc.host = &gops;
 	vc.host_ctx = W;
 	vc.flags = cfg->vm_flags;
+	if (cfg->dirty_mode == W_DIRTY_MANUAL || cfg->dirty_mode == W_DIRTY_INIT_SET)
+		vc.flags |= S2_VM_MANUAL_PROTECT;
+	if (cfg->dirty_mode == W_DIRTY_INIT_SET)
+		vc.flags |= S2_VM_DIRTY_INIT_SET;
 	ret = s2_vm_create(&vc, &W->vm);
 	if (ret)
 		abort();
+	for (unsigned v = 0; cfg->dirty_mode == W_DIRTY_RING && v < cfg->nr_vcpus; v++)
+		if (s2_vm_dirty_ring_create(W->vm, cfg->ring_entries ? cfg->ring_entries : 4,
+					    &W->ring[v]))
+			abort();
 	if (cfg->populate)
 		for (uint64_t off = 0; off < cfg->vma_len; off += PG) {
 			uint64_t pfn;

@@ -38,6 +38,18 @@ struct w_cfg {
 	bool arm64_only;		/* needs arm64 semantics (I-cache, no DIC) */
 	unsigned nr_vcpus;
 	bool populate;			/* fault the VMA in before the threads */
+	/* how the VMM harvests slot 0's dirty log (w_harvest_mode): W_DIRTY_* */
+	unsigned dirty_mode;
+	unsigned ring_entries;		/* W_DIRTY_RING: entries per vCPU (0: 4) */
+};
+
+/* Dirty-logging modes of a world (issue 17 item 1). */
+enum {
+	W_DIRTY_BITMAP,		/* get_dirty_log harvests and protects */
+	W_DIRTY_MANUAL,		/* S2_VM_MANUAL_PROTECT: get, then clear */
+	W_DIRTY_INIT_SET,	/* ... and S2_VM_DIRTY_INIT_SET */
+	W_DIRTY_RING,		/* a ring per vCPU; harvest, then reset */
+	W_NR_DIRTY_MODES,
 };
 
 struct w_tlbe {
@@ -91,6 +103,10 @@ struct world {
 	bool logging;
 	bool hw_logging;		/* slot 0 logs in hardware mode */
 	bool unreported[W_MAX_PAGES];
+	/* W_DIRTY_RING: each vCPU's ring; pages the audit harvested from
+	 * them (entries taken out but not reset: still the log's record) */
+	struct s2_dirty_ring *ring[W_MAX_VCPUS];
+	bool ring_pending[W_MAX_PAGES];
 	uint64_t wcount[W_MAX_PAGES];
 	uint64_t last_pfn[W_MAX_PAGES];	/* pfn + 1 of the last access, 0: none */
 	/* host_frame_gen of last_pfn at that access: I8 judges a page by its
@@ -157,6 +173,13 @@ int w_move_slot(unsigned id, uint64_t new_gpa);
  * faults mapped meanwhile. */
 int w_prefault_pfnmap(void);
 int w_dirty_log(bool on);
+/* Harvest slot 0's dirty log as the world's dirty mode does: the bitmap
+ * (get_dirty_log); manual protect: get, then clear what it reported
+ * (with @partial only its lowest page: the rest stay dirty for a later
+ * pass); rings: the bitmap (faults without a ring), every vCPU's ring,
+ * then the reset.  The oracle checks I7: every page written before the
+ * harvest began is reported. */
+int w_harvest_mode(bool partial);
 int w_harvest(void);
 /* Slot 0 to hardware dirty logging (@on; logging on too) or back to
  * write-protect logging (logging stays on). */

@@ -337,6 +337,8 @@ static void mmu_rows(void)
 	struct s2_memcache mc = S2_MEMCACHE_INIT;
 	struct s2_vm *out = NULL;
 	struct s2_vm_stats st;
+	struct s2_dirty_ring *ring = NULL;
+	struct s2_dirty_gfn gfn[1];
 	uint64_t bm[64];
 	s2_hva_t hva;
 	const uint64_t top = 1ULL << 40;
@@ -351,6 +353,8 @@ static void mmu_rows(void)
 	E("host ops missing resolve", -S2_EINVAL, s2_vm_create(&c, &out));
 	c = good; c.flags = 0x8000;
 	E("unknown flag", -S2_EINVAL, s2_vm_create(&c, &out));
+	c = good; c.flags = S2_VM_DIRTY_INIT_SET;
+	E("INITIALLY_SET without MANUAL_PROTECT", -S2_EINVAL, s2_vm_create(&c, &out));
 	c = good; c.max_slots = 5000;
 	E("max_slots above 4096", -S2_EINVAL, s2_vm_create(&c, &out));
 	c = good; c.pgt.plat = &nozalloc;
@@ -376,6 +380,12 @@ static void mmu_rows(void)
 	E("hardware dirty logging without dirty logging", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), M2, s2_hva(HVA0), S2_MEM_DIRTY_HW));
 	E("hardware dirty logging, no S2_PGT_HW_DBM", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), M2, s2_hva(HVA0), S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW));
 	E("hardware dirty logging switched on a live slot, no S2_PGT_HW_DBM", -S2_EINVAL, s2_vm_set_memslot(F.vm, 0, s2_gpa(0), 4 * M2, s2_hva(HVA0), S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW));
+	c = good; c.flags = S2_VM_MANUAL_PROTECT; c.pgt.flags |= S2_PGT_HW_DBM; out = NULL;
+	E("a VM with manual protect and S2_PGT_HW_DBM", 0, s2_vm_create(&c, &out));
+	if (out) {
+		E("hardware dirty logging under manual protect", -S2_EINVAL, s2_vm_set_memslot(out, 0, s2_gpa(0), M2, s2_hva(HVA0), S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW));
+		s2_vm_destroy(out);
+	}
 	E("GPA + size wraps", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(-M2), 2 * M2, s2_hva(HVA0), 0));
 	E("HVA + size wraps", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), 2 * M2, s2_hva(-M2), 0));
 	E("beyond the IPA size", -S2_ERANGE, s2_vm_set_memslot(F.vm, 2, s2_gpa(top - M2), 2 * M2, s2_hva(HVA0), 0));
@@ -434,6 +444,42 @@ static void mmu_rows(void)
 	E("slot not logging", -S2_EINVAL, s2_vm_get_dirty_log(F.vm, 0, bm, 64));
 	E("bitmap too small", -S2_EINVAL, s2_vm_get_dirty_log(F.rel, 0, bm, 1));
 	E("after release (the log survives)", 0, s2_vm_get_dirty_log(F.rel, 0, bm, 64));
+
+	fn("s2_vm_clear_dirty_log");
+	E("NULL VM", -S2_EINVAL, s2_vm_clear_dirty_log(NULL, 0, 0, 64, bm));
+	E("NULL mask", -S2_EINVAL, s2_vm_clear_dirty_log(F.vm, 0, 0, 64, NULL));
+	E("VM without manual protect", -S2_EINVAL, s2_vm_clear_dirty_log(F.rel, 0, 0, 64, bm));
+	E("first page not 64-aligned", -S2_EINVAL, s2_vm_clear_dirty_log(F.rel, 0, 1, 64, bm));
+
+	fn("s2_vm_dirty_ring_create");
+	E("NULL VM", -S2_EINVAL, s2_vm_dirty_ring_create(NULL, 64, &ring));
+	E("NULL result", -S2_EINVAL, s2_vm_dirty_ring_create(F.vm, 64, NULL));
+	E("0 entries", -S2_EINVAL, s2_vm_dirty_ring_create(F.vm, 0, &ring));
+	E("1 entry", -S2_EINVAL, s2_vm_dirty_ring_create(F.vm, 1, &ring));
+	E("not a power of two", -S2_EINVAL, s2_vm_dirty_ring_create(F.vm, 96, &ring));
+	E("above 65536", -S2_EINVAL, s2_vm_dirty_ring_create(F.vm, 131072, &ring));
+
+	fn("s2_vm_fault_ring");
+	if (s2_vm_dirty_ring_create(F.rel, 8, &ring))
+		TAP_BAIL("ring");
+	E("NULL VM", -S2_EINVAL, s2_vm_fault_ring(NULL, s2_gpa(0), S2_ACC_WRITE, &mc, ring, NULL));
+	E("another VM's ring", -S2_EINVAL,
+	  s2_vm_fault_ring(F.vm, s2_gpa(0), S2_ACC_WRITE, &mc, ring, NULL));
+	E("no access bit", -S2_EINVAL, s2_vm_fault_ring(F.rel, s2_gpa(0), 0, &mc, ring, NULL));
+
+	fn("s2_dirty_ring_harvest, s2_dirty_ring_used");
+	B("NULL ring", 0, s2_dirty_ring_harvest(NULL, gfn, 1) + s2_dirty_ring_used(NULL), "0");
+	B("NULL result", 0, s2_dirty_ring_harvest(ring, NULL, 1), "0");
+
+	fn("s2_vm_reset_dirty_rings");
+	E("NULL VM", -S2_EINVAL, (int)s2_vm_reset_dirty_rings(NULL));
+	E("after release (nothing to protect)", 0, (int)s2_vm_reset_dirty_rings(F.rel));
+
+	fn("s2_vm_dirty_ring_free");
+	V("NULL ring", s2_vm_dirty_ring_free(F.vm, NULL));
+	V("NULL VM", s2_vm_dirty_ring_free(NULL, ring));
+	V("another VM's ring", s2_vm_dirty_ring_free(F.vm, ring));
+	s2_vm_dirty_ring_free(F.rel, ring);
 
 	fn("s2_vm_get_stats");
 	memset(&st, 0xff, sizeof(st));

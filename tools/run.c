@@ -49,6 +49,13 @@ static void usage(FILE *f)
 		"                     (S2_MEM_DIRTY_HW: writable-clean leaves, the\n"
 		"                     hardware records writes, harvests test and clear;\n"
 		"                     implies --hw-dbm on arm64, uses D on ept)\n"
+		"  --dirty-mode M     how the phase harvests: bitmap (get_dirty_log\n"
+		"                     re-protects, default), manual (manual protect:\n"
+		"                     get, then clear in 64-page chunks) or ring (a\n"
+		"                     dirty ring per vCPU: harvest, then reset; a vCPU\n"
+		"                     whose ring is soft-full or full harvests)\n"
+		"  --ring-entries N   entries per vCPU ring, a power of 2, 2..65536\n"
+		"                     (default 4096)\n"
 		"  --no-aging-phase   skip the aging phase\n"
 		"  --write-pct P      writes per 100 accesses (default 30)\n"
 		"  --json             print the result as one JSON object on stdout\n"
@@ -163,11 +170,14 @@ static void print_json(const struct mach_run_opts *o, const struct mach_stats *s
 	for (i = 0; i < MH_NR; i++)
 		printf("%s\"%s\":%llu", i ? "," : "", mach_hop_name((enum mach_hop)i),
 		       (unsigned long long)s->host_fail[i]);
-	printf("},\"dirty_log\":{\"harvests\":%llu,\"pages\":%llu,\"mode\":\"%s\","
-	       "\"write_protect_faults\":%llu},\"memslot_updates\":%llu,",
+	printf("},\"dirty_log\":{\"mode\":\"%s\",\"hw\":%s,\"harvests\":%llu,\"pages\":%llu,"
+	       "\"write_protect_faults\":%llu,\"ring_soft_full\":%llu,\"ring_full\":%llu},"
+	       "\"memslot_updates\":%llu,",
+	       !s->dirty_phase_ran ? "none" : mach_dirty_mode_name(o->cfg.dirty_mode),
+	       s->dirty_phase_hw ? "true" : "false",
 	       (unsigned long long)s->harvests, (unsigned long long)s->harvested_pages,
-	       !s->dirty_phase_ran ? "none" : s->dirty_phase_hw ? "hardware" : "write-protect",
 	       (unsigned long long)s->dirty_phase_wp_faults,
+	       (unsigned long long)s->v.ring_soft_full, (unsigned long long)s->v.ring_full,
 	       (unsigned long long)s->memslot_updates);
 	printf("\"aging_phase\":{\"calls\":%llu,\"refused\":%llu,\"faults_beside\":%llu},",
 	       (unsigned long long)s->age_phase_calls, (unsigned long long)s->age_phase_fail,
@@ -237,11 +247,16 @@ static void print_table(const struct mach_run_opts *o, const struct mach_stats *
 	row("clear_young", s->cy);
 	row("test_young", s->ty);
 	row("release", s->releases);
-	row("dirty-log harvests", s->harvests);
+	snprintf(buf, sizeof(buf), "dirty-log harvests (%s)", mach_dirty_mode_name(o->cfg.dirty_mode));
+	row(buf, s->harvests);
 	if (s->dirty_phase_ran) {
-		printf("  %-28s %14s\n", "  mode", s->dirty_phase_hw ? "hardware" : "write-protect");
+		printf("  %-28s %14s\n", "  leaves", s->dirty_phase_hw ? "hardware dirty state" : "write-protect");
 		row("  pages reported", s->harvested_pages);
 		row("  write-protect faults", s->dirty_phase_wp_faults);
+	}
+	if (o->cfg.dirty_mode == MACH_DIRTY_RING) {
+		row("  ring soft-full exits", s->v.ring_soft_full);
+		row("  ring full (-EBUSY)", s->v.ring_full);
 	}
 	row("aging phase: calls", s->age_phase_calls);
 	row("  refused (no VMA)", s->age_phase_fail);
@@ -285,6 +300,8 @@ int s2_run_main(int argc, char **argv)
 		{ "no-dirty-log", no_argument, NULL, 'L' },
 		{ "dirty-hw", no_argument, NULL, 'H' },
 		{ "no-aging-phase", no_argument, NULL, 'G' },
+		{ "dirty-mode", required_argument, NULL, 'M' },
+		{ "ring-entries", required_argument, NULL, 'R' },
 		{ "write-pct", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -348,6 +365,21 @@ int s2_run_main(int argc, char **argv)
 		case 'L': o.dirty_phase = false; break;
 		case 'H': o.dirty_hw = true; break;
 		case 'G': o.aging_phase = false; break;
+		case 'M':
+			if (!strcmp(optarg, "bitmap"))
+				o.cfg.dirty_mode = MACH_DIRTY_BITMAP;
+			else if (!strcmp(optarg, "manual"))
+				o.cfg.dirty_mode = MACH_DIRTY_MANUAL;
+			else if (!strcmp(optarg, "ring"))
+				o.cfg.dirty_mode = MACH_DIRTY_RING;
+			else
+				goto bad_val;
+			break;
+		case 'R':
+			if (parse_uint(optarg, 65536, &u) || u < 2 || (u & (u - 1)))
+				goto bad_val;
+			o.cfg.ring_entries = (unsigned)u;
+			break;
 		case 'w':
 			if (parse_uint(optarg, 100, &u))
 				goto bad_val;
@@ -394,6 +426,14 @@ bad_val:
 		}
 		if (o.cfg.format == S2_FMT_ARM64)
 			o.cfg.pgt_flags |= S2_PGT_HW_DBM;
+		if (o.cfg.dirty_mode != MACH_DIRTY_BITMAP) {
+			/* s2_vm_set_memslot refuses it: writes the hardware
+			 * records take no fault, so they push no ring entry,
+			 * and manual protect's clear write-protects */
+			fprintf(stderr, "s2mmu run: --dirty-hw harvests by bitmap only "
+				"(not with --dirty-mode manual or ring)\n");
+			return 2;
+		}
 	}
 	o.progress = !json && isatty(2);
 	ret = mach_run(&o, &s);

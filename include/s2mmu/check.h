@@ -58,7 +58,12 @@
 	X(wrprotect_no_flush)			\
 	X(hw_dirty_plain_clear)			\
 	X(hw_dirty_no_tlbi)			\
-	X(hw_dirty_zap_lost)
+	X(hw_dirty_zap_lost)			\
+	X(clear_log_whole_word)			\
+	X(clear_log_protect_first)		\
+	X(init_set_bits_clear)			\
+	X(ring_push_drop_full)			\
+	X(ring_flag_before_entry)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,

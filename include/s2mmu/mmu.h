@@ -25,8 +25,37 @@
  *                                |  not with another memslot update
  *   s2_vm_get_dirty_log          | faults and notifiers; not with memslot
  *                                |  updates of the same slot
+ *   s2_vm_clear_dirty_log        | the same
+ *   s2_vm_reset_dirty_rings      | the same (every ring of the VM)
+ *   s2_dirty_ring_harvest        | anything; one harvester per ring
+ *   s2_vm_fault_ring             | as s2_vm_fault; one at a time per ring
  *   s2_vm_get_stats, _pgtable    | anything
  *   s2_vm_destroy                | nothing (after the notifier is gone)
+ *
+ * Dirty logging the way live migration uses it (dirty.c): manual protect
+ * (KVM_CLEAR_DIRTY_LOG) and per-vCPU dirty rings.  Both keep I7: every
+ * guest write after the call that re-protects a page (the clear, the ring
+ * reset) is reported by a later harvest; the VMM copies a page after
+ * that call returns, so a write before it is in the copy.
+ *
+ * Manual protect, one pass: s2_vm_get_dirty_log copies the bits out;
+ * for each 64-page chunk the VMM is about to send, s2_vm_clear_dirty_log
+ * with the chunk's bits, then copy those pages.  Bits stay set until
+ * cleared, so a chunk left for later is reported again.
+ *
+ * Dirty rings, one pass: each vCPU faults with s2_vm_fault_ring and its
+ * ring; a write fault on a logging slot pushes (slot id, page offset in
+ * the slot) where the bitmap would get a bit.  When a fault returns
+ * S2_FAULT_RING_SOFT_FULL (or -S2_EBUSY: the ring is full and the write
+ * was not mapped) the vCPU exits to the VMM, which takes the entries with
+ * s2_dirty_ring_harvest (they become HARVESTED), calls
+ * s2_vm_reset_dirty_rings (every ring of the VM: the harvested pages
+ * write-protected, the TLBs invalidated, then the entries free), then
+ * copies the pages.  A fault with no ring (s2_vm_fault) still sets the
+ * slot's bitmap: a VMM that faults without a ring harvests both.  Entries
+ * hold slot ids and offsets, not GPAs: the reset protects a moved slot's
+ * page where the slot is now, and skips a slot gone or no longer logging
+ * (nothing there owes a fault).
  *
  * After release (the host's exit_mmap) the table is gone: faults return
  * -S2_ENOENT and every handler returns without touching it (I4, seeds 000
@@ -103,7 +132,10 @@ struct s2_vm_cfg {
  * the hardware records the first write in the leaf (arm64 DBM under
  * VTCR_EL2.HD: S2AP[1]; EPT: D), and s2_vm_get_dirty_log harvests that
  * state by test-and-clear with no write-protect fault.  See "Hardware
- * dirty logging" below.
+ * dirty logging" below.  Such a slot reports through s2_vm_get_dirty_log
+ * alone: its writes take no fault, so they push no dirty-ring entry, and
+ * manual protect is refused for it (its get and clear never test the
+ * leaves).
  */
 #define S2_MEM_DIRTY_HW		0x8
 
@@ -169,11 +201,14 @@ void s2_vm_destroy(struct s2_vm *vm);
  * [@gpa, @gpa+@size) maps [@hva, ...).  A moved slot's old range is zapped
  * first.  Enabling S2_MEM_DIRTY_LOG write-protects the slot and starts a
  * clean bitmap; with S2_MEM_DIRTY_HW it makes the slot's writable leaves
- * writable-clean instead (see "Hardware dirty logging").
+ * writable-clean instead (see "Hardware dirty logging"); with
+ * S2_VM_DIRTY_INIT_SET it write-protects nothing and starts with every
+ * bit set.
  * Return: 0; -S2_EINVAL (@vm NULL, misaligned, zero size, a range that
  * wraps, unknown flag, read-only with dirty logging, S2_MEM_DIRTY_HW
- * without S2_MEM_DIRTY_LOG or on a table with neither S2_PGT_HW_DBM nor
- * S2_PGT_EPT_AD, @id out of range, a move combined with a flag change); -S2_ERANGE (beyond the IPA size);
+ * without S2_MEM_DIRTY_LOG, on a table with neither S2_PGT_HW_DBM nor
+ * S2_PGT_EPT_AD or in a VM with S2_VM_MANUAL_PROTECT, @id out of range, a
+ * move combined with a flag change); -S2_ERANGE (beyond the IPA size);
  * -S2_EEXIST (overlaps another slot); -S2_ENOSPC (a create beyond
  * max_slots); -S2_ENOMEM; -S2_ENOENT (the VM was released).  On error
  * nothing changed, neither the slots nor the stage-2 table: every
@@ -263,7 +298,9 @@ bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
  * write after return faults and is recorded (I7).  With S2_MEM_DIRTY_HW
  * the slot's leaves are tested and cleaned instead of write-protected
  * (writable-clean again, no fault needed), and what the hardware recorded
- * is reported with the bitmap's bits.
+ * is reported with the bitmap's bits.  With S2_VM_MANUAL_PROTECT it only
+ * copies the bitmap out: no bit is cleared and nothing protected until
+ * s2_vm_clear_dirty_log.
  * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL @vm or @bitmap NULL,
  * not logging, or @words too small.
  * Context: takes mmu_lock for write.
@@ -327,5 +364,106 @@ struct s2_pgtable *s2_vm_pgtable(struct s2_vm *vm);
  * memslot holds @gpa or @vm is NULL.  Context: any; it reads the
  * memslots under the RCU read lock. */
 bool s2_vm_gpa_to_hva(struct s2_vm *vm, s2_gpa_t gpa, s2_hva_t *hva, unsigned *slot_flags);
+
+/* Dirty logging for live migration (dirty.c): manual protect and dirty
+ * rings, described in the comment at the top of this file. */
+
+/* s2_vm_cfg.flags, continued */
+#define S2_VM_MANUAL_PROTECT	0x100	/* KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE:
+					   s2_vm_get_dirty_log only copies the
+					   bitmap out; s2_vm_clear_dirty_log
+					   clears and write-protects */
+#define S2_VM_DIRTY_INIT_SET	0x200	/* KVM_DIRTY_LOG_INITIALLY_SET (needs
+					   MANUAL_PROTECT): enabling logging
+					   write-protects nothing and starts
+					   with every bit set */
+
+/**
+ * s2_vm_clear_dirty_log - for each page @first_page + i of slot @id,
+ * 0 <= i < @npages, whose bit is set in @mask (bit i % 64 of word
+ * i / 64): clear its dirty bit and, if the bit was set, write-protect it;
+ * the TLB invalidation is done before return, so a write after return
+ * faults and sets the bit again (I7).  The caller copies the pages it
+ * cleared after this returns.  With S2_VM_EAGER_SPLIT and
+ * S2_VM_DIRTY_INIT_SET the blocks of the range are split first (enabling
+ * logging split none).
+ * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL @vm or @mask NULL, the
+ * VM without S2_VM_MANUAL_PROTECT, the slot not logging, @first_page not
+ * a multiple of 64, @npages not a multiple of 64 unless the range ends at
+ * the slot's end, or a range beyond the slot.  On error nothing changed.
+ * Context: takes slots_lock, then mmu_lock for write; may sleep (split).
+ */
+int s2_vm_clear_dirty_log(struct s2_vm *vm, unsigned id, uint64_t first_page,
+			  uint64_t npages, const uint64_t *mask);
+
+/* One dirty-ring entry: page @offset of slot @slot was written. */
+struct s2_dirty_gfn {
+	uint32_t flags;		/* S2_DIRTY_GFN_*; 0: free */
+	uint32_t slot;
+	uint64_t offset;
+};
+#define S2_DIRTY_GFN_DIRTY	0x1	/* pushed by a fault, not yet harvested */
+#define S2_DIRTY_GFN_HARVESTED	0x2	/* harvested, waiting for a reset */
+
+struct s2_dirty_ring;
+
+/**
+ * s2_vm_dirty_ring_create - a vCPU's dirty ring of @entries entries (a
+ * power of two, 2 to 65536).  It is soft-full once @entries minus
+ * max(1, @entries / 8) entries are used (pushed and not yet reset).
+ * Return: 0 with *@out set; -S2_EINVAL (@vm or @out NULL, bad @entries);
+ * -S2_ENOMEM.  Context: may sleep; not with s2_vm_reset_dirty_rings.
+ */
+int s2_vm_dirty_ring_create(struct s2_vm *vm, unsigned entries, struct s2_dirty_ring **out);
+
+/**
+ * s2_vm_dirty_ring_free - unregister and free @ring (NULL, or a ring of
+ * another VM, ignored).  Entries not yet reset are dropped: their pages
+ * stay writable.
+ * Context: no fault uses @ring; not with s2_vm_reset_dirty_rings.
+ */
+void s2_vm_dirty_ring_free(struct s2_vm *vm, struct s2_dirty_ring *ring);
+
+/* s2_vm_fault_ring's positive return: mapped, and the ring is soft-full:
+ * exit to the VMM to harvest and reset before running the vCPU again. */
+#define S2_FAULT_RING_SOFT_FULL	1
+
+/**
+ * s2_vm_fault_ring - s2_vm_fault for a vCPU that owns @ring (NULL: as
+ * s2_vm_fault).  A write fault on a logging slot pushes (slot, offset)
+ * to @ring instead of setting the slot's bitmap bit.
+ * Return: as s2_vm_fault, and S2_FAULT_RING_SOFT_FULL (mapped; the ring
+ * is soft-full); -S2_EBUSY the ring is full: nothing was mapped and no
+ * entry lost; harvest, reset and retry; -S2_EINVAL also for a ring of
+ * another VM.
+ * Context: as s2_vm_fault; one fault at a time per ring (its vCPU's).
+ */
+int s2_vm_fault_ring(struct s2_vm *vm, s2_gpa_t gpa, unsigned access, struct s2_memcache *mc,
+		     struct s2_dirty_ring *ring, struct s2_fault_info *info);
+
+/**
+ * s2_dirty_ring_harvest - the VMM's side: copy up to @max entries pushed
+ * since the last harvest, in push order, into @out and flag them
+ * harvested in the ring.  Return: the number copied (0 for NULL
+ * arguments).  Context: any, in parallel with the ring's faults; one
+ * harvester per ring at a time.
+ */
+size_t s2_dirty_ring_harvest(struct s2_dirty_ring *ring, struct s2_dirty_gfn *out, size_t max);
+
+/**
+ * s2_vm_reset_dirty_rings - for every ring of @vm: write-protect the
+ * pages of its harvested entries (in order, up to the first entry not
+ * harvested), invalidate the TLBs, and only then free those entries for
+ * new pushes (I7: a write after return faults and is pushed again).
+ * Entries whose slot is gone, moved out of range or not logging are
+ * freed without a write-protect.
+ * Return: the number of entries reset; -S2_EINVAL @vm NULL.
+ * Context: takes slots_lock, then mmu_lock for write.
+ */
+long s2_vm_reset_dirty_rings(struct s2_vm *vm);
+
+/* The entries of @ring pushed and not yet reset.  Return: their number
+ * (0 for NULL @ring).  Context: any. */
+unsigned s2_dirty_ring_used(const struct s2_dirty_ring *ring);
 
 #endif

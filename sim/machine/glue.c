@@ -547,28 +547,96 @@ int mach_dirty_log_mode(struct machine *m, unsigned i, bool on, bool hw)
 	return 0;
 }
 
+const char *mach_dirty_mode_name(enum mach_dirty_mode d)
+{
+	static const char *const n[MACH_NR_DIRTY] = {
+		[MACH_DIRTY_BITMAP] = "bitmap", [MACH_DIRTY_MANUAL] = "manual",
+		[MACH_DIRTY_RING] = "ring",
+	};
+
+	return d < MACH_NR_DIRTY ? n[d] : "?";
+}
+
+/*
+ * Every vCPU's ring harvested, then reset: @bm gets the pages of slot @i
+ * its entries name.  Entries of other slots are reset too (their pages
+ * are copied as well: the oracle forgets their writes).
+ */
+static int harvest_rings(struct machine *m, unsigned i, uint64_t *bm, uint64_t pages)
+{
+	struct s2_dirty_gfn g[256];
+	unsigned v;
+	size_t n, k;
+
+	for (v = 0; v < m->nr_vcpus; v++)
+		while (m->vcpus[v]->ring &&
+		       (n = s2_dirty_ring_harvest(m->vcpus[v]->ring, g, 256)) > 0)
+			for (k = 0; k < n; k++) {
+				if (g[k].slot == i && g[k].offset < pages)
+					bm[g[k].offset / 64] |= 1ULL << (g[k].offset % 64);
+				else if (g[k].slot < m->nr_slots &&
+					 g[k].offset < m->slot[g[k].slot].size >> HOST_PAGE_SHIFT)
+					__atomic_store_n(&m->last_write_hv[m->slot[g[k].slot].gidx0 +
+									   g[k].offset], 0,
+							 __ATOMIC_SEQ_CST);
+			}
+	/* the copy comes after the reset returns: the pages are protected */
+	return s2_vm_reset_dirty_rings(m->vm) < 0 ? -S2_EINVAL : 0;
+}
+
+/* Manual protect: what the get reported is cleared in 64-page chunks, as
+ * a VMM that copies chunk by chunk does, each chunk protected before its
+ * copy. */
+static int clear_chunks(struct machine *m, unsigned i, const uint64_t *bm, uint64_t pages)
+{
+	uint64_t w;
+	int ret;
+
+	for (w = 0; w < (pages + 63) / 64; w++) {
+		if (!bm[w])
+			continue;
+		ret = s2_vm_clear_dirty_log(m->vm, i, w * 64, pages - w * 64 < 64 ? pages - w * 64 : 64,
+					    &bm[w]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int mach_harvest(struct machine *m, unsigned i)
 {
 	struct mslot *s = &m->slot[i];
 	uint64_t pages = s->size >> HOST_PAGE_SHIFT, words = (pages + 63) / 64, g, k;
-	uint64_t *bm = calloc(words, sizeof(*bm));
+	uint64_t *bm = calloc(words, sizeof(*bm)), *rb = calloc(words, sizeof(*rb));
 	int ret;
 
-	if (!bm)
-		return -S2_ENOMEM;
-	/* Writes that read an older epoch completed before this harvest
-	 * began, so the bitmap it returns must hold them. */
-	k = __atomic_add_fetch(&m->hv, 1, __ATOMIC_SEQ_CST);
-	ret = s2_vm_get_dirty_log(m->vm, i, bm, words);
-	if (ret) {
+	if (!bm || !rb) {
 		free(bm);
+		free(rb);
+		return -S2_ENOMEM;
+	}
+	pthread_mutex_lock(&m->harvest_lock);
+	/* Writes that read an older epoch completed before this harvest
+	 * began, so the bitmap it returns (or the rings) must hold them. */
+	k = __atomic_add_fetch(&m->hv, 1, __ATOMIC_SEQ_CST);
+	ret = 0;
+	if (m->cfg.dirty_mode == MACH_DIRTY_RING)
+		ret = harvest_rings(m, i, rb, pages);
+	if (!ret)
+		ret = s2_vm_get_dirty_log(m->vm, i, bm, words);
+	if (!ret && m->cfg.dirty_mode == MACH_DIRTY_MANUAL)
+		ret = clear_chunks(m, i, bm, pages);
+	if (ret) {
+		pthread_mutex_unlock(&m->harvest_lock);
+		free(bm);
+		free(rb);
 		return ret;
 	}
 	inc(&m->c_harvests);
 	for (g = 0; g < pages; g++) {
 		uint64_t *w = &m->last_write_hv[s->gidx0 + g];
 		uint64_t e = __atomic_load_n(w, __ATOMIC_SEQ_CST);
-		bool set = (bm[g / 64] >> (g % 64)) & 1;
+		bool set = ((bm[g / 64] | rb[g / 64]) >> (g % 64)) & 1;
 
 		if (set)
 			inc(&m->c_harvested);
@@ -587,7 +655,9 @@ int mach_harvest(struct machine *m, unsigned i)
 						    __ATOMIC_SEQ_CST);
 		}
 	}
+	pthread_mutex_unlock(&m->harvest_lock);
 	free(bm);
+	free(rb);
 	return 0;
 }
 
@@ -683,6 +753,7 @@ static int setup_vm(struct machine *m)
 		},
 		.host = &glue_host_ops,
 		.host_ctx = m,
+		.flags = m->cfg.dirty_mode == MACH_DIRTY_MANUAL ? S2_VM_MANUAL_PROTECT : 0,
 	};
 	struct s2_pgtable *pgt;
 	unsigned i;
@@ -736,6 +807,7 @@ int mach_create(const struct mach_cfg *cfg, struct machine **out)
 	}
 	pthread_mutex_init(&m->vlock, NULL);
 	pthread_mutex_init(&m->host_lock, NULL);
+	pthread_mutex_init(&m->harvest_lock, NULL);
 	pthread_rwlock_init(&m->exit_lock, NULL);
 	m->churn_rnd = cfg->seed * 0x9e3779b97f4a7c15ULL + 1;
 	ret = setup_host(m);
@@ -758,6 +830,9 @@ int mach_create(const struct mach_cfg *cfg, struct machine **out)
 			ret = -ENOMEM;
 		else
 			m->nr_vcpus = i + 1;
+		if (!ret && cfg->dirty_mode == MACH_DIRTY_RING)
+			ret = s2_vm_dirty_ring_create(m->vm, cfg->ring_entries ? cfg->ring_entries : 4096,
+						      &m->vcpus[i]->ring);
 	}
 	if (ret) {
 		fprintf(stderr, "machine: setup failed: %d\n", ret);
@@ -820,6 +895,7 @@ void mach_destroy(struct machine *m)
 	free(m->line);
 	pthread_mutex_destroy(&m->vlock);
 	pthread_mutex_destroy(&m->host_lock);
+	pthread_mutex_destroy(&m->harvest_lock);
 	pthread_rwlock_destroy(&m->exit_lock);
 	free(m);
 }

@@ -57,6 +57,7 @@ struct mach_vcpu {
 	uint64_t rnd, seq, cursor;
 	uint64_t tlbi_gen;	/* invalidations seen, under lock (I6 sampling) */
 	struct s2_memcache mc;
+	struct s2_dirty_ring *ring;	/* MACH_DIRTY_RING; the VM frees it */
 	struct mach_vstats st;
 	struct tlb_ent tlb[TLB_N];
 	struct wc_ent wc[S2_MAX_LEVELS + 1][WC_N];
@@ -138,6 +139,9 @@ struct machine {
 	uint64_t c_raced_release;
 	uint64_t c_host_ok[MH_NR], c_host_fail[MH_NR];
 	uint64_t c_harvests, c_harvested, c_memslot;
+	/* one harvest at a time: the main thread's and those of vCPUs
+	 * whose ring is full (a ring has one harvester) */
+	pthread_mutex_t harvest_lock;
 	uint64_t c_age_phase, c_age_phase_fail;
 
 	pthread_mutex_t vlock;

@@ -72,6 +72,12 @@ const char *mach_workload_name(enum mach_workload w);
 #define MACH_INJ_TY_OLD		0x2	/* answer the next test_young "old"
 					   without asking the core */
 
+/* Dirty-logging modes (issue 17 item 1): the bitmap harvested and
+ * re-protected by get_dirty_log; manual protect (get, then clear in
+ * 64-page chunks); a dirty ring per vCPU (harvest, then reset). */
+enum mach_dirty_mode { MACH_DIRTY_BITMAP, MACH_DIRTY_MANUAL, MACH_DIRTY_RING, MACH_NR_DIRTY };
+const char *mach_dirty_mode_name(enum mach_dirty_mode d);
+
 struct mach_cfg {
 	unsigned nr_vcpus;
 	uint64_t guest_size;		/* split between two RAM memslots */
@@ -83,6 +89,8 @@ struct mach_cfg {
 	uint64_t seed;
 	unsigned write_pct;		/* writes per 100 accesses */
 	unsigned i6_sample;		/* check I6 on 1 of N block fills (0: never) */
+	enum mach_dirty_mode dirty_mode;	/* how the dirty log is harvested */
+	unsigned ring_entries;		/* MACH_DIRTY_RING: per vCPU (0: 4096) */
 };
 void mach_cfg_default(struct mach_cfg *c);
 
@@ -99,6 +107,10 @@ struct mach_vstats {
 	uint64_t i6_checks;
 	/* faults that ran while an aging-phase call was in flight */
 	uint64_t faults_beside_aging;
+	/* dirty rings: faults that said soft-full (the vCPU harvested) and
+	 * that found the ring full (-S2_EBUSY: nothing mapped, harvested,
+	 * retried) */
+	uint64_t ring_soft_full, ring_full;
 };
 
 struct mach_stats {

@@ -610,11 +610,32 @@ int mach_access(struct mach_vcpu *v, uint64_t gpa, bool write)
 		vinc(v->st.faults);
 		age0 = __atomic_load_n(&m->age_begun, __ATOMIC_SEQ_CST);
 		aging = __atomic_load_n(&m->age_busy, __ATOMIC_SEQ_CST) != 0;
-		ret = s2_vm_fault(m->vm, s2_gpa(gpa), write ? S2_ACC_WRITE : S2_ACC_READ,
-				  &v->mc, &info);
+		ret = s2_vm_fault_ring(m->vm, s2_gpa(gpa), write ? S2_ACC_WRITE : S2_ACC_READ,
+				       &v->mc, v->ring, &info);
 		if (aging || __atomic_load_n(&m->age_begun, __ATOMIC_SEQ_CST) != age0)
 			vinc(v->st.faults_beside_aging);
 		switch (ret) {
+		case S2_FAULT_RING_SOFT_FULL:
+		case -S2_EBUSY:
+			/*
+			 * KVM_EXIT_DIRTY_RING_FULL: the vCPU's thread harvests
+			 * (every ring, as the VMM's reset is VM-wide) before
+			 * the guest runs again; on -EBUSY nothing was mapped
+			 * and the access faults again after the reset.
+			 */
+			if (ret == -S2_EBUSY)
+				vinc(v->st.ring_full);
+			else
+				vinc(v->st.ring_soft_full);
+			{
+				unsigned slot;
+
+				if (mach_gpa_slot(m, gpa, &slot))
+					mach_harvest(m, slot);
+			}
+			if (ret > 0)
+				vinc(v->st.fault_ok);
+			continue;
 		case 0:
 			vinc(v->st.fault_ok);
 			continue;

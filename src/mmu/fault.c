@@ -21,6 +21,7 @@
 struct s2_fault {
 	struct s2_vm *vm;
 	struct s2_memcache *mc;
+	struct s2_dirty_ring *ring;	/* the vCPU's, or NULL: the bitmap */
 	struct s2_fault_info *info;
 	struct s2_memslot slot;		/* a copy, valid while slots_gen == gen */
 	struct s2_resolved r;		/* holds a frame reference until finish */
@@ -362,6 +363,11 @@ static int __s2_fault_install(struct s2_fault *f)
 		cause = S2_RETRY_MEMSLOT;
 	if (cause != S2_RETRY_NONE)
 		return __s2_fault_backoff(f, cause);
+	/* I7 with a ring: a write whose entry has no room is not mapped (it
+	 * would go through unrecorded); the VMM harvests, resets, retries */
+	if (f->ring && f->write && (f->slot.flags & S2_MEM_DIRTY_LOG) &&
+	    !__s2_ring_has_room(vm, f->ring))
+		return -S2_EBUSY;
 
 	f->size = __s2_fault_size(f, pgt);
 	ret = __s2_fault_map(f, pgt);
@@ -371,12 +377,16 @@ static int __s2_fault_install(struct s2_fault *f)
 		VM_STAT_SH(vm, f->sh, retries[S2_RETRY_RACE]);
 		return -S2_EAGAIN;
 	}
-	/* I7: the bit is set under mmu_lock, which the harvest takes for
-	 * write, so this write is in this harvest or the next */
+	/* I7: the bit is set (the entry pushed) under mmu_lock, which the
+	 * harvest (the ring reset) takes for write, so this write is in this
+	 * harvest or the next */
 	if (!ret && f->write && (f->slot.flags & S2_MEM_DIRTY_LOG) && f->slot.dirty) {
 		uint64_t bit = (f->gpa - f->slot.gpa) >> vm->page_shift;
 
-		s2_fetch_or(&f->slot.dirty[bit / 64], 1ULL << (bit % 64));
+		if (f->ring)
+			__s2_ring_push(vm, f->ring, f->slot.id, bit);
+		else
+			s2_fetch_or(&f->slot.dirty[bit / 64], 1ULL << (bit % 64));
 		VM_STAT_SH(vm, f->sh, dirty_pages);
 	}
 	f->info->size = f->size;
@@ -395,6 +405,12 @@ static void fault_finish(struct s2_fault *f)
 int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
 		struct s2_memcache *mc, struct s2_fault_info *info)
 {
+	return s2_vm_fault_ring(vm, gpa, access, mc, NULL, info);
+}
+
+int s2_vm_fault_ring(struct s2_vm *vm, s2_gpa_t gpa, unsigned access, struct s2_memcache *mc,
+		     struct s2_dirty_ring *ring, struct s2_fault_info *info)
+{
 	struct s2_fault_info dummy;
 	struct s2_fault f;
 	int ret;
@@ -402,12 +418,14 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
 	if (!info)
 		info = &dummy;
 	*info = (struct s2_fault_info){ 0 };
-	if (!vm || !mc || !access || (access & ~(S2_ACC_READ | S2_ACC_WRITE | S2_ACC_EXEC)))
+	if (!vm || !mc || !access || (access & ~(S2_ACC_READ | S2_ACC_WRITE | S2_ACC_EXEC)) ||
+	    (ring && !s2_dirty_ring_of(vm, ring)))
 		return -S2_EINVAL;
 	if (gpa.v >> vm->ia_bits)
 		return -S2_ERANGE;
 	f.vm = vm;
 	f.mc = mc;
+	f.ring = ring;
 	f.info = info;
 	f.access = access;
 	f.write = access & S2_ACC_WRITE;
@@ -423,5 +441,7 @@ int s2_vm_fault(struct s2_vm *vm, s2_gpa_t gpa, unsigned access,
 	ret = __s2_fault_install(&f);
 	vm->plat->read_unlock(vm->mmu_lock);
 	fault_finish(&f);
+	if (!ret && ring && __s2_ring_soft_full(ring))
+		ret = S2_FAULT_RING_SOFT_FULL;
 	return ret;
 }

@@ -104,6 +104,8 @@ struct s2_vm {
 	 * faults/s beside).
 	 */
 	long agers_clearing;
+	/* the dirty rings of the VM's vCPUs (dirty.c); under slots_lock */
+	struct s2_dirty_ring *rings;
 };
 
 /* Each shard a multiple of 64 bytes: shards never overlap more than the one
@@ -194,5 +196,28 @@ void __s2_vm_hw_dirty_fold(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gp
 			   uint64_t size);
 void __s2_vm_hw_dirty_harvest(struct s2_vm *vm, struct s2_pgtable *pgt,
 			      const struct s2_memslot *s, uint64_t *bitmap);
+
+/* dirty.c: manual protect and dirty rings */
+/* Manual protect's s2_vm_get_dirty_log: copy @s's bitmap out, change
+ * nothing.  Context: slots_lock held. */
+void s2_dirty_log_peek(struct s2_vm *vm, const struct s2_memslot *s, uint64_t *bitmap,
+		       size_t need);
+/* Whether a new slot bitmap starts all set and logging starts without a
+ * write-protect (S2_VM_DIRTY_INIT_SET). */
+static inline bool s2_dirty_init_set(const struct s2_vm *vm)
+{
+	return vm->flags & S2_VM_DIRTY_INIT_SET;
+}
+/* Set every bit of a new bitmap for a slot of @size bytes. */
+void s2_dirty_bitmap_fill(struct s2_vm *vm, uint64_t *bitmap, uint64_t size);
+/* The fault path's ring: room for one more entry?  Push one.
+ * Context: mmu_lock (read); the ring's one fault. */
+bool __s2_ring_has_room(struct s2_vm *vm, struct s2_dirty_ring *ring);
+bool __s2_ring_push(struct s2_vm *vm, struct s2_dirty_ring *ring, unsigned slot,
+		    uint64_t offset);
+void s2_dirty_rings_free_all(struct s2_vm *vm);
+bool __s2_ring_soft_full(struct s2_dirty_ring *ring);
+/* Whether @ring was created for @vm (whose resets protect its pages). */
+bool s2_dirty_ring_of(const struct s2_vm *vm, const struct s2_dirty_ring *ring);
 
 #endif

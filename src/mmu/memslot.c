@@ -177,6 +177,13 @@ static int check_args(struct s2_vm *vm, unsigned id, uint64_t gpa, uint64_t size
 	if ((flags & S2_MEM_DIRTY_HW) &&
 	    (!(flags & S2_MEM_DIRTY_LOG) || !s2_vm_hw_dirty_capable(vm)))
 		return -S2_EINVAL;
+	/*
+	 * Manual protect's get reads only the bitmap and its clear
+	 * write-protects: neither tests the leaves' dirty state, so a write
+	 * the hardware recorded would be in no report (I7).
+	 */
+	if ((flags & S2_MEM_DIRTY_HW) && (vm->flags & S2_VM_MANUAL_PROTECT))
+		return -S2_EINVAL;
 	if (gpa + size > (1ULL << vm->ia_bits))
 		return -S2_ERANGE;
 	return 0;
@@ -353,6 +360,8 @@ static int slot_update_prepare(struct s2_vm *vm, const struct s2_memslots *ms,
 		if (!u->bitmap)
 			goto nomem;
 		u->new.dirty = u->bitmap;
+		if (s2_dirty_init_set(vm))
+			s2_dirty_bitmap_fill(vm, u->bitmap, u->new.size);
 	}
 	if (u->change == SLOT_DELETE || u->change == SLOT_MOVE) {
 		u->invalid = slots_copy(vm, ms, 0);
@@ -414,8 +423,11 @@ static void slot_update_commit(struct s2_vm *vm, struct slot_update *u)
 	 * slots_gen, so no fault that saw the slot without logging can
 	 * install a writable entry after this (its write would never be
 	 * reported, I7); the ones that installed before are caught here.
+	 * KVM_DIRTY_LOG_INITIALLY_SET: no write-protect and no split; every
+	 * bit starts set (prepare), so a page writable from before is
+	 * reported until a clear protects it (dirty.c).
 	 */
-	if (u->log_start) {
+	if (u->log_start && !s2_dirty_init_set(vm)) {
 		if (vm->flags & S2_VM_EAGER_SPLIT)
 			s2_vm_eager_split(vm, u->new.gpa, u->new.size);
 		p->write_lock(vm->mmu_lock);
@@ -526,6 +538,13 @@ int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t 
 		goto out;
 	}
 	VM_STAT(vm, harvests);
+	if (vm->flags & S2_VM_MANUAL_PROTECT) {
+		/* KVM_CLEAR_DIRTY_LOG: the bits stay until a clear */
+		s2_dirty_log_peek(vm, &s, bitmap, need);
+		for (i = need; i < words; i++)
+			bitmap[i] = 0;
+		goto out;
+	}
 	p->write_lock(vm->mmu_lock);
 	for (i = 0; i < need; i++) {
 		uint64_t mask;

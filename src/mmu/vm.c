@@ -44,8 +44,13 @@ int s2_vm_create(const struct s2_vm_cfg *cfg, struct s2_vm **out)
 	int ret;
 
 	if (!cfg || !out || !cfg->host || !cfg->host->resolve || !cfg->host->put ||
-	    !cfg->host->mapping_size || (cfg->flags & ~(S2_VM_COUNTER_TRACKING | S2_VM_EAGER_SPLIT)) ||
+	    !cfg->host->mapping_size ||
+	    (cfg->flags & ~(S2_VM_COUNTER_TRACKING | S2_VM_EAGER_SPLIT | S2_VM_MANUAL_PROTECT |
+			    S2_VM_DIRTY_INIT_SET)) ||
 	    cfg->max_slots > 4096)
+		return -S2_EINVAL;
+	/* KVM_DIRTY_LOG_INITIALLY_SET: only meaningful when a clear protects */
+	if ((cfg->flags & S2_VM_DIRTY_INIT_SET) && !(cfg->flags & S2_VM_MANUAL_PROTECT))
 		return -S2_EINVAL;
 	p = cfg->pgt.plat;
 	if (!p || !p->zalloc || !p->free || !p->yield || !p->rwlock_new ||
@@ -161,6 +166,7 @@ void s2_vm_destroy(struct s2_vm *vm)
 	if (!vm)
 		return;
 	s2_vm_teardown(vm);
+	s2_dirty_rings_free_all(vm);
 	ms = vm->slots;
 	for (i = 0; i < ms->nr; i++)
 		if (ms->slot[i].dirty)
