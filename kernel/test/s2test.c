@@ -939,7 +939,10 @@ static void *progress(void *arg)
 /* ---- dirty logging ---------------------------------------------------------- */
 
 static char *dirty_mem;
-static atomic_ulong dirty_pending[DIRTY_PAGES / 64];	/* written, not yet checked */
+/* Per page, 1 + the number of racing harvests begun before its latest
+ * completed write, not yet checked (0: none). */
+static atomic_uint dirty_pending[DIRTY_PAGES];
+static atomic_uint dirty_begun;	/* racing harvests begun */
 static atomic_ulong dirty_writes;
 
 static void dirty_toggle(bool on)
@@ -971,11 +974,18 @@ static void *dirty_writer(void *arg)
 
 	while (!atomic_load(&stop)) {
 		unsigned p = rnd(&seed) % DIRTY_PAGES;
+		unsigned begun = atomic_load(&dirty_begun);
 
 		dirty_write(14, p, 0xd1000000 + p);
-		/* Recorded after the write completed: the harvest that
-		 * starts after this (or the one before) must report it. */
-		atomic_fetch_or(&dirty_pending[p / 64], 1UL << (p % 64));
+		/*
+		 * Recorded after the write completed, with the number of
+		 * harvests begun before it started: one of the harvests from
+		 * the last of those (which may have been in progress) on must
+		 * report it.  Not "this harvest or the one before": the writer
+		 * may be preempted for rounds between its write and this
+		 * store, and the write is then in an older harvest.
+		 */
+		atomic_store(&dirty_pending[p], begun + 1);
 		atomic_fetch_add(&dirty_writes, 1);
 	}
 	return NULL;
@@ -988,7 +998,8 @@ static void *dirty_writer(void *arg)
  */
 static void dirty_phase(void)
 {
-	uint64_t bm[DIRTY_PAGES / 64], prev[DIRTY_PAGES / 64], want[DIRTY_PAGES / 64];
+	uint64_t bm[DIRTY_PAGES / 64], want[DIRTY_PAGES / 64];
+	int last_reported[DIRTY_PAGES];
 	double t0 = now();
 	unsigned p, i, round, rounds = 40U * scale;
 	uint64_t v, harvested = 0;
@@ -1027,22 +1038,37 @@ static void dirty_phase(void)
 				FAIL("dirty: page %u data", p);
 		verify(dev, "dirty quiet", DIRTY_GPA, DIRTY_PAGES * PAGE, true);
 	}
-	/* Racing rounds: no completed write is ever missed. */
-	memset(prev, 0, sizeof(prev));
+	/*
+	 * Racing rounds: no completed write is ever missed.  A write that
+	 * completed before round @round's exchange began after @begun
+	 * harvests had begun, so one of harvests begun - 1 (if any) .. @round
+	 * must report its page: the latest harvest that reported the page
+	 * is at least that.
+	 */
+	for (p = 0; p < DIRTY_PAGES; p++)
+		last_reported[p] = -1;
+	atomic_store(&dirty_begun, 0);
 	atomic_store(&stop, false);
 	pthread_create(&w, NULL, dirty_writer, NULL);
 	for (round = 0; round < rounds; round++) {
-		uint64_t pend[DIRTY_PAGES / 64];
+		unsigned pend[DIRTY_PAGES];
 
 		usleep(2000);
-		for (i = 0; i < DIRTY_PAGES / 64; i++)
-			pend[i] = atomic_exchange(&dirty_pending[i], 0);
+		for (p = 0; p < DIRTY_PAGES; p++)
+			pend[p] = atomic_exchange(&dirty_pending[p], 0);
+		atomic_store(&dirty_begun, round + 1);
 		harvested += dirty_harvest(bm);
-		for (i = 0; i < DIRTY_PAGES / 64; i++)
-			if (pend[i] & ~(bm[i] | prev[i]))
-				FAIL("dirty: round %u lost writes %#llx in word %u", round,
-				     (unsigned long long)(pend[i] & ~(bm[i] | prev[i])), i);
-		memcpy(prev, bm, sizeof(bm));
+		for (p = 0; p < DIRTY_PAGES; p++)
+			if (bm[p / 64] & (1ULL << (p % 64)))
+				last_reported[p] = (int)round;
+		for (p = 0; p < DIRTY_PAGES; p++) {
+			int from = pend[p] > 1 ? (int)pend[p] - 2 : 0;
+
+			if (pend[p] && last_reported[p] < from)
+				FAIL("dirty: round %u lost a write to page %u (written after %u "
+				     "harvests began, last reported by harvest %d)", round, p,
+				     pend[p] - 1, last_reported[p]);
+		}
 	}
 	atomic_store(&stop, true);
 	pthread_join(w, NULL);
