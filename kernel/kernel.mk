@@ -39,7 +39,7 @@ S2K_MOD_SRCS := $(wildcard $(S2K_SRC)/*.c $(S2K_SRC)/*.h) $(S2K_SRC)/Kbuild \
 		$(wildcard $(S2K_TOP)/include/s2mmu/*.h) \
 		$(foreach d,$(S2K_LIB_DIRS),$(wildcard $(S2K_TOP)/src/$(d)/*.[ch]))
 
-.PHONY: kernel-test kernel-module kernel-fetch kernel-deps kernel-clean
+.PHONY: kernel-test kernel-record kernel-module kernel-fetch kernel-deps kernel-clean
 
 # Host packages the pipeline runs.  Installed when we are root, otherwise
 # we stop with the exact command (same policy as the top Makefile's deps).
@@ -88,7 +88,7 @@ $(S2K_MOD)/s2mmu.ko: $(S2K_MOD_SRCS) $(S2K_ROOT)/version
 		CC=$(KERNEL_CC) S2MMU_INCLUDE=$(S2K_TOP)/include modules
 
 # The test runs as init's child in the guest: static, no libc in there.
-$(S2K_OUT)/s2test: $(S2K_SRC)/test/s2test.c $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
+$(S2K_OUT)/s2test: $(S2K_SRC)/test/s2test.c $(S2K_SRC)/test/s2trace.h $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
 	@mkdir -p $(S2K_OUT)
 	$(KERNEL_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread \
 		-I$(S2K_SRC) -o $@ $< -lpthread
@@ -116,13 +116,23 @@ kernel-test: $(S2K_OUT)/initramfs.cpio $(S2K_ROOT)/version
 	@start=$$(date +%s); \
 	timeout --foreground -k 5 $(KERNEL_TEST_TIMEOUT) qemu-system-x86_64 \
 		-accel tcg,thread=multi -cpu max -smp $(KERNEL_TEST_SMP) -m $(KERNEL_TEST_MEM) \
-		-nographic -no-reboot -nodefaults -serial stdio \
+		-nographic -no-reboot -nodefaults -serial stdio -serial file:$(S2K_OUT)/traces.raw \
 		-kernel $(S2K_ROOT)/boot/vmlinuz -initrd $(S2K_OUT)/initramfs.cpio \
 		-append "console=ttyS0 panic=-1 mitigations=off $(KERNEL_TEST_APPEND)" \
 		< /dev/null 2>&1 | tee $(S2K_OUT)/console.log; \
 	echo "kernel: qemu ran $$(( $$(date +%s) - start ))s"
+	@$(S2K_SRC)/scripts/split-traces.sh $(S2K_OUT)/traces.raw $(S2K_OUT)
 	@$(S2K_SRC)/scripts/check-log.sh $(S2K_OUT)/console.log
+
+# kernel-test recording more phases, with bigger buffers (docs/trace.md):
+# build/kernel/trace-<phase>.s2trace for `s2mmu check --trace`.
+KERNEL_RECORD ?= DONTNEED,munmap+mmap,mprotect,mremap,fork+COW,THP,pageout
+KERNEL_RECORD_CAP ?= 65536
+kernel-record:
+	$(MAKE) -f $(S2K_SRC)/kernel.mk kernel-test BUILD=$(BUILD) \
+		KERNEL_TEST_APPEND="$(KERNEL_TEST_APPEND) s2test.record=$(KERNEL_RECORD) s2test.reccap=$(KERNEL_RECORD_CAP)"
 
 kernel-clean:
 	rm -rf $(S2K_MOD) $(S2K_INITRD) $(S2K_ROOT) $(S2K_OUT)/s2test \
-		$(S2K_OUT)/initramfs.cpio $(S2K_OUT)/console.log $(S2K_OUT)/.deps
+		$(S2K_OUT)/initramfs.cpio $(S2K_OUT)/console.log $(S2K_OUT)/.deps \
+		$(S2K_OUT)/traces.raw $(S2K_OUT)/trace-*.s2trace*
