@@ -84,6 +84,7 @@ struct top {
 	uint8_t mode;		/* enum host_age_mode, or the notifier event */
 	uint64_t off, len;	/* window offsets */
 	unsigned line;		/* in the recording */
+	uint32_t tid;		/* recorded kernel task */
 };
 
 /* A frame observation of one page, for classifying invalidations. */
@@ -130,6 +131,8 @@ static void *grow(void *p, unsigned *cap, size_t size)
 	return q;
 }
 
+static uint32_t cur_tid;	/* of the record being parsed */
+
 static struct top *add_op(unsigned kind, unsigned line)
 {
 	struct top *o;
@@ -140,6 +143,7 @@ static struct top *add_op(unsigned kind, unsigned line)
 	memset(o, 0, sizeof(*o));
 	o->kind = (uint8_t)kind;
 	o->line = line;
+	o->tid = cur_tid;
 	T.by_kind[kind]++;
 	return o;
 }
@@ -287,6 +291,7 @@ int trace_load(const char *path, char *err, size_t errlen)
 			BAD("sequence number %llu after %llu: records out of order",
 			    (unsigned long long)seq, (unsigned long long)last_seq);
 		last_seq = seq;
+		cur_tid = (uint32_t)tid;
 		T.records++;
 		k = l.tok[2];
 		if (!strcmp(k, "inv_start")) {
@@ -735,13 +740,30 @@ static int exec(const struct top *o, unsigned vcpu)
 	}
 }
 
-/* The replay's threads: 0 the host (notifiers, memslots, aging), 1 and 2
- * the vCPUs (recorded vCPUs alternate between them by first appearance). */
-#define TR_THREADS	3
+/*
+ * The replay's threads: 0 and 1 the host (notifiers, memslots, aging),
+ * 2 and 3 the vCPUs.  Recorded host tasks (a concurrent munmap and
+ * DONTNEED on two kernel threads) and recorded vCPUs are given a thread
+ * of their kind alternately, by first appearance in the window, so that
+ * what ran concurrently in the kernel runs concurrently here.
+ */
+#define TR_THREADS	4
 
 static unsigned started[32];	/* per window operation: it has started */
 static unsigned next_unstarted;
 static int vmap[256];
+static uint32_t htid[2];
+static unsigned nhost;
+
+static unsigned thread_of(const struct top *o)
+{
+	if (o->kind == O_ACCESS)
+		return 2 + (unsigned)vmap[o->vcpu];
+	for (unsigned h = 0; h < nhost && h < 2; h++)
+		if (htid[h] == o->tid)
+			return h;
+	return 0;
+}
 
 static void thread_fn(void *arg)
 {
@@ -750,7 +772,7 @@ static void thread_fn(void *arg)
 
 	for (unsigned i = 0; i < T.n; i++) {
 		const struct top *o = &T.op[T.first + i];
-		unsigned th = o->kind == O_ACCESS ? 1 + (unsigned)vmap[o->vcpu] : 0;
+		unsigned th = thread_of(o);
 
 		if (th != t)
 			continue;
@@ -762,13 +784,13 @@ static void thread_fn(void *arg)
 			next_unstarted++;
 		op_text(o, buf, sizeof(buf));
 		ck_note("%s", buf);
-		if (exec(o, th ? th - 1 : 0) == -S2_ENOENT && th) {
+		if (exec(o, th >= 2 ? th - 2 : 0) == -S2_ENOENT && th >= 2) {
 			/* released: this vCPU stops, and its operations count as
 			 * started so that no other thread waits for them */
 			for (unsigned j = i + 1; j < T.n; j++) {
 				const struct top *q = &T.op[T.first + j];
 
-				if (q->kind == O_ACCESS && 1 + (unsigned)vmap[q->vcpu] == t)
+				if (q->kind == O_ACCESS && thread_of(q) == t)
 					started[j] = 1;
 			}
 			while (next_unstarted < T.n && started[next_unstarted])
@@ -791,12 +813,16 @@ void trace_run(struct ck_sched_io *io)
 	bool used[TR_THREADS] = { false };
 
 	memset(vmap, -1, sizeof(vmap));
+	nhost = 0;
 	for (unsigned i = 0; i < T.n; i++) {
 		const struct top *o = &T.op[T.first + i];
 
 		if (o->kind == O_ACCESS && vmap[o->vcpu] < 0)
 			vmap[o->vcpu] = (int)(nv++ % 2);
-		used[o->kind == O_ACCESS ? 1 + vmap[o->vcpu] : 0] = true;
+		if (o->kind != O_ACCESS && nhost < 2 && thread_of(o) == 0 &&
+		    (!nhost || htid[0] != o->tid))
+			htid[nhost++] = o->tid;
+		used[thread_of(o)] = true;
 	}
 	memset(started, 0, sizeof(started));
 	next_unstarted = 0;
@@ -806,8 +832,8 @@ void trace_run(struct ck_sched_io *io)
 	ck_begin(io);
 	for (unsigned t = 0; t < TR_THREADS; t++)
 		if (used[t])
-			ck_spawn(t == 0 ? "host" : t == 1 ? "vcpu0" : "vcpu1", thread_fn,
-				 (void *)(uintptr_t)t);
+			ck_spawn(t == 0 ? "host0" : t == 1 ? "host1" : t == 2 ? "vcpu0" : "vcpu1",
+				 thread_fn, (void *)(uintptr_t)t);
 	ck_run();
 	/* every leaf against the host (w_audit), then the VM emptied so that
 	 * a table page left behind is a leak (I3) */
