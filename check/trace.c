@@ -23,13 +23,14 @@
  *  - The operations are cut into windows of T.ops_per_window operations
  *    centred on the host operations (plan_windows).
  *    A window's set-up faults in, in order and alone, the pages it
- *    touches that the recording says stage 2 mapped when it began; then
+ *    touches that the recording says stage 2 mapped when it began, and
+ *    turns on dirty logging, deletes the memslot or exits as the
+ *    recording had it by then; then
  *    its host operations run on one thread and its accesses on one thread
  *    per vCPU under the scheduler.  An operation may start only once every
  *    operation more than T.reorder places before it in the recording has
- *    started: 0 keeps the recorded order of operations (the scheduler
- *    still interleaves their steps), larger values let the streams slide
- *    past each other.
+ *    finished: 0 runs the operations one at a time in the recorded order,
+ *    1 lets each overlap or overtake its predecessor, and so on.
  *  - A drop marker (the module's buffer overflowed) ends what the replay
  *    knows of stage 2: no window spans one, and the state after it starts
  *    empty.
@@ -112,7 +113,7 @@ static struct {
 	/* the selected window */
 	unsigned win, first, n;
 	unsigned nsetup;
-	struct top setup[MAX_SETUP];
+	struct top setup[MAX_SETUP + 3];
 	char name[32];
 } T = { .ops_per_window = 12, .reorder = 2 };
 
@@ -620,6 +621,25 @@ void trace_select(unsigned w)
 		if (mapped[p] && touched[p])
 			T.setup[T.nsetup++] = (struct top){ .kind = O_ACCESS, .write = wrote[p],
 							    .off = p * PG, .len = PG };
+	/* the memslot's state and the process's, which a drop does not
+	 * reset: after the faults, as the recording had them */
+	{
+		bool log = false, gone = false, released = false;
+
+		for (i = 0; i < first; i++) {
+			unsigned k = T.op[i].kind;
+
+			log = k == O_LOG_ON ? true : k == O_LOG_OFF ? false : log;
+			gone = k == O_SLOT_DEL ? true : k == O_SLOT_ADD ? false : gone;
+			released |= k == O_RELEASE;
+		}
+		if (log)
+			T.setup[T.nsetup++] = (struct top){ .kind = O_LOG_ON };
+		if (gone)
+			T.setup[T.nsetup++] = (struct top){ .kind = O_SLOT_DEL };
+		if (released)
+			T.setup[T.nsetup++] = (struct top){ .kind = O_RELEASE };
+	}
 	snprintf(T.name, sizeof(T.name), "trace-%u", w);
 	T.selected = true;
 }
@@ -749,8 +769,8 @@ static int exec(const struct top *o, unsigned vcpu)
  */
 #define TR_THREADS	4
 
-static unsigned started[32];	/* per window operation: it has started */
-static unsigned next_unstarted;
+static unsigned done[32];	/* per window operation: it has finished */
+static unsigned next_undone;
 static int vmap[256];
 static uint32_t htid[2];
 static unsigned nhost;
@@ -769,6 +789,7 @@ static void thread_fn(void *arg)
 {
 	unsigned t = (unsigned)(uintptr_t)arg;
 	char buf[CK_EV_TEXT];
+	int ret;
 
 	for (unsigned i = 0; i < T.n; i++) {
 		const struct top *o = &T.op[T.first + i];
@@ -776,27 +797,26 @@ static void thread_fn(void *arg)
 
 		if (th != t)
 			continue;
-		/* T.reorder: every operation further back has started */
-		while (next_unstarted + T.reorder < i)
+		/* T.reorder: every operation further back has finished */
+		while (next_undone + T.reorder < i)
 			ck_yield();
-		started[i] = 1;
-		while (next_unstarted < T.n && started[next_unstarted])
-			next_unstarted++;
 		op_text(o, buf, sizeof(buf));
 		ck_note("%s", buf);
-		if (exec(o, th >= 2 ? th - 2 : 0) == -S2_ENOENT && th >= 2) {
+		ret = exec(o, th >= 2 ? th - 2 : 0);
+		if (ret < 0)
+			ck_note("trace:%u -> %d", o->line, ret);
+		done[i] = 1;
+		if (ret == -S2_ENOENT && th >= 2) {
 			/* released: this vCPU stops, and its operations count as
-			 * started so that no other thread waits for them */
-			for (unsigned j = i + 1; j < T.n; j++) {
-				const struct top *q = &T.op[T.first + j];
-
-				if (q->kind == O_ACCESS && thread_of(q) == t)
-					started[j] = 1;
-			}
-			while (next_unstarted < T.n && started[next_unstarted])
-				next_unstarted++;
-			return;
+			 * done so that no other thread waits for them */
+			for (unsigned j = i + 1; j < T.n; j++)
+				if (thread_of(&T.op[T.first + j]) == t)
+					done[j] = 1;
 		}
+		while (next_undone < T.n && done[next_undone])
+			next_undone++;
+		if (ret == -S2_ENOENT && th >= 2)
+			return;
 	}
 }
 
@@ -824,8 +844,8 @@ void trace_run(struct ck_sched_io *io)
 			htid[nhost++] = o->tid;
 		used[thread_of(o)] = true;
 	}
-	memset(started, 0, sizeof(started));
-	next_unstarted = 0;
+	memset(done, 0, sizeof(done));
+	next_undone = 0;
 	w_create(&cfg);
 	for (unsigned i = 0; i < T.nsetup; i++)
 		exec(&T.setup[i], 0);
@@ -856,8 +876,11 @@ void trace_describe(FILE *f)
 		T.n ? T.op[T.first].line : 0, T.n ? T.op[T.first + T.n - 1].line : 0, T.reorder);
 	fprintf(f, "  set-up:");
 	for (unsigned i = 0; i < T.nsetup; i++)
-		fprintf(f, " %s%llu", T.setup[i].write ? "w" : "r",
-			(unsigned long long)(T.setup[i].off / PG));
+		if (T.setup[i].kind == O_ACCESS)
+			fprintf(f, " %s%llu", T.setup[i].write ? "w" : "r",
+				(unsigned long long)(T.setup[i].off / PG));
+		else
+			fprintf(f, ", %s", op_names[T.setup[i].kind]);
 	fprintf(f, "\n");
 	for (unsigned i = 0; i < T.n; i++) {
 		op_text(&T.op[T.first + i], buf, sizeof(buf));

@@ -30,6 +30,8 @@ KERNEL_CC    ?= gcc-12
 KERNEL_TEST_TIMEOUT ?= 300
 KERNEL_TEST_MEM ?= 1536
 KERNEL_TEST_SMP ?= 2
+# Schedules per window when kernel-test replays its recordings.
+KERNEL_REPLAY_BUDGET ?= 10
 # Extra kernel command line (e.g. KERNEL_TEST_APPEND=s2test.quick=1).
 KERNEL_TEST_APPEND ?=
 
@@ -123,6 +125,14 @@ kernel-test: $(S2K_OUT)/initramfs.cpio $(S2K_ROOT)/version
 	echo "kernel: qemu ran $$(( $$(date +%s) - start ))s"
 	@$(S2K_SRC)/scripts/split-traces.sh $(S2K_OUT)/traces.raw $(S2K_OUT)
 	@$(S2K_SRC)/scripts/check-log.sh $(S2K_OUT)/console.log
+	@# What the kernel just did, replayed against the library and the
+	@# host model (docs/trace.md), when the check build is there.
+	@if [ -x $(BUILD)/check/s2mmu-check ]; then \
+	  for t in $(S2K_OUT)/trace-*.s2trace; do [ -f "$$t" ] || continue; \
+	    out=$$($(BUILD)/check/s2mmu-check --trace $$t --budget $(KERNEL_REPLAY_BUDGET)); \
+	    rc=$$?; echo "kernel: replay of $$t: $$(echo "$$out" | tail -1)"; \
+	    [ $$rc = 0 ] || { echo "$$out"; exit 1; }; \
+	  done; fi
 
 # kernel-test recording more phases, with bigger buffers (docs/trace.md):
 # build/kernel/trace-<phase>.s2trace for `s2mmu check --trace`.
