@@ -1023,7 +1023,7 @@ static int trace_main(const char *inject, int strategy, uint64_t seed, uint64_t 
 	if (json)
 		printf("{\"trace\":\"%s\",\"bug\":\"%s\",\"windows\":%u,\"schedules\":%llu,"
 		       "\"violations\":%u,\"found\":%s,\"invariant\":\"I%d\",\"window\":%u,"
-		       "\"seconds\":%.3f,\"token\":\"%s\"}\n", trace_name(), inject ? inject : "",
+		       "\"seconds\":%.3f,\"token\":\"%s\"}\n", trace_file(), inject ? inject : "",
 		       w, (unsigned long long)total, viol, viol ? "true" : "false", first.inv,
 		       found_in, now() - t0, first.token);
 	else if (inject && viol)

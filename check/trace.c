@@ -390,8 +390,11 @@ int trace_load(const char *path, char *err, size_t errlen)
 			    !num(l.tok[5], &a) || !num(l.tok[6], &b) || !num(l.tok[7], &c) ||
 			    !num(l.tok[8], &d))
 				BAD("slot add|del|flags ID GPA HVA SIZE FLAGS");
-			if (b != T.slot_hva) {
-				T.skipped++;	/* another slot over the window: not modelled */
+			/* The window has one slot in the replay: any slot over
+			 * it going or coming (a mirror re-planning its slots
+			 * as the target maps and unmaps) is that slot's. */
+			if (!c || b >= T.w0 + T.wsize || b + c <= T.w0) {
+				T.skipped++;
 				continue;
 			}
 			add_op(op == 0 ? O_SLOT_ADD : op == 1 ? O_SLOT_DEL :
@@ -666,6 +669,11 @@ bool trace_selected(void)
 const char *trace_name(void)
 {
 	return T.name;
+}
+
+const char *trace_file(void)
+{
+	return T.path;
 }
 
 /* ------------------------------------------------------------- running */

@@ -32,6 +32,8 @@ void trace_select(unsigned w);
 bool trace_select_name(const char *name);
 bool trace_selected(void);
 const char *trace_name(void);
+/* The path the recording was loaded from. */
+const char *trace_file(void);
 /* One schedule of the selected window. */
 void trace_run(struct ck_sched_io *io);
 /* The selected window: its set-up and operations, as text. */
