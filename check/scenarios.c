@@ -442,6 +442,7 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_clean_after_unlock] = { "clean_after_unlock", "nofwb_double_zap", 8 },
 	[S2_BUG_slots_free_size] = { "slots_free_size", "memslot_delete", 3 },
 	[S2_BUG_age_plain_store] = { "age_plain_store", "age_vs_split", 3 },
+	[S2_BUG_wrprotect_no_flush] = { "wrprotect_no_flush", "dirty_harvest", 7 },
 };
 
 /* the generation seen before the array needs a store-buffer reordering */

@@ -54,7 +54,8 @@
 	X(release_flush_unlocked)		\
 	X(clean_after_unlock)		\
 	X(slots_free_size)			\
-	X(age_plain_store)
+	X(age_plain_store)			\
+	X(wrprotect_no_flush)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,

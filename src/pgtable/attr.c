@@ -23,10 +23,51 @@ static s2_always_inline int wrprot_visit(struct s2_walk_ctx *c, unsigned visit)
 	return 0;
 }
 
+/*
+ * The walk's S2_WALK_RUN visit: wrprot_visit's work over a run of
+ * last-level entries, each stretch of consecutive leaves it changed
+ * gathered as one range (what the per-leaf gathers would have grown it
+ * to), without the per-leaf visit's bookkeeping (issue 17 item 4).
+ */
+static s2_always_inline int wrprot_run(struct s2_walk_ctx *c, struct s2_tlb_batch *g)
+{
+	struct s2_pgtable *pgt = c->pgt;
+	const struct s2_fmt_level *lv = s2_lv(pgt, S2_LAST_LEVEL);
+	const uint64_t span = pgt_span(pgt, S2_LAST_LEVEL), wbits = lv->w | lv->dbm;
+	uint64_t *const first = c->ptep, *const stop = first + c->old;
+	uint64_t addr = c->addr, from = 0, new;
+	bool stretch = false;
+
+	for (uint64_t *ptep = first; ptep < stop; ptep++, addr += span) {
+		c->old = pte_load(pgt, ptep);
+		c->ptep = ptep;
+		if (lv_leaf(lv, c->old) && (c->old & wbits) &&
+		    !update_leaf(c, false, 0, wbits, &new)) {
+			if (!stretch)
+				from = addr;
+			stretch = true;
+			continue;
+		}
+		if (stretch)
+			gather_add(pgt, g, from, addr - from, S2_LAST_LEVEL, true);
+		stretch = false;
+	}
+	if (stretch)
+		gather_add(pgt, g, from, addr - from, S2_LAST_LEVEL, true);
+	return 0;
+}
+
+static s2_always_inline int wrprot_visit_runs(struct s2_walk_ctx *c, unsigned visit)
+{
+	if (visit == S2_WALK_RUN)
+		return wrprot_run(c, c->arg);
+	return wrprot_visit(c, visit);
+}
+
 static s2_noinline int wrprot_walk(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
 				   struct s2_tlb_batch *g)
 {
-	return s2_walk_inline(pgt, ipa, end, S2_WALK_LEAF, wrprot_visit, g);
+	return s2_walk_inline(pgt, ipa, end, S2_WALK_LEAF | S2_WALK_RUN, wrprot_visit_runs, g);
 }
 
 int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
@@ -41,8 +82,9 @@ int s2_pgt_wrprotect(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size)
 	ret = wrprot_walk(pgt, ipa.v, ipa.v + size, &g);
 	/* Write permission removed: stale writable TLB entries must be gone
 	 * before we return, or a guest write after a dirty-log harvest would
-	 * go unrecorded (I7). */
-	s2_pgt_tlb_flush(pgt, &g);
+	 * go unrecorded (I7).  wrprotect_no_flush: left for a later flush. */
+	if (!S2_BUG_INJECTED(pgt->plat, pgt->ctx, wrprotect_no_flush))
+		s2_pgt_tlb_flush(pgt, &g);
 	return ret;
 }
 
@@ -80,13 +122,34 @@ static s2_always_inline int young_visit(struct s2_walk_ctx *c, unsigned visit, b
 	return 0;
 }
 
-S2_VISITOR_WITH(young_visit, excl, false)
 S2_VISITOR_WITH(young_visit, shared, true)
+
+/*
+ * The exclusive walk's S2_WALK_RUN visit: young_visit over a run of
+ * last-level entries without the per-leaf visit's bookkeeping (issue 17
+ * item 4).  Shared walks (aging under mmu_lock held for read) keep the
+ * per-leaf visit and its scheduling points.
+ */
+static s2_always_inline int young_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+{
+	uint64_t *first, *stop;
+
+	if (visit != S2_WALK_RUN)
+		return young_visit(c, visit, false);
+	first = c->ptep;
+	stop = first + c->old;
+	for (uint64_t *ptep = first; ptep < stop; ptep++) {
+		c->ptep = ptep;
+		c->old = pte_load(c->pgt, ptep);
+		young_visit(c, S2_WALK_LEAF, false);
+	}
+	return 0;
+}
 
 static s2_noinline int young_walk_excl(struct s2_pgtable *pgt, uint64_t ipa, uint64_t end,
 				       struct young_data *d)
 {
-	return s2_walk_inline(pgt, ipa, end, S2_WALK_LEAF, young_visit_excl, d);
+	return s2_walk_inline(pgt, ipa, end, S2_WALK_LEAF | S2_WALK_RUN, young_visit_excl, d);
 }
 
 static s2_noinline int young_walk_shared(struct s2_pgtable *pgt, uint64_t ipa,

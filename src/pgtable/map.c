@@ -203,10 +203,56 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
 	return 0;
 }
 
+/*
+ * An exclusive range map's visit of a run of last-level entries (the
+ * walk's S2_WALK_RUN, asked for only when the map needs no cache
+ * maintenance per page): an invalid entry, every entry of a table the
+ * map just created, takes its store and nothing else, and the run's
+ * table one reference update; any other entry takes map_leaf, exactly
+ * as an entry-by-entry visit would.  Per page over fresh tables this
+ * was 62 instructions, most of them the visit's bookkeeping (callgrind,
+ * three 1 GiB maps), against one store.  Exclusive only: under mmu_lock
+ * held for write no shared walker leaves a locked entry to step around
+ * and no fault races the store.
+ */
+static s2_always_inline int map_run(struct s2_walk_ctx *c, struct map_data *d)
+{
+	struct s2_pgtable *pgt = c->pgt;
+	const struct s2_fmt_level *lv = s2_lv(pgt, S2_LAST_LEVEL);
+	const uint64_t tmpl = d->tmpl[S2_LVL(S2_LAST_LEVEL)];
+	const uint64_t span = pgt_span(pgt, S2_LAST_LEVEL);
+	uint64_t *const first = c->ptep, *const stop = first + c->old;
+	uint64_t addr = c->addr, pa = d->pa + (addr - d->ipa);
+	int added = 0, ret = 0;
+
+	for (uint64_t *ptep = first; ptep < stop; ptep++, addr += span, pa += span) {
+		uint64_t old = pte_load(pgt, ptep);
+
+		if (s2_likely(!lv_valid(lv, old))) {
+			pte_store_release(pgt, ptep, tmpl | lv_oa_bits(pgt, lv, pa));
+			added++;
+			continue;
+		}
+		c->ptep = ptep;
+		c->old = old;
+		c->addr = addr;
+		ret = map_leaf(c, pa, d->prot, tmpl, false, &d->rb, false);
+		if (ret)
+			break;
+	}
+	if (added)
+		ref_entry(pgt, &d->rb, first, S2_LAST_LEVEL, added);
+	return ret;
+}
+
 static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, bool shared)
 {
 	struct map_data *d = c->arg;
-	bool fits = map_fits(c, d);
+	bool fits;
+
+	if (!shared && visit == S2_WALK_RUN)
+		return map_run(c, d);
+	fits = map_fits(c, d);
 
 	/* parallel faults interleave between reading and installing */
 	if (shared)
@@ -438,6 +484,8 @@ static s2_always_inline int map_checked(struct s2_pgtable *pgt, s2_gpa_t ipa, ui
 	walk = S2_WALK_LEAF;
 	if (size > (1ULL << pgt->page_shift) && size >= min_block(pgt, max_size))
 		walk |= S2_WALK_TABLE_PRE;
+	if (!(flags & S2_WALK_SHARED) && !d.cmo)
+		walk |= S2_WALK_RUN;
 	ret = (flags & S2_WALK_SHARED) ? map_walk_shared(pgt, &d, walk) :
 					 map_walk_excl(pgt, &d, walk);
 	ref_flush(pgt, &d.rb);

@@ -84,6 +84,7 @@ int s2_pgt_walk(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
 	ret = check_range(pgt, addr, size);
 	if (ret)
 		return ret;
-	return s2_walk_inline(pgt, addr, addr + size, flags & ~S2_WALK_SKIPS, user_visit, &u);
+	return s2_walk_inline(pgt, addr, addr + size, flags & ~(S2_WALK_SKIPS | S2_WALK_RUN),
+			      user_visit, &u);
 }
 

@@ -148,6 +148,18 @@ static s2_always_inline void iter_ctx(const struct s2_iter *it, struct s2_walk_c
 #define S2_WALK_SKIP	1
 
 /*
+ * The engine's own walks only, like S2_WALK_SKIPS: with S2_WALK_RUN in
+ * the flags the last level is not visited entry by entry but once per
+ * run of entries of one table that the range covers, with the visit
+ * kind S2_WALK_RUN: c->ptep is the run's first entry, c->addr its
+ * address and c->old, which a run has no single value for, the number
+ * of entries.  For a visitor whose common case is one store per entry
+ * (a range map over fresh tables), the per-entry visit's bookkeeping
+ * costs more than the store (issue 17 item 4, the memory floor).
+ */
+#define S2_WALK_RUN	0x200
+
+/*
  * A visitor specialised on a constant (the walk mode, the unmap's
  * shape): FN_SUFFIX(c, visit) is FN(c, visit, ARG), so each
  * specialisation gets a walker of its own, with the visitor inlined and
@@ -291,7 +303,17 @@ static s2_always_inline int s2_walk_inline(struct s2_pgtable *pgt, uint64_t star
 			unsigned lim = left < nents - idx ? idx + (unsigned)left : nents;
 			uint64_t *table = it.table;
 
-			if (flags & S2_WALK_LEAF) {
+			if (flags & S2_WALK_RUN) {
+				c.level = it.level;
+				c.ptep = &table[idx];
+				c.addr = base;
+				c.old = lim - idx;
+				ret = visit(&c, S2_WALK_RUN);
+				if (ret)
+					return ret;
+				base += (uint64_t)(lim - idx) * span;
+				idx = lim;
+			} else if (flags & S2_WALK_LEAF) {
 				c.level = it.level;
 				for (; idx < lim; idx++, base += span) {
 					c.ptep = &table[idx];
