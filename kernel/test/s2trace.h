@@ -14,8 +14,10 @@
 #define S2MMU_KTEST_S2TRACE_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -129,7 +131,7 @@ static inline long s2trace_end(int dev, FILE *out, const char *name, unsigned sl
 	if (ioctl(dev, S2K_TRACE_CTL, &c))
 		return -errno;
 	fprintf(out, "S2TRACE BEGIN %s\n", name);
-	fprintf(out, "s2trace 1\n# recorded by s2test, phase %s\n", name);
+	fprintf(out, "s2trace 1\n# recording %s (kernel/test/s2trace.h)\n", name);
 	fprintf(out, "window %#llx %#llx\n", (unsigned long long)hva, (unsigned long long)size);
 	fprintf(out, "memslot %u %#llx %#llx %#llx\n", slot_id, (unsigned long long)slot_gpa,
 		(unsigned long long)slot_hva, (unsigned long long)slot_size);
@@ -145,6 +147,149 @@ static inline long s2trace_end(int dev, FILE *out, const char *name, unsigned sl
 	fprintf(out, "S2TRACE END %s\n", name);
 	fflush(out);
 	return n;
+}
+
+/* A memslot of the recorded VM, for s2trace_end_busiest. */
+struct s2trace_slot {
+	unsigned id;
+	uint64_t gpa, hva, size;
+};
+
+#define S2TRACE_CHUNK	(2ULL << 20)
+
+/* The host range a record touches, [*lo, *hi); false if none. */
+static inline bool s2trace_range(const struct s2k_trace_rec *r, uint64_t *lo, uint64_t *hi)
+{
+	switch (r->kind) {
+	case S2K_TR_INV_START: case S2K_TR_INV_END: case S2K_TR_CFY: case S2K_TR_CY:
+	case S2K_TR_TY: case S2K_TR_AGE:
+		*lo = r->a, *hi = r->b;
+		return true;
+	case S2K_TR_CHANGE_PTE:
+		*lo = r->a, *hi = r->a + 1;
+		return true;
+	case S2K_TR_FAULT: case S2K_TR_ACCESS: case S2K_TR_VERIFY:
+		*lo = r->b, *hi = r->b + 1;
+		return true;
+	case S2K_TR_SLOT:
+		*lo = r->b, *hi = r->b + r->c;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static inline int s2trace_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * s2trace_end for a recording of a large range (a mirror of a whole
+ * process): stop, read everything, and write only the window of at most
+ * @max_window bytes, inside one of @slots, where the kernel did the most:
+ * 2 MiB chunks scored by the host operations (notifier calls, weight 8)
+ * and the guest accesses and faults (weight 1) that start in them, the
+ * best pair of neighbouring chunks in one slot winning.  Records without
+ * an address (release, drop, harvest, verify_done) are all kept.  Return
+ * and *@dropped as s2trace_end; 0 records and no output if nothing was
+ * recorded in any slot.
+ */
+static inline long s2trace_end_busiest(int dev, FILE *out, const char *name,
+				       const struct s2trace_slot *slots, unsigned nslots,
+				       uint64_t max_window, unsigned long long *dropped)
+{
+	struct s2k_trace_ctl c = { .enable = 0 };
+	struct s2k_trace_rec *recs = NULL, *nr;
+	struct s2k_trace_read rd;
+	uint64_t *key = NULL, lo, hi, best_lo = 0, best_hi = 0, best_score = 0;
+	size_t n = 0, cap = 0, nk = 0, i, j;
+	const struct s2trace_slot *best_slot = NULL;
+	long written = 0;
+
+	*dropped = 0;
+	if (ioctl(dev, S2K_TRACE_CTL, &c))
+		return -errno;
+	for (;;) {
+		if (n + 512 > cap) {
+			cap = cap ? cap * 2 : 4096;
+			nr = realloc(recs, cap * sizeof(*recs));
+			if (!nr) {
+				free(recs);
+				return -ENOMEM;
+			}
+			recs = nr;
+		}
+		rd = (struct s2k_trace_read){ .buf = (uintptr_t)(recs + n), .max = 512 };
+		if (ioctl(dev, S2K_TRACE_READ, &rd)) {
+			free(recs);
+			return -errno;
+		}
+		n += rd.got;
+		*dropped = rd.dropped_total;
+		if (rd.got < 512)
+			break;
+	}
+	/* chunk number << 8 | weight, sorted, then summed per chunk */
+	key = malloc((n + 1) * sizeof(*key));
+	if (!key) {
+		free(recs);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (s2trace_range(&recs[i], &lo, &hi) && recs[i].kind != S2K_TR_SLOT &&
+		    recs[i].kind != S2K_TR_INV_END && recs[i].kind != S2K_TR_VERIFY)
+			key[nk++] = (lo / S2TRACE_CHUNK) << 8 |
+				    (recs[i].kind == S2K_TR_ACCESS || recs[i].kind == S2K_TR_FAULT ?
+				     1 : 8);
+	qsort(key, nk, sizeof(*key), s2trace_cmp_u64);
+	for (i = 0; i < nk; i = j) {
+		uint64_t chunk = key[i] >> 8, score = 0;
+
+		for (j = i; j < nk && key[j] >> 8 == chunk; j++)
+			score += key[j] & 0xff;
+		for (size_t k = j; k < nk && key[k] >> 8 == chunk + 1; k++)
+			score += key[k] & 0xff;
+		for (unsigned s = 0; s < nslots; s++) {
+			uint64_t wlo = chunk * S2TRACE_CHUNK, whi;
+
+			if (wlo < slots[s].hva)
+				wlo = slots[s].hva;
+			whi = wlo + max_window;
+			if (whi > slots[s].hva + slots[s].size)
+				whi = slots[s].hva + slots[s].size;
+			if (wlo >= whi || wlo >= (chunk + 1) * S2TRACE_CHUNK)
+				continue;
+			if (score > best_score) {
+				best_score = score;
+				best_lo = wlo;
+				best_hi = whi;
+				best_slot = &slots[s];
+			}
+		}
+	}
+	free(key);
+	if (best_slot) {
+		fprintf(out, "S2TRACE BEGIN %s\n", name);
+		fprintf(out, "s2trace 1\n# recording %s (kernel/test/s2trace.h), the busiest "
+			"window of %zu records\n", name, n);
+		fprintf(out, "window %#llx %#llx\n", (unsigned long long)best_lo,
+			(unsigned long long)(best_hi - best_lo));
+		fprintf(out, "memslot %u %#llx %#llx %#llx\n", best_slot->id,
+			(unsigned long long)best_slot->gpa, (unsigned long long)best_slot->hva,
+			(unsigned long long)best_slot->size);
+		for (i = 0; i < n; i++)
+			if (!s2trace_range(&recs[i], &lo, &hi) || (lo < best_hi && hi > best_lo)) {
+				s2trace_line(out, &recs[i]);
+				written++;
+			}
+		fprintf(out, "S2TRACE END %s\n", name);
+		fflush(out);
+	}
+	free(recs);
+	return written;
 }
 
 /* The second serial port as a raw byte sink (no \n -> \r\n). */
