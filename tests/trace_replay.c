@@ -73,7 +73,7 @@ int main(void)
 		printf("1..0 # SKIP no tests/traces/*.s2trace\n");
 		return 0;
 	}
-	printf("1..%zu\n", g.gl_pathc + 2 + 6);
+	printf("1..%zu\n", g.gl_pathc + 3 + 6);
 	/* the correct code: every window of every recording, no violation */
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		int rc;
@@ -86,21 +86,26 @@ int main(void)
 	/*
 	 * Catalogue bugs the recorded operations reach: a fault that skips
 	 * the retry check (fault_no_retry) and invalidations that do not
-	 * honour an invalidation in progress (ignore_in_progress).  Each must
-	 * be found in the first recording, with the correct code clean on
-	 * the window that finds it (check/main.c trace_main).
+	 * honour an invalidation in progress (ignore_in_progress), in an
+	 * s2test phase and in a stress-ng stressor.  Each must be found, with
+	 * the correct code clean on the window that finds it (check/main.c
+	 * trace_main).
 	 */
 	{
-		static const char *const bugs[] = { "fault_no_retry", "ignore_in_progress" };
+		static const char *const finds[][2] = {
+			{ "tests/traces/s2test-dontneed.s2trace", "fault_no_retry" },
+			{ "tests/traces/s2test-dontneed.s2trace", "ignore_in_progress" },
+			{ "tests/traces/stress-ng-mremap.s2trace", "fault_no_retry" },
+		};
 
-		for (unsigned b = 0; b < 2; b++) {
+		for (unsigned b = 0; b < 3; b++) {
 			int rc;
 
 			snprintf(cmd, sizeof(cmd), CHECK " --trace %s --budget 300 --inject %s --json",
-				 g.gl_pathv[0], bugs[b]);
+				 finds[b][0], finds[b][1]);
 			rc = run(cmd, "\"found\":true", &seen, line, sizeof(line));
 			printf("%s %d - %s: replay finds %s (exit %d)\n",
-			       rc == 0 && seen ? "ok" : "not ok", ++n, g.gl_pathv[0], bugs[b], rc);
+			       rc == 0 && seen ? "ok" : "not ok", ++n, finds[b][0], finds[b][1], rc);
 		}
 	}
 	globfree(&g);

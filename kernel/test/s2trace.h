@@ -192,7 +192,8 @@ static inline int s2trace_cmp_u64(const void *a, const void *b)
  * @max_window bytes, inside one of @slots, where the kernel did the most:
  * 2 MiB chunks scored by the host operations (notifier calls, weight 8)
  * and the guest accesses and faults (weight 1) that start in them, the
- * best pair of neighbouring chunks in one slot winning.  Records without
+ * best pair of neighbouring chunks in one slot winning; the slots are
+ * @slots and every one the recording saw added.  Records without
  * an address (release, drop, harvest, verify_done) are all kept.  Return
  * and *@dropped as s2trace_end; 0 records and no output if nothing was
  * recorded in any slot.
@@ -205,8 +206,9 @@ static inline long s2trace_end_busiest(int dev, FILE *out, const char *name,
 	struct s2k_trace_rec *recs = NULL, *nr;
 	struct s2k_trace_read rd;
 	uint64_t *key = NULL, lo, hi, best_lo = 0, best_hi = 0, best_score = 0;
-	size_t n = 0, cap = 0, nk = 0, i, j;
-	const struct s2trace_slot *best_slot = NULL;
+	size_t n = 0, cap = 0, nk = 0, nall, i, j;
+	struct s2trace_slot *all, best_slot = { 0 };
+	bool found = false;
 	long written = 0;
 
 	*dropped = 0;
@@ -232,12 +234,24 @@ static inline long s2trace_end_busiest(int dev, FILE *out, const char *name,
 		if (rd.got < 512)
 			break;
 	}
+	/* the memslots now and every one added while recording (a mirror's
+	 * slots come and go with the target's mappings) */
+	all = malloc((nslots + n) * sizeof(*all));
 	/* chunk number << 8 | weight, sorted, then summed per chunk */
 	key = malloc((n + 1) * sizeof(*key));
-	if (!key) {
+	if (!key || !all) {
+		free(key);
+		free(all);
 		free(recs);
 		return -ENOMEM;
 	}
+	if (nslots)
+		memcpy(all, slots, nslots * sizeof(*all));
+	nall = nslots;
+	for (i = 0; i < n; i++)
+		if (recs[i].kind == S2K_TR_SLOT && recs[i].z == S2K_TRS_ADD)
+			all[nall++] = (struct s2trace_slot){ recs[i].x, recs[i].a, recs[i].b,
+							     recs[i].c };
 	for (i = 0; i < n; i++)
 		if (s2trace_range(&recs[i], &lo, &hi) && recs[i].kind != S2K_TR_SLOT &&
 		    recs[i].kind != S2K_TR_INV_END && recs[i].kind != S2K_TR_VERIFY)
@@ -252,34 +266,36 @@ static inline long s2trace_end_busiest(int dev, FILE *out, const char *name,
 			score += key[j] & 0xff;
 		for (size_t k = j; k < nk && key[k] >> 8 == chunk + 1; k++)
 			score += key[k] & 0xff;
-		for (unsigned s = 0; s < nslots; s++) {
+		for (size_t s = 0; s < nall; s++) {
 			uint64_t wlo = chunk * S2TRACE_CHUNK, whi;
 
-			if (wlo < slots[s].hva)
-				wlo = slots[s].hva;
+			if (wlo < all[s].hva)
+				wlo = all[s].hva;
 			whi = wlo + max_window;
-			if (whi > slots[s].hva + slots[s].size)
-				whi = slots[s].hva + slots[s].size;
+			if (whi > all[s].hva + all[s].size)
+				whi = all[s].hva + all[s].size;
 			if (wlo >= whi || wlo >= (chunk + 1) * S2TRACE_CHUNK)
 				continue;
 			if (score > best_score) {
 				best_score = score;
 				best_lo = wlo;
 				best_hi = whi;
-				best_slot = &slots[s];
+				best_slot = all[s];
+				found = true;
 			}
 		}
 	}
 	free(key);
-	if (best_slot) {
+	free(all);
+	if (found) {
 		fprintf(out, "S2TRACE BEGIN %s\n", name);
 		fprintf(out, "s2trace 1\n# recording %s (kernel/test/s2trace.h), the busiest "
 			"window of %zu records\n", name, n);
 		fprintf(out, "window %#llx %#llx\n", (unsigned long long)best_lo,
 			(unsigned long long)(best_hi - best_lo));
-		fprintf(out, "memslot %u %#llx %#llx %#llx\n", best_slot->id,
-			(unsigned long long)best_slot->gpa, (unsigned long long)best_slot->hva,
-			(unsigned long long)best_slot->size);
+		fprintf(out, "memslot %u %#llx %#llx %#llx\n", best_slot.id,
+			(unsigned long long)best_slot.gpa, (unsigned long long)best_slot.hva,
+			(unsigned long long)best_slot.size);
 		for (i = 0; i < n; i++)
 			if (!s2trace_range(&recs[i], &lo, &hi) || (lo < best_hi && hi > best_lo)) {
 				s2trace_line(out, &recs[i]);
