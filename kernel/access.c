@@ -16,6 +16,7 @@
 #define pr_fmt(fmt) "s2mmu: " fmt
 
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/sched/signal.h>
@@ -24,8 +25,12 @@
 
 /* A fault that keeps losing to invalidations gives up: the caller retries
  * (guarantees the ioctl returns; I10 is about completion without an
- * overlapping invalidation, which never takes more than one retry). */
+ * overlapping invalidation, which never takes more than one retry).
+ * Both bounds must pass: under qemu TCG on an oversubscribed host the
+ * task inside one invalidation can be descheduled for longer than
+ * 20000 quick retries take, which is slow, not a livelock. */
 #define S2K_MAX_FAULT_RETRIES	20000
+#define S2K_FAULT_GIVEUP	(10 * HZ)
 
 void s2k_tlb_invalidate(struct s2k_vm *vm, u64 ipa, u64 size)
 {
@@ -100,6 +105,7 @@ int s2k_access(struct s2k_vm *vm, struct s2k_access *a)
 	struct s2_fault_info info;
 	struct s2k_vcpu *t;
 	unsigned long pfn = 0;
+	unsigned long t0 = jiffies;
 	unsigned int tries = 0;
 	int ret;
 
@@ -137,7 +143,8 @@ int s2k_access(struct s2k_vm *vm, struct s2k_access *a)
 				msleep(1);
 				continue;
 			}
-			if (++tries > S2K_MAX_FAULT_RETRIES) {
+			if (++tries > S2K_MAX_FAULT_RETRIES &&
+			    time_after(jiffies, t0 + S2K_FAULT_GIVEUP)) {
 				/* Diagnose a livelock rather than hide it. */
 				pr_info("fault at gpa %#llx gave up after %u retries (cause %d), last event %u\n",
 					a->gpa, tries, info.retry_cause, READ_ONCE(vm->last.kind));

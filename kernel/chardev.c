@@ -10,32 +10,103 @@
 #include <linux/miscdevice.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include "kmod.h"
 
+/*
+ * One open file.  S2K_ATTACH replaces the VM, so every other ioctl uses
+ * it under @lock held for read, and attach swaps it under the lock held
+ * for write: no ioctl can still be inside the old VM when it is destroyed.
+ */
+struct s2k_file {
+	struct rw_semaphore lock;
+	struct s2k_vm *vm;
+};
+
 static int s2k_open(struct inode *inode, struct file *file)
 {
-	struct s2k_vm *vm;
-	int ret = s2k_vm_create(&vm);
+	struct s2k_file *f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	int ret;
 
-	if (ret)
+	if (!f)
+		return -ENOMEM;
+	init_rwsem(&f->lock);
+	ret = s2k_vm_create(current->mm, &f->vm);
+	if (ret) {
+		kfree(f);
 		return ret;
-	file->private_data = vm;
+	}
+	file->private_data = f;
 	return 0;
 }
 
 static int s2k_release(struct inode *inode, struct file *file)
 {
-	s2k_vm_destroy(file->private_data);
+	struct s2k_file *f = file->private_data;
+
+	s2k_vm_destroy(f->vm);
+	kfree(f);
 	return 0;
 }
 
-static long s2k_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+static bool s2k_has_slots(struct s2k_vm *vm)
 {
-	struct s2k_vm *vm = file->private_data;
-	void __user *uarg = (void __user *)arg;
+	bool any = false;
+	int i;
+
+	mutex_lock(&vm->slots_mutex);
+	for (i = 0; i < S2K_MAX_SLOTS; i++)
+		any |= vm->slot_used[i];
+	mutex_unlock(&vm->slots_mutex);
+	return any;
+}
+
+/*
+ * The new VM is complete before the old one is touched, so a failure
+ * leaves the file as it was; a VM with memslots is never replaced (its
+ * user would silently lose them).
+ */
+static long s2k_attach_ioctl(struct s2k_file *f, void __user *uarg)
+{
+	struct s2k_attach at;
+	struct s2k_vm *vm, *old;
+	pid_t nr;
+	int ret;
+
+	if (copy_from_user(&at, uarg, sizeof(at)))
+		return -EFAULT;
+	if ((at.flags & ~S2K_ATTACH_NOFAULT) || at.pad)
+		return -EINVAL;
+	ret = s2k_vm_attach(at.pidfd, &vm, &nr);
+	if (ret)
+		return ret;
+	vm->nofault = at.flags & S2K_ATTACH_NOFAULT;
+	at.pid = nr;
+	if (copy_to_user(uarg, &at, sizeof(at))) {
+		s2k_vm_destroy(vm);
+		return -EFAULT;
+	}
+	if (down_write_killable(&f->lock)) {
+		s2k_vm_destroy(vm);
+		return -EINTR;
+	}
+	if (s2k_has_slots(f->vm)) {
+		up_write(&f->lock);
+		s2k_vm_destroy(vm);
+		return -EBUSY;
+	}
+	old = f->vm;
+	f->vm = vm;
+	up_write(&f->lock);
+	s2k_vm_destroy(old);
+	return 0;
+}
+
+static long s2k_vm_ioctl(struct s2k_vm *vm, unsigned int cmd, void __user *uarg)
+{
 	int ret;
 
 	switch (cmd) {
@@ -45,8 +116,9 @@ static long s2k_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 		if (copy_from_user(&s, uarg, sizeof(s)))
 			return -EFAULT;
-		/* Memslots describe the opener's address space only. */
-		if (current->mm != vm->mm)
+		/* Memslots describe the opener's address space, or the
+		 * target's that S2K_ATTACH checked we may read. */
+		if (current->mm != vm->mm && !vm->attached)
 			return -EPERM;
 		return cmd == S2K_SLOT_ADD ? s2k_slot_add(vm, &s) : s2k_slot_del(vm, &s);
 	}
@@ -123,6 +195,20 @@ static long s2k_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 	}
 	return -ENOTTY;
+}
+
+static long s2k_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct s2k_file *f = file->private_data;
+	long ret;
+
+	if (cmd == S2K_ATTACH)
+		return s2k_attach_ioctl(f, (void __user *)arg);
+	if (down_read_killable(&f->lock))
+		return -EINTR;
+	ret = s2k_vm_ioctl(f->vm, cmd, (void __user *)arg);
+	up_read(&f->lock);
+	return ret;
 }
 
 static const struct file_operations s2k_fops = {

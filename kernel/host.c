@@ -46,7 +46,11 @@ static int s2k_host_resolve(void *host, s2_hva_t hva, bool write, struct s2_reso
 			return -S2_EAGAIN;
 		}
 		mmap_read_lock(vm->mm);
-		got = get_user_pages_remote(vm->mm, hva.v, 1, write ? FOLL_WRITE : 0,
+		/* A passive mirror must not populate what the target has
+		 * not touched (S2K_ATTACH_NOFAULT): its faults are its own. */
+		got = get_user_pages_remote(vm->mm, hva.v, 1,
+					    (write ? FOLL_WRITE : 0) |
+					    (vm->nofault ? FOLL_NOFAULT : 0),
 					    &page, NULL, &locked);
 		if (locked)
 			mmap_read_unlock(vm->mm);

@@ -91,6 +91,8 @@ struct s2k_vm {
 	struct mm_struct *mm;	/* kept alive by the registration's mmgrab */
 	struct s2_vm *core;	/* the library's VM */
 
+	bool attached;		/* mm is a target's (S2K_ATTACH), not the opener's */
+	bool nofault;		/* S2K_ATTACH_NOFAULT: resolve never faults */
 	bool released;		/* notifier release ran (for stats only) */
 	bool closing;		/* release caused by our unregister */
 	bool mm_gone;		/* resolve found the process exiting */
@@ -129,7 +131,8 @@ static inline void s2k_count(struct s2k_vm *vm, enum s2k_stat s, long n)
 }
 
 /* vm.c */
-int s2k_vm_create(struct s2k_vm **out);
+int s2k_vm_create(struct mm_struct *mm, struct s2k_vm **out);
+int s2k_vm_attach(int pidfd, struct s2k_vm **out, pid_t *nr);
 void s2k_vm_destroy(struct s2k_vm *vm);
 
 /* host.c */

@@ -11,8 +11,30 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/moduleparam.h>
 #include <linux/spinlock.h>
 #include "kmod.h"
+
+/*
+ * Injected fault, off by default: for a VM attached to another process
+ * (S2K_ATTACH), withhold from the library every invalidation whose first
+ * page number is a multiple of N, as a driver that lost a notifier call
+ * would (I1: stage 2 must never map what the host no longer maps).  The
+ * shadow VERIFY reads is still kept, so VERIFY's comparison stays valid
+ * and must report the stale entries; the mirror test must then FAIL.
+ * Start and end decide from the same range, so the library's in-progress
+ * count stays balanced.
+ */
+static unsigned int inject_skip_inval;
+module_param(inject_skip_inval, uint, 0644);
+MODULE_PARM_DESC(inject_skip_inval, "fault injection: drop invalidations of attached VMs whose start pfn %% N == 0 (0: off)");
+
+static bool s2k_inject_skip(struct s2k_vm *vm, const struct mmu_notifier_range *range)
+{
+	unsigned int n = READ_ONCE(inject_skip_inval);
+
+	return n && vm->attached && (range->start >> PAGE_SHIFT) % n == 0;
+}
 
 static void s2k_event(struct s2k_vm *vm, enum s2k_event kind,
 		      unsigned long start, unsigned long end)
@@ -57,8 +79,10 @@ static int s2k_mn_invalidate_range_start(struct mmu_notifier *mn,
 	 * (mmu_lock is a rwlock_t) and never fails, so non-blockable ranges
 	 * (the OOM reaper) are handled the same way.
 	 */
-	s2_vm_mn_invalidate_range_start(vm->core, s2_hva(range->start), s2_hva(range->end),
-					mmu_notifier_range_blockable(range));
+	if (!s2k_inject_skip(vm, range))
+		s2_vm_mn_invalidate_range_start(vm->core, s2_hva(range->start),
+						s2_hva(range->end),
+						mmu_notifier_range_blockable(range));
 	return 0;
 }
 
@@ -68,7 +92,9 @@ static void s2k_mn_invalidate_range_end(struct mmu_notifier *mn,
 	struct s2k_vm *vm = mn_to_vm(mn);
 
 	atomic64_inc(&vm->ev[S2K_EV_INV_END]);
-	s2_vm_mn_invalidate_range_end(vm->core, s2_hva(range->start), s2_hva(range->end));
+	if (!s2k_inject_skip(vm, range))
+		s2_vm_mn_invalidate_range_end(vm->core, s2_hva(range->start),
+					      s2_hva(range->end));
 	s2k_trace_inv(vm, S2K_TR_INV_END, range->start, range->end, range->event, true);
 	spin_lock(&vm->inv_lock);
 	vm->inv_seq++;

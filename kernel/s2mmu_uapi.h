@@ -222,6 +222,29 @@ struct s2k_trace_read {
 	__u64 dropped_total;
 };
 
+/*
+ * S2K_ATTACH: replace the file's VM by a new one whose host is the
+ * address space of the process @pidfd refers to (pidfd_open), instead of
+ * the opener's: memslots then give ranges of that process, and its
+ * page-table changes reach the VM through an MMU notifier on its mm.
+ * Needs the right to read that process's memory (as process_vm_readv);
+ * -EBUSY once the file's VM has a memslot.  When the target exits its
+ * exit_mmap releases the VM: accesses then fail with ESRCH.
+ *
+ * S2K_ATTACH_NOFAULT: a passive mirror that never faults the target's
+ * memory in: a guest access to a page the target does not map now fails
+ * with EFAULT instead of populating it (GUP with FOLL_NOFAULT).  For
+ * targets that watch their own faults (userfaultfd).
+ */
+#define S2K_ATTACH_NOFAULT	0x1
+
+struct s2k_attach {
+	__s32 pidfd;
+	__u32 flags;		/* S2K_ATTACH_* */
+	__s32 pid;		/* out: the target's pid in the caller's namespace */
+	__u32 pad;
+};
+
 #define S2K_IOC_MAGIC	0xB2
 #define S2K_SLOT_ADD	_IOW(S2K_IOC_MAGIC, 1, struct s2k_slot)
 #define S2K_SLOT_DEL	_IOW(S2K_IOC_MAGIC, 2, struct s2k_slot)
@@ -231,7 +254,7 @@ struct s2k_trace_read {
 #define S2K_DIRTY_LOG	_IOW(S2K_IOC_MAGIC, 6, struct s2k_dirty)
 #define S2K_GET_DIRTY	_IOWR(S2K_IOC_MAGIC, 7, struct s2k_dirty)
 #define S2K_AGE		_IOWR(S2K_IOC_MAGIC, 8, struct s2k_age)
-/* 9: attach to another process (issue 15 item 1) */
+#define S2K_ATTACH	_IOWR(S2K_IOC_MAGIC, 9, struct s2k_attach)
 #define S2K_TRACE_CTL	_IOW(S2K_IOC_MAGIC, 10, struct s2k_trace_ctl)
 #define S2K_TRACE_READ	_IOWR(S2K_IOC_MAGIC, 11, struct s2k_trace_read)
 

@@ -10,6 +10,9 @@ fail=0
 if ! grep -q '^S2TEST: PASS' "$log"; then
 	echo "kernel-test: FAIL: no 'S2TEST: PASS' in $log"; fail=1
 fi
+if ! grep -q '^S2MIRROR: PASS' "$log"; then
+	echo "kernel-test: FAIL: no 'S2MIRROR: PASS' (stress-ng mirror) in $log"; fail=1
+fi
 if grep -q '^S2TEST: FAIL' "$log"; then
 	echo "kernel-test: FAIL: the test reported failures:"
 	grep '^S2TEST: FAIL' "$log" | head -n 20; fail=1
