@@ -831,6 +831,21 @@ static const char *record_list;
 static unsigned record_cap = 65536;
 static FILE *trace_out;
 static bool recording;
+/* the memslots at attach and at detach: a window may lie in either */
+static struct s2trace_slot trace_slots[2 * NSLOTS];
+static unsigned trace_nslots;
+
+static void trace_add_slots(struct mirror *m)
+{
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < NSLOTS; i++)
+		if (m->slots.used[i] && trace_nslots < 2 * NSLOTS)
+			/* the mirror's memslots sit at gpa = hva */
+			trace_slots[trace_nslots++] = (struct s2trace_slot){
+				i, m->slots.r[i].start, m->slots.r[i].start,
+				m->slots.r[i].end - m->slots.r[i].start };
+	pthread_mutex_unlock(&m->lock);
+}
 
 static bool recorded(const char *name)
 {
@@ -853,14 +868,14 @@ static void trace_attach(struct mirror *m)
 		FAIL("%s: S2K_TRACE_CTL: %s", m->row->st->name, strerror(errno));
 		return;
 	}
+	trace_nslots = 0;
+	trace_add_slots(m);
 	recording = true;
 }
 
 static void trace_detach(struct mirror *m)
 {
-	struct s2trace_slot sl[NSLOTS];
 	unsigned long long dropped;
-	unsigned i, n = 0;
 	char name[64];
 	long got;
 
@@ -873,15 +888,10 @@ static void trace_detach(struct mirror *m)
 		FAIL("recording: /dev/ttyS1: %s", strerror(errno));
 		return;
 	}
-	/* the mirror's memslots sit at gpa = hva */
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < NSLOTS; i++)
-		if (m->slots.used[i])
-			sl[n++] = (struct s2trace_slot){ i, m->slots.r[i].start, m->slots.r[i].start,
-							 m->slots.r[i].end - m->slots.r[i].start };
-	pthread_mutex_unlock(&m->lock);
+	trace_add_slots(m);
 	snprintf(name, sizeof(name), "stress-ng-%s-%u", m->row->st->name, m->row->attaches);
-	got = s2trace_end_busiest(m->dev, trace_out, name, sl, n, TRACE_WINDOW, &dropped);
+	got = s2trace_end_busiest(m->dev, trace_out, name, trace_slots, trace_nslots,
+				  TRACE_WINDOW, &dropped);
 	if (got < 0)
 		FAIL("recording %s: %s", name, strerror((int)-got));
 	else
