@@ -105,7 +105,7 @@ static struct {
 	unsigned nops, cap;
 	struct obs *ob;
 	unsigned nob, obcap;
-	unsigned lines, records, verifies, faults, skipped;
+	unsigned records, verifies, faults, skipped;
 	unsigned by_kind[O_NR];
 	unsigned inv_by_event[NR_EVENTS];
 	unsigned ops_per_window, reorder;
@@ -257,7 +257,8 @@ int trace_load(const char *path, char *err, size_t errlen)
 			continue;
 		if (!have_version) {
 			if (l.n != 2 || strcmp(l.tok[0], "s2trace"))
-				BAD("not an s2trace file (the first line must be \"s2trace 1\")");
+				BAD("not an s2trace file (the first line that is not a comment must be "
+				    "\"s2trace 1\")");
 			if (strcmp(l.tok[1], "1"))
 				BAD("s2trace format %s: this checker reads format 1", l.tok[1]);
 			have_version = true;
@@ -427,7 +428,7 @@ int trace_load(const char *path, char *err, size_t errlen)
 	}
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: read error", path);
-		goto fail_nl;
+		goto fail;
 	}
 	if (!have_slot) {
 		line++;
@@ -498,8 +499,6 @@ int trace_load(const char *path, char *err, size_t errlen)
 	plan_windows();
 	return 0;
 fail:
-	(void)0;
-fail_nl:
 	fclose(f);
 	T.loaded = false;
 	return -1;
