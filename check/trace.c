@@ -222,6 +222,73 @@ static int find(const char *const *names, unsigned n, const char *s)
 	return -1;
 }
 
+/*
+ * Settle each invalidation's kind.  CLEAR is what the kernel says for a
+ * zap, a COW break, a THP split, KSM, reclaim and migration alike: the
+ * frames the kernel resolved for the range's pages after it tell which.
+ * A page seen with another frame (or none) after it than before it was
+ * replaced; if every page seen both sides kept its frame, the change kept
+ * them.  Unknown counts as replaced, the stronger change (the frame may
+ * be freed once the start returns).  @next chains each page's
+ * observations in order (next[j]: the page's next one, -1 none).
+ */
+static void classify_invalidations(const long *next)
+{
+	/* per page: the frame last seen before the operation at hand, and
+	 * its first observation at or after it */
+	static uint64_t last[W_MAX_PAGES];
+	static bool seen[W_MAX_PAGES];
+	static long cur[W_MAX_PAGES];
+
+	for (unsigned p = 0; p < W_MAX_PAGES; p++)
+		cur[p] = -1, seen[p] = false;
+	for (unsigned j = T.nob; j-- > 0; )
+		cur[T.ob[j].page] = (long)j;
+	for (unsigned i = 0, j0 = 0; i < T.nops; i++) {
+		struct top *o = &T.op[i];
+		bool kept = false, replaced = false;
+
+		for (; j0 < T.nob && T.ob[j0].op <= i; j0++) {
+			uint64_t pg = T.ob[j0].page;
+
+			last[pg] = T.ob[j0].pfn;
+			seen[pg] = true;
+			cur[pg] = next[j0];
+		}
+		if (o->kind != O_ZAP)
+			continue;
+		for (uint64_t p = o->off / PG; p < (o->off + o->len) / PG && !replaced; p++) {
+			uint64_t after = cur[p] >= 0 ? T.ob[cur[p]].pfn : ~0ULL;
+
+			if (seen[p] && cur[p] >= 0 && last[p] != ~0ULL && last[p] == after)
+				kept = true;
+			else if (seen[p] && last[p] != ~0ULL)
+				replaced = true;
+		}
+		switch (o->mode) {
+		case 0:	/* unmap */
+			o->kind = O_UNMAP;
+			break;
+		case 2:	/* protection_vma */
+		case 4:	/* soft_dirty */
+			o->kind = O_PROTECT;
+			break;
+		case 3:	/* protection_page */
+			o->kind = O_FORK;
+			break;
+		case 6:	/* migrate */
+		case 7:	/* exclusive */
+			o->kind = O_MIGRATE;
+			break;
+		default:
+			o->kind = !replaced && kept ?
+				  (o->len == M2 && !(o->off % M2) && T.thp ? O_SPLIT : O_PROTECT) :
+				  O_ZAP;
+		}
+		T.by_kind[o->kind]++;
+	}
+}
+
 #define BAD(...) do { snprintf(err, errlen, "%s:%u: ", path, line); \
 	snprintf(err + strlen(err), errlen - strlen(err), __VA_ARGS__); goto fail; } while (0)
 
@@ -438,63 +505,22 @@ int trace_load(const char *path, char *err, size_t errlen)
 	snprintf(T.path, sizeof(T.path), "%s", path);
 	T.loaded = true;
 
-	/*
-	 * Settle each invalidation's kind.  CLEAR is what the kernel says for
-	 * a zap, a COW break, a THP split, KSM, reclaim and migration alike:
-	 * the frames the kernel resolved for the range's pages after it tell
-	 * which.  A page seen with another frame (or none) after it than
-	 * before it was replaced; if every page seen both sides kept its
-	 * frame, the change kept them.  Unknown counts as replaced, the
-	 * stronger change (the frame may be freed once the start returns).
-	 */
-	for (unsigned i = 0, j0 = 0; i < T.nops; i++) {
-		struct top *o = &T.op[i];
-		bool kept = false, replaced = false;
+	{
+		long *next = malloc((T.nob + 1) * sizeof(*next)), last[W_MAX_PAGES];
 
-		if (o->kind != O_ZAP)
-			continue;
-		while (j0 < T.nob && T.ob[j0].op <= i)
-			j0++;
-		for (uint64_t p = o->off / PG; p < (o->off + o->len) / PG && !replaced; p++) {
-			uint64_t before = ~0ULL, after = ~0ULL;
-			bool seen_b = false, seen_a = false;
-
-			for (unsigned j = j0; j-- > 0 && !seen_b; )
-				if (T.ob[j].page == p) {
-					before = T.ob[j].pfn;
-					seen_b = true;
-				}
-			for (unsigned j = j0; j < T.nob && !seen_a; j++)
-				if (T.ob[j].page == p) {
-					after = T.ob[j].pfn;
-					seen_a = true;
-				}
-			if (seen_b && seen_a && before != ~0ULL && before == after)
-				kept = true;
-			else if (seen_b && before != ~0ULL)
-				replaced = true;
+		if (!next) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			T.loaded = false;
+			return -1;
 		}
-		switch (o->mode) {
-		case 0:	/* unmap */
-			o->kind = O_UNMAP;
-			break;
-		case 2:	/* protection_vma */
-		case 4:	/* soft_dirty */
-			o->kind = O_PROTECT;
-			break;
-		case 3:	/* protection_page */
-			o->kind = O_FORK;
-			break;
-		case 6:	/* migrate */
-		case 7:	/* exclusive */
-			o->kind = O_MIGRATE;
-			break;
-		default:
-			o->kind = !replaced && kept ?
-				  (o->len == M2 && !(o->off % M2) && T.thp ? O_SPLIT : O_PROTECT) :
-				  O_ZAP;
+		for (unsigned p = 0; p < W_MAX_PAGES; p++)
+			last[p] = -1;
+		for (unsigned j = T.nob; j-- > 0; ) {
+			next[j] = last[T.ob[j].page];
+			last[T.ob[j].page] = (long)j;
 		}
-		T.by_kind[o->kind]++;
+		classify_invalidations(next);
+		free(next);
 	}
 	plan_windows();
 	return 0;
