@@ -31,7 +31,7 @@ KERNEL_TEST_TIMEOUT ?= 300
 KERNEL_TEST_MEM ?= 1536
 KERNEL_TEST_SMP ?= 2
 # Schedules per window when kernel-test replays its recordings.
-KERNEL_REPLAY_BUDGET ?= 10
+KERNEL_REPLAY_BUDGET ?= 5
 # Extra kernel command line (e.g. KERNEL_TEST_APPEND=s2test.quick=1).
 KERNEL_TEST_APPEND ?=
 
