@@ -970,7 +970,8 @@ static int trace_main(const char *inject, int strategy, uint64_t seed, uint64_t 
 		      const char *corpus, bool json)
 {
 	int b = inject ? bug_id(inject) : -1;
-	unsigned nw = trace_windows(), w, viol = 0, found_in = 0, not_bug = 0;
+	unsigned nw = trace_windows(), w, viol = 0, found_in = 0, not_bug = 0, rec_first = 0;
+	unsigned long rec_acc = 0, rec_agree = 0;
 	uint64_t total = 0;
 	double t0 = now();
 	struct bres r, first;
@@ -983,6 +984,45 @@ static int trace_main(const char *inject, int strategy, uint64_t seed, uint64_t 
 	if (!json)
 		trace_summary(stdout);
 	memset(&first, 0, sizeof(first));
+	/*
+	 * The correct code, first in the recorded order (one operation at a
+	 * time, one schedule per window): how many accesses end as the
+	 * kernel's did measures how faithfully the model plays the recording.
+	 */
+	if (!inject) {
+		unsigned keep = trace_count(true, 0);
+
+		for (w = 0; w < nw; w++) {
+			if (!shard_mine(w))
+				continue;
+			trace_select(w);
+			J->scen = 0;
+			J->bug = 0;
+			J->strategy = CK_REPLAY;
+			J->io.nr_prefix = 0;
+			J->first = 0;
+			J->count = 1;
+			J->done = 0;
+			J->pct_steps = 0;
+			J->violated = J->exhausted = J->started = false;
+			run_job();
+			total++;
+			if (J->violated) {
+				viol++;
+				printf("window %u in the recorded order: violation I%d: %s\n", w, J->inv,
+				       J->msg);
+			}
+		}
+		trace_agreement(&rec_acc, &rec_agree, &rec_first);
+		trace_count(false, keep);
+		if (!json)
+			printf("recorded order: %lu of %lu replayed accesses ended as recorded "
+			       "(done or failed)", rec_agree, rec_acc);
+		if (!json && rec_agree < rec_acc)
+			printf("; the first that did not: line %u", rec_first);
+		if (!json)
+			printf("\n");
+	}
 	for (w = 0; w < nw && !(inject && viol); w++) {
 		int st = strategy >= 0 ? strategy : (w & 1) ? CK_PCT : CK_RANDOM;
 
@@ -1023,9 +1063,10 @@ static int trace_main(const char *inject, int strategy, uint64_t seed, uint64_t 
 	if (json)
 		printf("{\"trace\":\"%s\",\"bug\":\"%s\",\"windows\":%u,\"schedules\":%llu,"
 		       "\"violations\":%u,\"found\":%s,\"invariant\":\"I%d\",\"window\":%u,"
+		       "\"recorded_order_accesses\":%lu,\"recorded_order_as_recorded\":%lu,"
 		       "\"seconds\":%.3f,\"token\":\"%s\"}\n", trace_file(), inject ? inject : "",
 		       w, (unsigned long long)total, viol, viol ? "true" : "false", first.inv,
-		       found_in, now() - t0, first.token);
+		       found_in, rec_acc, rec_agree, now() - t0, first.token);
 	else if (inject && viol)
 		printf("trace + %s: found (I%d) in window %u of %u, after %llu schedules, %.2f s\n",
 		       inject, first.inv, found_in, nw, (unsigned long long)total, now() - t0);

@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "check/trace.h"
 #include "check/world.h"
@@ -86,6 +87,7 @@ struct top {
 	uint64_t off, len;	/* window offsets */
 	unsigned line;		/* in the recording */
 	uint32_t tid;		/* recorded kernel task */
+	int32_t ret;		/* accesses: the recorded result */
 };
 
 /* A frame observation of one page, for classifying invalidations. */
@@ -118,6 +120,14 @@ static struct {
 } T = { .ops_per_window = 12, .reorder = 2 };
 
 static void plan_windows(void);
+
+/* The recorded-order counts (trace_count), in memory shared with the
+ * worker processes that run the windows. */
+static struct {
+	bool on;
+	unsigned long accesses, agree;
+	unsigned first_line;
+} *AG;
 
 static void *grow(void *p, unsigned *cap, size_t size)
 {
@@ -304,6 +314,16 @@ int trace_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (!AG) {
+		AG = mmap(NULL, sizeof(*AG), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0);
+		if (AG == MAP_FAILED) {
+			AG = NULL;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			fclose(f);
+			return -1;
+		}
+	}
 	memset(T.by_kind, 0, sizeof(T.by_kind));
 	memset(T.inv_by_event, 0, sizeof(T.inv_by_event));
 	T.nops = T.nob = T.records = T.verifies = T.faults = T.skipped = 0;
@@ -445,6 +465,7 @@ int trace_load(const char *path, char *err, size_t errlen)
 			}
 			o = add_op(O_ACCESS, line);
 			o->vcpu = (uint8_t)v;
+			o->ret = (int32_t)r;
 			o->write = l.tok[4][0] == 'w';
 			o->off = (b - T.w0) & ~(PG - 1);
 			o->len = PG;
@@ -838,6 +859,13 @@ static void thread_fn(void *arg)
 		ret = exec(o, th >= 2 ? th - 2 : 0);
 		if (ret < 0)
 			ck_note("trace:%u -> %d", o->line, ret);
+		if (AG->on && o->kind == O_ACCESS) {
+			AG->accesses++;
+			if ((ret == 0) == (o->ret == 0))
+				AG->agree++;
+			else if (!AG->first_line)
+				AG->first_line = o->line;
+		}
 		done[i] = 1;
 		if (ret == -S2_ENOENT && th >= 2) {
 			/* released: this vCPU stops, and its operations count as
@@ -898,6 +926,24 @@ void trace_run(struct ck_sched_io *io)
 		}
 	}
 	w_destroy(false);
+}
+
+unsigned trace_count(bool on, unsigned reorder)
+{
+	unsigned old = T.reorder;
+
+	if (on)
+		memset(AG, 0, sizeof(*AG));
+	AG->on = on;
+	T.reorder = reorder;
+	return old;
+}
+
+void trace_agreement(unsigned long *accesses, unsigned long *agree, unsigned *first_line)
+{
+	*accesses = AG->accesses;
+	*agree = AG->agree;
+	*first_line = AG->first_line;
 }
 
 void trace_describe(FILE *f)

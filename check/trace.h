@@ -36,6 +36,15 @@ const char *trace_name(void);
 const char *trace_file(void);
 /* One schedule of the selected window. */
 void trace_run(struct ck_sched_io *io);
+/*
+ * The recorded-order check: while counting, every replayed access counts
+ * whether it ended as the recording says (done, or failed), summed over
+ * the worker processes; @reorder is the distance to run with (returns
+ * the one it replaces).  It measures how faithfully the host model plays
+ * the recording, not the library.
+ */
+unsigned trace_count(bool on, unsigned reorder);
+void trace_agreement(unsigned long *accesses, unsigned long *agree, unsigned *first_line);
 /* The selected window: its set-up and operations, as text. */
 void trace_describe(FILE *f);
 /* What the recording holds and how it was turned into operations. */
