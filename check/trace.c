@@ -47,6 +47,7 @@
 #define M2		(2ULL << 20)
 #define MAX_SETUP	32	/* set-up faults per window */
 #define MAX_MIGRATE	8	/* pages a migration invalidation moves */
+#define MAX_OPEN	16	/* ranges unmapped or write-protected at once */
 #define NR_EVENTS	8	/* Linux enum mmu_notifier_event */
 
 static const char *const ev_names[NR_EVENTS] = {
@@ -58,8 +59,8 @@ static const char *const ev_names[NR_EVENTS] = {
 enum top_kind {
 	O_ACCESS,
 	O_ZAP,		/* invalidation that replaced frames: MADV_DONTNEED */
-	O_UNMAP,	/* munmap, then the range mapped again (empty) */
-	O_PROTECT,	/* write-protect: mprotect read-only, then back */
+	O_UNMAP,	/* munmap */
+	O_PROTECT,	/* write-protect: mprotect read-only */
 	O_SPLIT,	/* THP split: frames kept */
 	O_FORK,		/* PROTECTION_PAGE: fork, the child exits */
 	O_MIGRATE,	/* frames moved, content kept */
@@ -71,12 +72,14 @@ enum top_kind {
 	O_LOG_OFF,
 	O_HARVEST,
 	O_DROP,		/* the recording lost records here */
+	O_REMAP,	/* the range unmapped earlier mapped again (empty) */
+	O_UNPROTECT,	/* the range write-protected earlier writable again */
 	O_NR
 };
 
 static const char *const op_names[O_NR] = {
 	"access", "zap", "unmap", "protect", "split", "fork", "migrate", "age", "release",
-	"slot del", "slot add", "log on", "log off", "harvest", "drop",
+	"slot del", "slot add", "log on", "log off", "harvest", "drop", "remap", "unprotect",
 };
 
 struct top {
@@ -115,7 +118,7 @@ static struct {
 	/* the selected window */
 	unsigned win, first, n;
 	unsigned nsetup;
-	struct top setup[MAX_SETUP + 3];
+	struct top setup[MAX_SETUP + MAX_OPEN + 3];
 	char name[32];
 } T = { .ops_per_window = 12, .reorder = 2 };
 
@@ -297,6 +300,76 @@ static void classify_invalidations(const long *next)
 		}
 		T.by_kind[o->kind]++;
 	}
+}
+
+/*
+ * The kernel's munmap and mprotect(read-only) are undone by an mmap or an
+ * mprotect that fires no notifier, so the recording does not say when:
+ * only that a later access succeeded.  A range unmapped is mapped again
+ * (empty) right before the first access to it that the kernel completed,
+ * or before the next host operation over it (a notifier call means it was
+ * mapped); a range write-protected is made writable again right before
+ * the first completed write to it, or before the next write-protect of
+ * it.  Between the two, accesses fail in the replay as they did in the
+ * kernel.  Return: 0, or -1 out of memory.
+ */
+static int insert_restores(void)
+{
+	struct top *out = NULL, open[MAX_OPEN];
+	unsigned nout = 0, cap = 0, nopen = 0;
+
+	for (unsigned i = 0; i < T.nops; i++) {
+		const struct top *o = &T.op[i];
+		bool host = o->kind != O_ACCESS && o->kind != O_DROP;
+
+		for (unsigned k = 0; k < nopen; ) {
+			const struct top *u = &open[k];
+			bool over = o->off < u->off + u->len && o->off + o->len > u->off;
+			bool undo = over && (u->kind == O_UNMAP ?
+					     host || (o->kind == O_ACCESS && !o->ret) :
+					     (o->kind == O_ACCESS && o->write && !o->ret) ||
+					     o->kind == O_PROTECT || o->kind == O_UNMAP);
+
+			if (!undo) {
+				k++;
+				continue;
+			}
+			if (nout == cap) {
+				struct top *n = realloc(out, (cap = cap ? cap * 2 : T.nops + 64) *
+							sizeof(*out));
+
+				if (!n) {
+					free(out);
+					return -1;
+				}
+				out = n;
+			}
+			out[nout] = *u;
+			out[nout].kind = u->kind == O_UNMAP ? O_REMAP : O_UNPROTECT;
+			out[nout++].line = o->line;
+			T.by_kind[u->kind == O_UNMAP ? O_REMAP : O_UNPROTECT]++;
+			open[k] = open[--nopen];
+		}
+		if (nout == cap) {
+			struct top *n = realloc(out, (cap = cap ? cap * 2 : T.nops + 64) * sizeof(*out));
+
+			if (!n) {
+				free(out);
+				return -1;
+			}
+			out = n;
+		}
+		out[nout++] = *o;
+		if ((o->kind == O_UNMAP || o->kind == O_PROTECT) && nopen < MAX_OPEN)
+			open[nopen++] = *o;
+		if (o->kind == O_RELEASE || o->kind == O_DROP)
+			nopen = 0;	/* gone, or unknown from here */
+	}
+	free(T.op);
+	T.op = out;
+	T.nops = nout;
+	T.cap = cap;
+	return 0;
 }
 
 #define BAD(...) do { snprintf(err, errlen, "%s:%u: ", path, line); \
@@ -543,6 +616,11 @@ int trace_load(const char *path, char *err, size_t errlen)
 		classify_invalidations(next);
 		free(next);
 	}
+	if (insert_restores()) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		T.loaded = false;
+		return -1;
+	}
 	plan_windows();
 	return 0;
 fail:
@@ -611,6 +689,8 @@ unsigned trace_windows(void)
 void trace_select(unsigned w)
 {
 	static bool mapped[W_MAX_PAGES], wrote[W_MAX_PAGES], touched[W_MAX_PAGES];
+	struct top open[MAX_OPEN];
+	unsigned nopen;
 	unsigned first = T.wstart[w], i, start = 0;
 
 	T.win = w;
@@ -630,10 +710,22 @@ void trace_select(unsigned w)
 	memset(mapped, 0, sizeof(mapped));
 	memset(wrote, 0, sizeof(wrote));
 	memset(touched, 0, sizeof(touched));
+	nopen = 0;
 	for (i = start; i < first; i++) {
 		const struct top *o = &T.op[i];
 		uint64_t p0 = o->off / PG, p1 = (o->off + o->len) / PG;
 
+		/* ranges unmapped or write-protected and not yet restored
+		 * (insert_restores), which the set-up leaves so */
+		if ((o->kind == O_UNMAP || o->kind == O_PROTECT) && nopen < MAX_OPEN)
+			open[nopen++] = *o;
+		for (unsigned k = 0; k < nopen; k++)
+			if ((o->kind == O_REMAP || o->kind == O_UNPROTECT) &&
+			    open[k].kind == (o->kind == O_REMAP ? O_UNMAP : O_PROTECT) &&
+			    open[k].off == o->off && open[k].len == o->len) {
+				open[k] = open[--nopen];
+				break;
+			}
 		switch (o->kind) {
 		case O_ACCESS:
 			mapped[p0] = true;
@@ -682,6 +774,8 @@ void trace_select(unsigned w)
 			gone = k == O_SLOT_DEL ? true : k == O_SLOT_ADD ? false : gone;
 			released |= k == O_RELEASE;
 		}
+		for (unsigned k = 0; k < nopen; k++)
+			T.setup[T.nsetup++] = open[k];
 		if (log)
 			T.setup[T.nsetup++] = (struct top){ .kind = O_LOG_ON };
 		if (gone)
@@ -743,6 +837,8 @@ static void op_text(const struct top *o, char *buf, size_t len)
 	case O_SPLIT:
 	case O_FORK:
 	case O_MIGRATE:
+	case O_REMAP:
+	case O_UNPROTECT:
 		snprintf(buf, len, "trace:%u %s (%s) pages [%llu,+%llu)", o->line,
 			 op_names[o->kind], ev_names[o->mode], (unsigned long long)(o->off / PG),
 			 (unsigned long long)(o->len / PG));
@@ -762,21 +858,17 @@ static int exec(const struct top *o, unsigned vcpu)
 	case O_ZAP:
 		return w_dontneed(o->off, o->len);
 	case O_UNMAP:
-		ret = w_munmap(o->off, o->len);
-		/* the process maps the range again (mremap back, mmap): the
-		 * recording goes on using it */
-		if (!ret)
-			ret = host_mmap(W->mm, s2_hva(W_HVA + o->off), o->len, W->cfg.kind,
-					W->cfg.vma_prot);
-		return ret;
+		return w_munmap(o->off, o->len);
+	case O_REMAP:
+		return host_mmap(W->mm, s2_hva(W_HVA + o->off), o->len, W->cfg.kind,
+				 W->cfg.vma_prot);
 	case O_PROTECT:
-		ret = w_mprotect_ro(o->off, o->len);
-		/* adding write back fires nothing (host.h): the next write
-		 * fault makes the pte writable again */
-		if (!ret)
-			ret = host_mprotect(W->mm, s2_hva(W_HVA + o->off), o->len,
-					    HOST_PROT_READ | HOST_PROT_WRITE);
-		return ret;
+		return w_mprotect_ro(o->off, o->len);
+	case O_UNPROTECT:
+		/* adding write fires nothing (host.h): the next write fault
+		 * makes the pte writable again */
+		return host_mprotect(W->mm, s2_hva(W_HVA + o->off), o->len,
+				     HOST_PROT_READ | HOST_PROT_WRITE);
 	case O_SPLIT:
 		ret = w_split(o->off);
 		/* not PMD-mapped in the model: the kept-frames change that
