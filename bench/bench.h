@@ -17,6 +17,10 @@ struct s2_core_results {
 	/* pages aged per second by clear_young over 2M ranges: alone, and
 	 * with two threads faulting on the same slot (their faults/s too) */
 	double age_alone_per_s, age_2f_per_s, age_2f_faults_per_s;
+	/* the dirty-log pass in hardware mode (S2_MEM_DIRTY_HW) over a slot
+	 * of dirty_hw_pages 4K pages: all written (and its TLBI ops), none */
+	uint64_t dirty_hw_pages, dirty_hw_all_tlbi;
+	double dirty_hw_all_per_s, dirty_hw_none_per_s;
 };
 
 /* The invalidating thread of the spurious-retry figure: microseconds of
@@ -28,5 +32,6 @@ void s2_bench_fault_scaling(uint64_t slot_bytes, int reps, struct s2_core_result
 void s2_bench_spurious(unsigned long nfaults, struct s2_core_results *r);
 void s2_bench_aging(uint64_t slot_bytes, double secs, int reps, struct s2_core_results *r);
 void s2_bench_split(uint64_t slot_bytes, int reps, struct s2_core_results *r);
+void s2_bench_dirty_hw(uint64_t slot_bytes, int reps, struct s2_core_results *r);
 
 #endif

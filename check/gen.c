@@ -129,6 +129,10 @@ static struct {
 	uint32_t mask, drop;
 	int format;
 	enum gen_theme theme;
+	/* slot 0 logs in hardware mode (S2_MEM_DIRTY_HW) whenever it logs:
+	 * from a hash of the seed, not a draw, so the worlds of every seed
+	 * (and the corpus's tokens) keep their other draws */
+	bool hw;
 	struct w_cfg cfg0;	/* as drawn */
 	struct w_cfg cfg;	/* with the drops applied */
 	uint64_t kinds;		/* swarm: the kinds this world may use */
@@ -683,6 +687,23 @@ static void draw_world(uint64_t seed)
 		nops += G.thr[t].n;
 	}
 	G.nops = nops;
+	G.hw = ((seed * 0x9e3779b97f4a7c15ULL) >> 63) == 0;
+	/* a dirty-log world in hardware mode has the hardware for it */
+	if (G.hw && G.theme == T_DIRTY && G.format == S2_FMT_ARM64)
+		G.cfg0.pgt_flags |= S2_PGT_HW_DBM;
+}
+
+/* The flags of slot 0 logging (@log) in this world: in hardware mode
+ * where the world draws it and the table can (HD with DBM, EPT A/D). */
+static unsigned log_flags(unsigned flags, bool log, bool hw)
+{
+	flags &= ~(S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW);
+	if (!log)
+		return flags;
+	flags |= S2_MEM_DIRTY_LOG;
+	if (hw && G.hw && (G.format == S2_FMT_EPT || (G.cfg.pgt_flags & S2_PGT_HW_DBM)))
+		flags |= S2_MEM_DIRTY_HW;
+	return flags;
 }
 
 static bool kept(unsigned i)
@@ -725,6 +746,7 @@ void gen_select(uint64_t seed, uint32_t mask, uint32_t drop)
 		c->slot_flags &= ~S2_MEM_DIRTY_LOG;
 	if (G.drop & GEN_DROP_VCPU1)
 		c->nr_vcpus = 1;
+	c->slot_flags = log_flags(c->slot_flags, c->slot_flags & S2_MEM_DIRTY_LOG, true);
 	snprintf(G.name, sizeof(G.name), "gen-%llx-%x-%x", (unsigned long long)G.seed, G.mask,
 		 G.drop);
 	G.on = true;
@@ -908,6 +930,7 @@ static int slot0_set(uint64_t gpa, unsigned flags)
 	vs.s0_gpa = gpa;
 	vs.s0_flags = flags;
 	W->logging = log;
+	W->hw_logging = log && (flags & S2_MEM_DIRTY_HW);
 	return 0;
 }
 
@@ -920,7 +943,10 @@ static int slot_create(unsigned id, unsigned variant)
 	 * G_SLOT_RW (making a live slot read-only would let the oracle
 	 * judge writes racing the change against the new flags) */
 	if (id == 0)
-		return vs.s0 ? -S2_EEXIST : slot0_set(W->cfg.slot_gpa, fl[variant % 3]);
+		return vs.s0 ? -S2_EEXIST :
+			       slot0_set(W->cfg.slot_gpa,
+					 log_flags(fl[variant % 3], fl[variant % 3] & S2_MEM_DIRTY_LOG,
+						   true));
 	if (vs.s2 || !G.s2_len)
 		return -S2_EEXIST;
 	ret = s2_vm_set_memslot(W->vm, 2, s2_gpa(GPA_SLOT2), G.s2_len, H(G.s2_off),
@@ -1022,11 +1048,13 @@ static int exec_op(const struct gen_op *o)
 	case G_LOG_ON:
 		if (!vs.s0)
 			return -S2_ENOENT;
-		return slot0_set(vs.s0_gpa, vs.s0_flags | S2_MEM_DIRTY_LOG);
+		/* in a hardware-mode world an odd range index asks for
+		 * write-protect logging: switching modes while logging */
+		return slot0_set(vs.s0_gpa, log_flags(vs.s0_flags, true, !(o->a & 1)));
 	case G_LOG_OFF:
 		if (!vs.s0)
 			return -S2_ENOENT;
-		return slot0_set(vs.s0_gpa, vs.s0_flags & ~S2_MEM_DIRTY_LOG);
+		return slot0_set(vs.s0_gpa, log_flags(vs.s0_flags, false, false));
 	case G_HARVEST: return w_harvest();
 	case G_EXIT: w_exit_mm(); return 0;
 	case G_DESTROY: w_vm_destroy_path(); return 0;
@@ -1157,6 +1185,7 @@ void gen_describe(FILE *f)
 		(unsigned long long)c->vma_len,
 		c->vma_prot & HOST_PROT_WRITE ? "rw" : "ro", (unsigned long long)c->slot_gpa,
 		(unsigned long long)c->slot_size, (unsigned long long)c->slot_hva_off,
+		c->slot_flags & S2_MEM_DIRTY_HW ? " dirty-log (hardware)" :
 		c->slot_flags & S2_MEM_DIRTY_LOG ? " dirty-log" : "",
 		c->slot_flags & S2_MEM_READONLY ? " readonly" : "");
 	fprintf(f, "  %u vCPU%s%s%s%s%s%s%s%s\n", c->nr_vcpus, c->nr_vcpus > 1 ? "s" : "",

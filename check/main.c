@@ -867,9 +867,14 @@ static void report_violation(struct bres *r, const char *html, const char *corpu
  * run on EPT, nor do the bugs they catch. */
 static bool scen_runs(unsigned i)
 {
+	unsigned arm_only = S2_PGT_NO_FWB | S2_PGT_HW_AF | S2_PGT_HW_DBM;
+
+	/* hardware dirty logging runs on EPT's D bit (the world's EPT has
+	 * A/D on), so its DBM flag is no arm64-only need */
+	if (scenarios[i].cfg.slot_flags & S2_MEM_DIRTY_HW)
+		arm_only &= ~S2_PGT_HW_DBM;
 	return ck_format != S2_FMT_EPT ||
-	       (!(scenarios[i].cfg.pgt_flags & (S2_PGT_NO_FWB | S2_PGT_HW_AF | S2_PGT_HW_DBM)) &&
-		!scenarios[i].cfg.arm64_only);
+	       (!(scenarios[i].cfg.pgt_flags & arm_only) && !scenarios[i].cfg.arm64_only);
 }
 
 /* ---------------------------------------------------- generated worlds */

@@ -167,7 +167,28 @@ static void v0_write_p1_x2(void *a) { (void)a; w_access(0, K4, true); w_access(0
 
 static void h_dontneed_2m(void *a) { (void)a; w_dontneed(0, M2); }
 
+/* hardware dirty logging: writes the hardware records, harvests racing
+ * them, an invalidation of a written page */
+static void v0_hw_writes(void *a)
+{
+	(void)a;
+	w_access(0, 0, true);
+	w_access(0, K4, true);
+	w_access(0, 0, true);
+}
+static void v0_write_p0(void *a) { (void)a; w_access(0, 0, true); }
+static void h_migrate_p0_harvest(void *a) { (void)a; w_migrate(0); w_harvest(); }
+static void m_hw_off_harvest(void *a) { (void)a; w_dirty_log_hw(false); w_harvest(); }
+
 /* ---- set-ups ---- */
+
+static void read_pages01(void)
+{
+	/* pages 0 and 1 mapped writable-clean by read faults: the guest's
+	 * writes then set the dirty state with no fault */
+	w_access(0, 0, false);
+	w_access(0, K4, false);
+}
 
 static void split_write_page0(void)
 {
@@ -388,6 +409,23 @@ const struct scenario scenarios[] = {
 	{ "log_enable_vs_write", "dirty logging turned on while a vCPU writes, then a harvest",
 	  { ANON(4), .nr_vcpus = 1, .populate = true },
 	  NULL, T2("vmm: log on, harvest", m_log_on_harvest, "vcpu0", v0_write_p1_x2), false },
+	{ "hw_dirty_harvest", "hardware dirty logging: the guest's writes set the dirty "
+	  "state while harvests test and clear it (I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_HW_DBM,
+	    .slot_flags = S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW },
+	  read_pages01, T2("vcpu0", v0_hw_writes, "harvest", h_harvest2), false },
+	{ "hw_dirty_zap", "hardware dirty logging: a written page migrated by the host, "
+	  "then a harvest (I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_HW_DBM,
+	    .slot_flags = S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW },
+	  read_pages01, T2("vcpu0", v0_write_p0, "host: migrate p0, harvest",
+			   h_migrate_p0_harvest), false },
+	{ "hw_dirty_switch", "hardware dirty logging switched back to write-protect "
+	  "logging while the guest writes, then a harvest (I7)",
+	  { ANON(4), .nr_vcpus = 1, .populate = true, .pgt_flags = S2_PGT_HW_DBM,
+	    .slot_flags = S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW },
+	  read_pages01, T2("vcpu0", v0_hw_writes, "vmm: hw off, harvest", m_hw_off_harvest),
+	  false },
 };
 const unsigned nr_scenarios = sizeof(scenarios) / sizeof(scenarios[0]);
 
@@ -443,6 +481,9 @@ const struct bug_target bug_targets[S2_NR_BUGS] = {
 	[S2_BUG_slots_free_size] = { "slots_free_size", "memslot_delete", 3 },
 	[S2_BUG_age_plain_store] = { "age_plain_store", "age_vs_split", 3 },
 	[S2_BUG_wrprotect_no_flush] = { "wrprotect_no_flush", "dirty_harvest", 7 },
+	[S2_BUG_hw_dirty_plain_clear] = { "hw_dirty_plain_clear", "hw_dirty_harvest", 7 },
+	[S2_BUG_hw_dirty_no_tlbi] = { "hw_dirty_no_tlbi", "hw_dirty_harvest", 7 },
+	[S2_BUG_hw_dirty_zap_lost] = { "hw_dirty_zap_lost", "hw_dirty_zap", 7 },
 };
 
 /* the generation seen before the array needs a store-buffer reordering */

@@ -1046,15 +1046,16 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 			pte = upd;
 			s2_pte_decode(pgt, pte, level, &m);
 		}
-		upd = write && !(m.prot & S2_PROT_W) ?
-		      s2_pte_hw_update(pgt, pte, level, S2_HW_SET_DIRTY) : pte;
+		/* a write records itself: DBM sets S2AP[1] of a read-only
+		 * leaf, EPT sets D of a writable one */
+		upd = write ? s2_pte_hw_update(pgt, pte, level, S2_HW_SET_DIRTY) : pte;
 		if (upd != pte) {
-			ck_point("hw: set dirty (DBM)");
+			ck_point("hw: set dirty (DBM / D)");
 			if (!__atomic_compare_exchange_n(&table[idx], &pte, upd, false,
 							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 				return NULL;
 			pte = upd;
-			m.prot |= S2_PROT_W;
+			s2_pte_decode(pgt, pte, level, &m);
 		}
 		break;
 	}
@@ -1062,7 +1063,9 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 	*e = (struct w_tlbe){ .valid = false, .w = (m.prot & S2_PROT_W) != 0,
 			      .x = (m.prot & S2_PROT_X) != 0,
 			      .device = (m.prot & S2_PROT_DEVICE) != 0,
-			      .dbm = m.hw_dirty_ok, .ipa = gpa & ~(m.size - 1),
+			      .dbm = m.hw_dirty_ok,
+			      .wclean = s2_pte_hw_update(pgt, pte, level, S2_HW_SET_DIRTY) != pte,
+			      .ipa = gpa & ~(m.size - 1),
 			      .size = m.size, .pa = m.pa.v, .fill_tick = tick(),
 			      .level = level };
 	check_i5(e);
@@ -1210,8 +1213,8 @@ int w_access_kind(unsigned vi, uint64_t gpa, unsigned acc)
 
 		ck_mutex_lock(&v->walk, "vCPU: TLB lookup / walk");
 		e = tlb_find(v, gpa);
-		if (e && write && !e->w && e->dbm)
-			e->valid = false, e = NULL;	/* rewalk: hardware sets W */
+		if (e && write && e->wclean)
+			e->valid = false, e = NULL;	/* rewalk: hardware sets W / D */
 		if (!e) {
 			e = walk(v, gpa, write);
 			fresh = e != NULL;
@@ -1387,7 +1390,8 @@ int w_prefault_pfnmap(void)
 
 int w_dirty_log(bool on)
 {
-	unsigned f = on ? W->cfg.slot_flags | S2_MEM_DIRTY_LOG : W->cfg.slot_flags & ~S2_MEM_DIRTY_LOG;
+	unsigned f = on ? W->cfg.slot_flags | S2_MEM_DIRTY_LOG :
+			  W->cfg.slot_flags & ~(S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW);
 	int ret;
 
 	ck_note("dirty log %s", on ? "on" : "off");
@@ -1397,8 +1401,50 @@ int w_dirty_log(bool on)
 				H(W->cfg.slot_hva_off), f);
 	if (on && !ret)
 		W->logging = true;
+	if (!ret)
+		W->hw_logging = on && (f & S2_MEM_DIRTY_HW);
 	W->inv_events++;
 	return ret;
+}
+
+int w_dirty_log_hw(bool on)
+{
+	unsigned f = (W->cfg.slot_flags & ~S2_MEM_DIRTY_HW) | S2_MEM_DIRTY_LOG;
+	int ret;
+
+	if (on)
+		f |= S2_MEM_DIRTY_HW;
+	ck_note("dirty log in %s", on ? "hardware mode" : "write-protect mode");
+	ret = s2_vm_set_memslot(W->vm, 0, s2_gpa(W->cfg.slot_gpa), W->cfg.slot_size,
+				H(W->cfg.slot_hva_off), f);
+	if (!ret) {
+		/* a switch keeps what was logged: writes before it stay owed */
+		W->logging = true;
+		W->hw_logging = on;
+	}
+	W->inv_events++;
+	return ret;
+}
+
+/*
+ * I7 in hardware mode, at the end: after a harvest (which cleaned every
+ * leaf and invalidated what it cleaned), no vCPU may hold a translation
+ * of the slot that lets a write through without recording it in the leaf
+ * (writable and not wclean): its writes would be in no later harvest.
+ */
+static void audit_hw_tlbs(void)
+{
+	for (unsigned v = 0; v < W->cfg.nr_vcpus; v++)
+		for (unsigned i = 0; i < W_TLB; i++) {
+			const struct w_tlbe *e = &W->vcpu[v].tlb[i];
+
+			if (!e->valid || !e->w || e->wclean || e->ipa < W->cfg.slot_gpa ||
+			    e->ipa >= W->cfg.slot_gpa + W->cfg.slot_size)
+				continue;
+			ck_violation(7, "at the end, vCPU%u still holds a dirty (writable) "
+				     "translation of GPA %#llx after a harvest cleaned it: its "
+				     "writes go unreported", v, (unsigned long long)e->ipa);
+		}
 }
 
 int w_harvest(void)
@@ -1469,7 +1515,12 @@ void w_audit(void)
 	 * the last harvest (which write-protected every page it reported).
 	 * A writable leaf with its bit clear lets the guest write unseen.
 	 */
-	if (W->logging) {
+	if (W->logging && W->hw_logging && !W->released) {
+		/* the audit's harvest is one more harvest: I7's oracle, then
+		 * what it leaves in the TLBs */
+		if (!w_harvest())
+			audit_hw_tlbs();
+	} else if (W->logging) {
 		uint64_t bm[W_MAX_PAGES / 64] = { 0 }, n = W->cfg.slot_size >> 12;
 
 		if (!s2_vm_get_dirty_log(W->vm, 0, bm, (n + 63) / 64)) {
@@ -1625,6 +1676,7 @@ void w_create(const struct w_cfg *cfg)
 			      H(cfg->slot_hva_off), cfg->slot_flags))
 		abort();
 	W->logging = (cfg->slot_flags & S2_MEM_DIRTY_LOG) != 0;
+	W->hw_logging = (cfg->slot_flags & S2_MEM_DIRTY_HW) != 0;
 	W->sub.ops = &nops;
 	W->sub.priv = W;
 	if (host_mn_register(W->mm, &W->sub))

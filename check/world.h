@@ -41,7 +41,9 @@ struct w_cfg {
 };
 
 struct w_tlbe {
-	bool valid, w, dbm, x, device;
+	/* wclean: a write through it must first record itself in the leaf
+	 * (arm64 DBM-clean, EPT D clear), so the hardware walks again */
+	bool valid, w, dbm, wclean, x, device;
 	uint64_t ipa, size, pa, fill_tick, gen;
 	int level;
 };
@@ -87,6 +89,7 @@ struct world {
 	 * clear, zap, memslot change and release of the page */
 	uint64_t young_seen[W_MAX_PAGES];
 	bool logging;
+	bool hw_logging;		/* slot 0 logs in hardware mode */
 	bool unreported[W_MAX_PAGES];
 	uint64_t wcount[W_MAX_PAGES];
 	uint64_t last_pfn[W_MAX_PAGES];	/* pfn + 1 of the last access, 0: none */
@@ -155,6 +158,9 @@ int w_move_slot(unsigned id, uint64_t new_gpa);
 int w_prefault_pfnmap(void);
 int w_dirty_log(bool on);
 int w_harvest(void);
+/* Slot 0 to hardware dirty logging (@on; logging on too) or back to
+ * write-protect logging (logging stays on). */
+int w_dirty_log_hw(bool on);
 /* End of a schedule, every thread done and nothing in progress: every
  * valid stage-2 leaf must map what the host maps for its HVA, through a
  * live slot, with no more rights (I1/I2/I6).  Called by w_destroy. */

@@ -76,6 +76,8 @@ static uint32_t nhp, s1_first, s1_pages;
 static uint32_t churn_iter;
 static uint64_t dirty_s[MAX_HPAGES], dirty_d[MAX_HPAGES];
 static uint64_t dirty_bm[MAX_HPAGES / 64 + 1];
+/* slot 1 logs in hardware mode now (set once the enable returned) */
+static bool dirty_hw_on;
 
 static struct {
 	uint64_t migrations, migrated_pages, reclaims, swapins, wrprotects;
@@ -398,7 +400,8 @@ int host_init(void)
 	vc.pgt.ia_bits = 40;
 	vc.pgt.oa_bits = hyp.feat.pa_bits > 48 ? 48 : hyp.feat.pa_bits;
 	vc.pgt.flags = (hyp.feat.fwb ? 0 : S2_PGT_NO_FWB) |
-		       (hyp.feat.hafdbs && !hyp.no_ha ? S2_PGT_HW_AF : 0);
+		       (hyp.feat.hafdbs && !hyp.no_ha ? S2_PGT_HW_AF : 0) |
+		       (hyp.dirty_hw && hyp.feat.hafdbs >= 2 ? S2_PGT_HW_DBM : 0);
 	vc.pgt.plat = &hyp.plat.ops;
 	vc.pgt.plat_ctx = &hyp.plat;
 	vc.host = &host_ops;
@@ -481,6 +484,25 @@ static void vcpu_abort(unsigned v, struct vcpu_stats *s, struct vcpu_regs *r, ui
 		s->f_af++;
 	else
 		s->f_perm++;
+	/*
+	 * A write fault hardware dirty logging should have made needless: a
+	 * data write that faulted on a leaf whose DBM bit lets the hardware
+	 * record it (VTCR_EL2.HD).  Leaves without DBM fault as they must: a
+	 * page the host write-protected is mapped read-only, and the fold
+	 * before an invalidation leaves the pages read-only until the zap.
+	 */
+	if (type == 3 && wnr && !s1ptw && __atomic_load_n(&dirty_hw_on, __ATOMIC_ACQUIRE) &&
+	    ipa >= SLOT1_IPA && ipa < SLOT1_IPA + SLOT1_SIZE) {
+		struct s2_mapping m;
+		struct s2_pgtable *pgt;
+
+		hyp.plat.ops.rcu_read_lock(&hyp.plat);
+		pgt = s2_vm_pgtable(hyp.vm);
+		if (pgt && !s2_pgt_lookup(pgt, s2_gpa(ipa), &m) && m.valid && m.hw_dirty_ok &&
+		    !(m.prot & S2_PROT_W))
+			s->f_dirty_wp++;
+		hyp.plat.ops.rcu_read_unlock(&hyp.plat);
+	}
 	if (s1ptw) {
 		s->f_s1ptw++;
 		acc = S2_ACC_READ | (wnr ? S2_ACC_WRITE : 0);
@@ -775,6 +797,11 @@ static void age(uint32_t i, unsigned kind)
 
 static unsigned dirty_phase;
 
+static unsigned dirty_flags(void)
+{
+	return S2_MEM_DIRTY_LOG | (hyp.dirty_hw ? S2_MEM_DIRTY_HW : 0);
+}
+
 /* One hold of host_lock for the whole slot: taking it per page, against
  * vCPUs faulting through resolve(), cost seconds under QEMU whenever a
  * preempted host thread held it. */
@@ -799,13 +826,14 @@ static void dirty_step(bool off)
 		return;
 	if (dirty_phase == 0) {
 		ret = s2_vm_set_memslot(hyp.vm, 1, s2_gpa(SLOT1_IPA), SLOT1_SIZE,
-					hva_of(s1_first), S2_MEM_DIRTY_LOG);
+					hva_of(s1_first), dirty_flags());
 		if (ret) {
 			hprintf("HYP-MISMATCH dirty log on: %d\n", ret);
 			mismatch_stop();
 			return;
 		}
 		st.dirty_on++;
+		__atomic_store_n(&dirty_hw_on, hyp.dirty_hw, __ATOMIC_RELEASE);
 		for (i = 0; i < s1_pages; i++)
 			hp[s1_first + i].age_pending = 0;
 		dirty_snapshot(dirty_s);
@@ -838,6 +866,7 @@ static void dirty_step(bool off)
 		dirty_phase++;
 		return;
 	}
+	__atomic_store_n(&dirty_hw_on, false, __ATOMIC_RELEASE);
 	ret = s2_vm_set_memslot(hyp.vm, 1, s2_gpa(SLOT1_IPA), SLOT1_SIZE, hva_of(s1_first), 0);
 	if (ret) {
 		hprintf("HYP-MISMATCH dirty log off: %d\n", ret);
@@ -862,7 +891,12 @@ static void churn_once(void)
 
 	churn_iter++;
 	st.churn_ops++;
-	if (r < 35) {
+	if (hyp.dirty_hw && r % 4 == 0) {
+		/* the hardware-mode run: logging on, harvests racing the
+		 * guest's writes, off, a quarter of the operations */
+		dirty_step(false);
+		kind = 5;
+	} else if (r < 35) {
 		migrate(p, 1, false);
 	} else if (r < 45) {
 		n = 2 + (uint32_t)(rnd() % 15);
@@ -912,6 +946,7 @@ static void print_results(uint64_t ticks)
 	struct el2_counters sum = { 0 };
 	struct s2_vm_stats vs;
 	uint64_t acc = 0, faults = 0, ft = 0, fa = 0, fp = 0, fs = 0, fx = 0, retr = 0, ex = 0;
+	uint64_t fdw = 0;
 	unsigned c;
 
 	for (c = 0; c < EL2_MAX_CPUS; c++) {
@@ -940,6 +975,7 @@ static void print_results(uint64_t ticks)
 		fp += s->f_perm;
 		fs += s->f_s1ptw;
 		fx += s->f_exec;
+		fdw += s->f_dirty_wp;
 		retr += s->retries;
 		ex += s->exits;
 	}
@@ -953,6 +989,25 @@ static void print_results(uint64_t ticks)
 	hprintf("HYP-COUNT guest_accesses=%lu exits=%lu stage2_faults=%lu "
 		"(translation %lu, access-flag %lu, permission %lu, on-s1-walk %lu, exec %lu) "
 		"fault_retries=%lu\n", acc, ex, faults, ft, fa, fp, fs, fx, retr);
+	if (hyp.dirty_hw) {
+		hprintf("HYP-COUNT dirty_hw_harvests=%lu dirty_hw_write_faults=%lu "
+			"(write permission faults on writable-clean DBM leaves of slot 1 while "
+			"it logged in hardware mode)\n", st.harvests, fdw);
+		/* the mode's point: the hardware records the writes, no
+		 * write-protect fault is needed (and the harvests' I7 oracle
+		 * above saw every written page reported) */
+		if (fdw) {
+			hprintf("HYP-MISMATCH hardware dirty logging took %lu write faults on "
+				"writable-clean leaves: the CPU did not record the writes "
+				"(VTCR_EL2.HD)\n", fdw);
+			__atomic_fetch_add(&hyp.mismatches, 1, __ATOMIC_RELAXED);
+		}
+		if (st.harvests < 2) {
+			hprintf("HYP-MISMATCH hardware dirty logging: %lu harvests, too few "
+				"to judge\n", st.harvests);
+			__atomic_fetch_add(&hyp.mismatches, 1, __ATOMIC_RELAXED);
+		}
+	}
 	hprintf("HYP-COUNT invalidations=%lu migrations=%lu migrated_pages=%lu reclaims=%lu "
 		"swapins=%lu wrprotects=%lu clear_flush_young=%lu clear_young=%lu test_young=%lu "
 		"old_checked=%lu dirty_on=%lu harvests=%lu dirty_pages_checked=%lu "

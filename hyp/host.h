@@ -12,6 +12,10 @@ struct vcpu_stats {
 	uint64_t accesses;		/* the guest's own count, last report */
 	uint64_t exits, hvcs;
 	uint64_t faults, f_trans, f_af, f_perm, f_s1ptw, f_exec;
+	/* write permission faults on writable-clean (DBM) leaves of slot 1
+	 * while it logs in hardware mode: none if the CPU's HD records the
+	 * writes as it should */
+	uint64_t f_dirty_wp;
 	uint64_t retries, at_retries;
 	uint32_t ready, done;
 } __attribute__((aligned(64)));
@@ -21,6 +25,8 @@ struct hyp {
 	unsigned granule_shift, nc, ncpus, nvcpu;
 	uint64_t run_ms, seed, churn_us, min_inval, min_accesses;
 	bool no_ha;
+	bool dirty_hw;		/* dirty logging in hardware mode */
+	bool no_hd;		/* ...with VTCR_EL2.HD clear (a control) */
 	struct el2_features feat;
 	/* the VM */
 	struct el2_plat plat;

@@ -35,11 +35,12 @@ log=$dir/logs
 mkdir -p "$log"
 
 # One boot.  $1 image, $2 cpu, $3 granule shift, $4 smp, $5 cap (s),
-# $6 negative control, $7 seed, $8 min invalidations, $9 min accesses.
+# $6 negative control, $7 seed, $8 min invalidations, $9 min accesses,
+# $10 flags (hyp/main.c CFG_*: 2 hardware dirty logging, 4 without HD; 0).
 # Sets $wall (seconds) for the row.
 boot() {
-	local img=$1 cpu=$2 gs=$3 smp=$4 cap=$5 nc=$6 seed=$7 mi=$8 ma=$9 i w t0
-	local words=(0x5332485950434647 "$gs" "$((cap * 1000))" "$nc" "$seed" 0 "$churn_us" "$mi" "$ma")
+	local img=$1 cpu=$2 gs=$3 smp=$4 cap=$5 nc=$6 seed=$7 mi=$8 ma=$9 flags=${10:-0} i w t0
+	local words=(0x5332485950434647 "$gs" "$((cap * 1000))" "$nc" "$seed" "$flags" "$churn_us" "$mi" "$ma")
 	local args=()
 
 	for i in "${!words[@]}"; do
@@ -123,6 +124,24 @@ if [ "$smp" != 4 ]; then
 	explain "$v" "$f"
 fi
 
+# ---- hardware dirty logging (issue 17): slot 1 logs with DBM leaves and
+# VTCR_EL2.HD while the guest writes and the host harvests; every written
+# page must be reported (the harvest oracle) and no write may fault on a
+# writable-clean leaf (HYP-COUNT dirty_hw_write_faults).  CPUs without
+# FEAT_HAFDBS dirty state skip with the reason.
+for cpu in max cortex-a57; do
+	f="$log/${cpu}-4k-dirty-hw.log"
+	boot "$dir/hyp.elf" "$cpu" 12 "$smp" "$cap_s" 0 41 "$min_inval" "$min_acc" 2 > "$f"
+	if grep -q '^HYP-SKIP' "$f"; then
+		printf '%-24s %-8s %s\n' "$cpu/4K dirty-hw" SKIP "$(grep '^HYP-SKIP' "$f" | sed 's/^HYP-SKIP //')"
+		continue
+	fi
+	v=$(verdict "$f" "$min_inval" "$min_acc")
+	row "$cpu/4K dirty-hw" "$f" "$v"
+	explain "$v" "$f"
+	grep -o 'dirty_hw_harvests=[0-9]* dirty_hw_write_faults=[0-9]*' "$f" | sed 's/^/    /'
+done
+
 # ---- the check image with no control switched on must pass too
 f="$log/check-none.log"
 boot "$dir/hyp-check.elf" max 12 2 "$cap_s" 0 21 "$min_inval" "$min_acc" > "$f"
@@ -148,6 +167,18 @@ for ctl in no-tlbi no-s1-followup local no-ipa wrong-ipa; do
 	fi
 	nc=$((nc + 1))
 done
+# hardware dirty logging with DBM leaves but VTCR_EL2.HD clear: every
+# first write after a harvest faults, which the run must report
+f="$log/nc-dirty-hw-no-hd.log"
+boot "$dir/hyp.elf" max 12 2 "$nc_cap_s" 0 42 "$min_inval" "$min_acc" 6 > "$f"
+if grep -q '^HYP-VERDICT FAIL' "$f" && grep -q '^HYP-MISMATCH hardware dirty' "$f"; then
+	printf '  %-16s caught in %5s s: %s\n' "dirty-hw-no-hd" "$wall" \
+		"$(grep -m1 '^HYP-MISMATCH' "$f" | sed 's/^HYP-MISMATCH //' | cut -c1-110)"
+else
+	printf '  %-16s NOT CAUGHT in %s s (%s; log: %s)\n' "dirty-hw-no-hd" "$wall" \
+		"$(verdict "$f" "$min_inval" "$min_acc")" "$f"
+	fail=1
+fi
 
 echo
 if [ $fail = 0 ]; then

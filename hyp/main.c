@@ -23,12 +23,15 @@ struct hyp_cfg {
 	uint64_t run_ms;	/* run time; with targets, the cap */
 	uint64_t nc;		/* enum el2_nc, check image only */
 	uint64_t seed;
-	uint64_t flags;		/* CFG_NO_HA */
+	uint64_t flags;		/* CFG_NO_HA, CFG_DIRTY_HW */
 	uint64_t churn_us;	/* pause between host operations */
 	uint64_t min_inval;	/* run until both targets are met */
 	uint64_t min_accesses;
 };
 #define CFG_NO_HA	0x1
+#define CFG_DIRTY_HW	0x2	/* dirty logging in hardware mode (VTCR_EL2.HD) */
+#define CFG_NO_HD	0x4	/* ...with DBM leaves but HD left clear: a control
+				   that must fail (every clean write faults) */
 
 uint8_t hyp_stacks[EL2_MAX_CPUS][1 << 14] __attribute__((aligned(16)));
 static uint64_t el2_l1[512] __attribute__((aligned(4096)));
@@ -111,8 +114,8 @@ static void print_features(const struct el2_features *f)
 }
 
 /* VTCR_EL2: T0SZ, SL0 from the table's start level, inner-shareable
- * write-back walks, TG0, PS, HA (Arm ARM D17 VTCR_EL2). */
-static uint64_t vtcr_value(const struct s2_pgtable *pgt, bool ha)
+ * write-back walks, TG0, PS, HA, HD (Arm ARM D17 VTCR_EL2). */
+static uint64_t vtcr_value(const struct s2_pgtable *pgt, bool ha, bool hd)
 {
 	unsigned ps = hyp.feat.pa_bits >= 48 ? 5 : hyp.feat.pa_bits >= 44 ? 4 :
 		      hyp.feat.pa_bits >= 42 ? 3 : hyp.feat.pa_bits >= 40 ? 2 : 1;
@@ -127,7 +130,7 @@ static uint64_t vtcr_value(const struct s2_pgtable *pgt, bool ha)
 	}
 	return (uint64_t)(64 - pgt->ia_bits) | (sl0 << 6) | (1ULL << 8) | (1ULL << 10) |
 	       (3ULL << 12) | (tg0 << 14) | ((uint64_t)ps << 16) |
-	       (ha ? 1ULL << 21 : 0) | (1ULL << 31);
+	       (ha ? 1ULL << 21 : 0) | (hd ? 1ULL << 22 : 0) | (1ULL << 31);
 }
 
 /* The virtualization registers, the same on every CPU, written once
@@ -160,6 +163,8 @@ static void primary_main(void)
 		hyp.nc = (unsigned)c->nc;
 		hyp.seed = c->seed;
 		hyp.no_ha = c->flags & CFG_NO_HA;
+		hyp.dirty_hw = c->flags & CFG_DIRTY_HW;
+		hyp.no_hd = c->flags & CFG_NO_HD;
 		hyp.churn_us = c->churn_us;
 		hyp.min_inval = c->min_inval;
 		hyp.min_accesses = c->min_accesses;
@@ -188,14 +193,22 @@ static void primary_main(void)
 			"(ID_AA64MMFR0_EL1.TGran%u_2 / TGran%u)\n", gran, gran, gran);
 		psci_smc(PSCI_SYSTEM_OFF, 0, 0, 0);
 	}
+	if (hyp.dirty_hw && hyp.feat.hafdbs < 2) {
+		hprintf("HYP-SKIP dirty-hw: no FEAT_HAFDBS dirty state on this CPU "
+			"(ID_AA64MMFR1_EL1.HAFDBS = %u, needs 2)\n", hyp.feat.hafdbs);
+		psci_smc(PSCI_SYSTEM_OFF, 0, 0, 0);
+	}
 	if (hyp.min_inval || hyp.min_accesses)
 		hprintf("HYP config: %uK granule, until %lu invalidations and %lu guest accesses "
 			"(cap %lu ms, then SHORT)", gran, hyp.min_inval, hyp.min_accesses,
 			hyp.run_ms);
 	else
 		hprintf("HYP config: %uK granule, %lu ms", gran, hyp.run_ms);
-	hprintf(", host operation every %lu us, seed %lu, hardware AF %s\n", hyp.churn_us,
-		hyp.seed, hyp.feat.hafdbs && !hyp.no_ha ? "on (VTCR_EL2.HA)" : "off (AF faults)");
+	hprintf(", host operation every %lu us, seed %lu, hardware AF %s%s\n", hyp.churn_us,
+		hyp.seed, hyp.feat.hafdbs && !hyp.no_ha ? "on (VTCR_EL2.HA)" : "off (AF faults)",
+		!hyp.dirty_hw ? "" : hyp.no_hd ?
+		", dirty logging in hardware mode WITHOUT VTCR_EL2.HD (control: must fail)" :
+		", dirty logging in hardware mode (DBM, VTCR_EL2.HD)");
 
 	el2_rcu_cpu_online(0);
 	{
@@ -217,7 +230,10 @@ static void primary_main(void)
 		psci_smc(PSCI_SYSTEM_OFF, 0, 0, 0);
 	}
 	pgt = s2_vm_pgtable(hyp.vm);
-	hyp.vtcr = vtcr_value(pgt, (pgt->flags & S2_PGT_HW_AF) != 0);
+	/* HD: the hardware records a write to a DBM leaf (hardware dirty
+	 * logging); FEAT_HAFDBS has HD only with HA */
+	hyp.vtcr = vtcr_value(pgt, (pgt->flags & (S2_PGT_HW_AF | S2_PGT_HW_DBM)) != 0,
+			      (pgt->flags & S2_PGT_HW_DBM) && !hyp.no_hd);
 	hyp.vttbr = pgt->root_pa | (1ULL << 48);	/* VMID 1 */
 	hyp.plat.vttbr = hyp.vttbr;
 	hyp.hcr = (1ULL << 0) | (1ULL << 31) |	/* VM, RW */

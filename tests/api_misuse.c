@@ -198,6 +198,7 @@ static void engine_rows(void)
 	struct s2_platform nohook = *s2_hosted_platform();
 	struct s2_pgtable tmp;
 	struct s2_mapping m;
+	uint64_t bm[1] = { 0 };
 	struct s2_pgtable *P = &F.pgt, *D = &F.dead;
 	const uint64_t top = 1ULL << 40;
 
@@ -274,6 +275,13 @@ static void engine_rows(void)
 #define YOUNG(p, a, s) s2_pgt_test_clear_young(p, a, s, true, 0)
 	RANGE_ROWS("s2_pgt_test_clear_young", YOUNG);
 	E("unknown walk flag", -S2_EINVAL, s2_pgt_test_clear_young(P, s2_gpa(0), PG, true, 0x100));
+#define DIRTY(p, a, s) s2_pgt_test_clear_dirty(p, a, s, bm, s2_gpa(0), 0)
+	RANGE_ROWS("s2_pgt_test_clear_dirty", DIRTY);
+	E("no hardware dirty state (neither S2_PGT_HW_DBM nor S2_PGT_EPT_AD)", -S2_EINVAL,
+	  s2_pgt_test_clear_dirty(P, s2_gpa(0), PG, bm, s2_gpa(0), 0));
+	E("unknown flag", -S2_EINVAL, s2_pgt_test_clear_dirty(P, s2_gpa(0), PG, bm, s2_gpa(0), 0x80));
+	E("base above the range", -S2_EINVAL, s2_pgt_test_clear_dirty(P, s2_gpa(0), PG, bm, s2_gpa(PG), 0));
+	E("misaligned base", -S2_EINVAL, s2_pgt_test_clear_dirty(P, s2_gpa(PG), PG, bm, s2_gpa(8), 0));
 #define SPLIT(p, a, s) s2_pgt_split(p, a, s, PG, &F.mc, 0)
 	RANGE_ROWS("s2_pgt_split", SPLIT);
 	E("NULL cache", -S2_EINVAL, s2_pgt_split(P, s2_gpa(0), M2, PG, NULL, 0));
@@ -365,6 +373,9 @@ static void mmu_rows(void)
 	E("misaligned HVA", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), M2, s2_hva(HVA0 + 8), 0));
 	E("unknown flag", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), M2, s2_hva(HVA0), 0x80));
 	E("read-only + dirty log", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), M2, s2_hva(HVA0), S2_MEM_READONLY | S2_MEM_DIRTY_LOG));
+	E("hardware dirty logging without dirty logging", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), M2, s2_hva(HVA0), S2_MEM_DIRTY_HW));
+	E("hardware dirty logging, no S2_PGT_HW_DBM", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), M2, s2_hva(HVA0), S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW));
+	E("hardware dirty logging switched on a live slot, no S2_PGT_HW_DBM", -S2_EINVAL, s2_vm_set_memslot(F.vm, 0, s2_gpa(0), 4 * M2, s2_hva(HVA0), S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW));
 	E("GPA + size wraps", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(-M2), 2 * M2, s2_hva(HVA0), 0));
 	E("HVA + size wraps", -S2_EINVAL, s2_vm_set_memslot(F.vm, 2, s2_gpa(16 * M2), 2 * M2, s2_hva(-M2), 0));
 	E("beyond the IPA size", -S2_ERANGE, s2_vm_set_memslot(F.vm, 2, s2_gpa(top - M2), 2 * M2, s2_hva(HVA0), 0));

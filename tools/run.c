@@ -45,6 +45,10 @@ static void usage(FILE *f)
 		"  --no-thp           4K anonymous memory instead of THP\n"
 		"  --no-pfnmap        no 2M PFNMAP (device) memslot\n"
 		"  --no-dirty-log     skip the dirty-logging phase\n"
+		"  --dirty-hw         the dirty-logging phase in hardware mode\n"
+		"                     (S2_MEM_DIRTY_HW: writable-clean leaves, the\n"
+		"                     hardware records writes, harvests test and clear;\n"
+		"                     implies --hw-dbm on arm64, uses D on ept)\n"
 		"  --no-aging-phase   skip the aging phase\n"
 		"  --write-pct P      writes per 100 accesses (default 30)\n"
 		"  --json             print the result as one JSON object on stdout\n"
@@ -159,8 +163,11 @@ static void print_json(const struct mach_run_opts *o, const struct mach_stats *s
 	for (i = 0; i < MH_NR; i++)
 		printf("%s\"%s\":%llu", i ? "," : "", mach_hop_name((enum mach_hop)i),
 		       (unsigned long long)s->host_fail[i]);
-	printf("},\"dirty_log\":{\"harvests\":%llu,\"pages\":%llu},\"memslot_updates\":%llu,",
+	printf("},\"dirty_log\":{\"harvests\":%llu,\"pages\":%llu,\"mode\":\"%s\","
+	       "\"write_protect_faults\":%llu},\"memslot_updates\":%llu,",
 	       (unsigned long long)s->harvests, (unsigned long long)s->harvested_pages,
+	       !s->dirty_phase_ran ? "none" : s->dirty_phase_hw ? "hardware" : "write-protect",
+	       (unsigned long long)s->dirty_phase_wp_faults,
 	       (unsigned long long)s->memslot_updates);
 	printf("\"aging_phase\":{\"calls\":%llu,\"refused\":%llu,\"faults_beside\":%llu},",
 	       (unsigned long long)s->age_phase_calls, (unsigned long long)s->age_phase_fail,
@@ -231,6 +238,11 @@ static void print_table(const struct mach_run_opts *o, const struct mach_stats *
 	row("test_young", s->ty);
 	row("release", s->releases);
 	row("dirty-log harvests", s->harvests);
+	if (s->dirty_phase_ran) {
+		printf("  %-28s %14s\n", "  mode", s->dirty_phase_hw ? "hardware" : "write-protect");
+		row("  pages reported", s->harvested_pages);
+		row("  write-protect faults", s->dirty_phase_wp_faults);
+	}
 	row("aging phase: calls", s->age_phase_calls);
 	row("  refused (no VMA)", s->age_phase_fail);
 	row("  faults beside them", s->v.faults_beside_aging);
@@ -271,6 +283,7 @@ int s2_run_main(int argc, char **argv)
 		{ "no-thp", no_argument, NULL, 'T' },
 		{ "no-pfnmap", no_argument, NULL, 'P' },
 		{ "no-dirty-log", no_argument, NULL, 'L' },
+		{ "dirty-hw", no_argument, NULL, 'H' },
 		{ "no-aging-phase", no_argument, NULL, 'G' },
 		{ "write-pct", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
@@ -333,6 +346,7 @@ int s2_run_main(int argc, char **argv)
 		case 'T': o.cfg.thp = false; break;
 		case 'P': o.cfg.pfnmap_slot = false; break;
 		case 'L': o.dirty_phase = false; break;
+		case 'H': o.dirty_hw = true; break;
 		case 'G': o.aging_phase = false; break;
 		case 'w':
 			if (parse_uint(optarg, 100, &u))
@@ -369,6 +383,17 @@ bad_val:
 			return 2;
 		}
 		o.cfg.pgt_flags |= S2_PGT_EPT_AD;
+	}
+	if (o.dirty_hw) {
+		/* the hardware that records writes: HD with DBM on arm64 (the
+		 * flag it implies), EPT's D bit; the test format has none */
+		if (o.cfg.format == S2_FMT_TEST || !o.dirty_phase) {
+			fprintf(stderr, "s2mmu run: --dirty-hw needs the dirty-logging phase "
+				"and the arm64 or ept format\n");
+			return 2;
+		}
+		if (o.cfg.format == S2_FMT_ARM64)
+			o.cfg.pgt_flags |= S2_PGT_HW_DBM;
 	}
 	o.progress = !json && isatty(2);
 	ret = mach_run(&o, &s);

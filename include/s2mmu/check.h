@@ -55,7 +55,10 @@
 	X(clean_after_unlock)		\
 	X(slots_free_size)			\
 	X(age_plain_store)			\
-	X(wrprotect_no_flush)
+	X(wrprotect_no_flush)			\
+	X(hw_dirty_plain_clear)			\
+	X(hw_dirty_no_tlbi)			\
+	X(hw_dirty_zap_lost)
 
 enum s2_bug_id {
 #define S2_BUG_ENUM(n) S2_BUG_##n,

@@ -96,6 +96,16 @@ struct s2_vm_cfg {
 #define S2_MEM_READONLY		0x1
 #define S2_MEM_DIRTY_LOG	0x2
 #define S2_MEM_PREFAULT		0x4	/* map a PFNMAP slot at creation */
+/*
+ * Hardware dirty logging (with S2_MEM_DIRTY_LOG; the table needs
+ * S2_PGT_HW_DBM on arm64 or S2_PGT_EPT_AD on EPT, else -S2_EINVAL): the
+ * slot's writable leaves are writable-clean instead of write-protected,
+ * the hardware records the first write in the leaf (arm64 DBM under
+ * VTCR_EL2.HD: S2AP[1]; EPT: D), and s2_vm_get_dirty_log harvests that
+ * state by test-and-clear with no write-protect fault.  See "Hardware
+ * dirty logging" below.
+ */
+#define S2_MEM_DIRTY_HW		0x8
 
 /* Access kinds for s2_vm_fault */
 #define S2_ACC_READ	0x1
@@ -158,10 +168,12 @@ void s2_vm_destroy(struct s2_vm *vm);
  * s2_vm_set_memslot - create slot @id, or move / change the flags of it:
  * [@gpa, @gpa+@size) maps [@hva, ...).  A moved slot's old range is zapped
  * first.  Enabling S2_MEM_DIRTY_LOG write-protects the slot and starts a
- * clean bitmap.
+ * clean bitmap; with S2_MEM_DIRTY_HW it makes the slot's writable leaves
+ * writable-clean instead (see "Hardware dirty logging").
  * Return: 0; -S2_EINVAL (@vm NULL, misaligned, zero size, a range that
- * wraps, unknown flag, read-only with dirty logging, @id out of range, a
- * move combined with a flag change); -S2_ERANGE (beyond the IPA size);
+ * wraps, unknown flag, read-only with dirty logging, S2_MEM_DIRTY_HW
+ * without S2_MEM_DIRTY_LOG or on a table with neither S2_PGT_HW_DBM nor
+ * S2_PGT_EPT_AD, @id out of range, a move combined with a flag change); -S2_ERANGE (beyond the IPA size);
  * -S2_EEXIST (overlaps another slot); -S2_ENOSPC (a create beyond
  * max_slots); -S2_ENOMEM; -S2_ENOENT (the VM was released).  On error
  * nothing changed, neither the slots nor the stage-2 table: every
@@ -248,12 +260,41 @@ bool s2_vm_mn_test_young(struct s2_vm *vm, s2_hva_t start, s2_hva_t end);
  * s2_vm_get_dirty_log - harvest slot @id's dirty bitmap into @bitmap (one
  * bit per page, @words 64-bit words), clear it and write-protect the
  * harvested pages again; TLBs are invalidated before return, so every
- * write after return faults and is recorded (I7).
+ * write after return faults and is recorded (I7).  With S2_MEM_DIRTY_HW
+ * the slot's leaves are tested and cleaned instead of write-protected
+ * (writable-clean again, no fault needed), and what the hardware recorded
+ * is reported with the bitmap's bits.
  * Return: 0; -S2_ENOENT no such slot; -S2_EINVAL @vm or @bitmap NULL,
  * not logging, or @words too small.
  * Context: takes mmu_lock for write.
  */
 int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t words);
+
+/*
+ * Hardware dirty logging (S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW).  KVM arm64
+ * has no such mode; the protocol, proved for I7 in the checker's hardware
+ * model (docs/bugs.md), is:
+ *  - enable (the flag set by s2_vm_set_memslot, logging newly on or kept):
+ *    after the new slot is published, the slot's blocks are split to
+ *    pages with S2_VM_EAGER_SPLIT (otherwise made read-only: their first
+ *    write faults, is logged through the bitmap and splits lazily), and
+ *    every writable page leaf is made writable-clean (a page the bitmap
+ *    mode left read-only stays so until its first write fault);
+ *  - faults: a read maps the page writable-clean (when the host maps it
+ *    writable), a write maps it writable and sets its bitmap bit;
+ *  - s2_vm_get_dirty_log: under mmu_lock held for write, the bitmap is
+ *    taken and cleared, and every leaf of the slot is tested and cleaned
+ *    by compare-and-exchange (s2_pgt_test_clear_dirty), with the TLB
+ *    invalidation of the cleaned leaves before return, so every write
+ *    after return sets the dirty state again; the result is the union,
+ *    exactly the pages written since the last harvest (reads never mark);
+ *  - an invalidation (MMU notifier) first folds the dirty state of the
+ *    leaves it removes into the bitmap (test-and-clear, read-only,
+ *    TLB invalidated, then the zap), so a write is never lost with its
+ *    leaf;
+ *  - turning S2_MEM_DIRTY_HW off while logging stays on folds the slot
+ *    the same way: back to write-protect logging with no write lost.
+ */
 
 /**
  * s2_vm_memcache_free - give a vCPU's page cache back to the platform, with

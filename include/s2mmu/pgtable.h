@@ -64,6 +64,13 @@ struct s2_pgt_cfg {
 #define S2_PROT_W	0x2
 #define S2_PROT_X	0x4
 #define S2_PROT_DEVICE	0x8	/* device memory: not executable, no CMOs */
+/*
+ * With S2_PROT_W: writable-clean, the hardware records the first write
+ * (arm64: DBM set, S2AP[1] clear, needs S2_PGT_HW_DBM; EPT: D clear,
+ * needs S2_PGT_EPT_AD); map refuses it on other tables (-S2_EINVAL).
+ * Decoded, such an arm64 leaf is read-only with hw_dirty_ok.
+ */
+#define S2_PROT_CLEAN	0x10
 #define S2_PROT_RWX	(S2_PROT_R | S2_PROT_W | S2_PROT_X)
 
 /* Walk flags (also accepted by the operations). */
@@ -321,6 +328,29 @@ int s2_pgt_mkyoung(struct s2_pgtable *pgt, s2_gpa_t ipa, unsigned flags);
 int s2_pgt_test_clear_young(struct s2_pgtable *pgt, s2_gpa_t ipa,
 			    uint64_t size, bool mkold, unsigned flags);
 
+/* s2_pgt_test_clear_dirty flags */
+#define S2_DIRTY_WRPROTECT	0x1	/* leave every leaf read-only, no DBM */
+
+/**
+ * s2_pgt_test_clear_dirty - report and clear the hardware dirty state of
+ * every leaf in [@ipa, @ipa+@size): a leaf is dirty when it is writable
+ * on arm64 (S2AP[1], which FEAT_HAFDBS sets on a DBM leaf) or has D set
+ * on EPT.  Each dirty leaf sets the bits of its pages (of the range) in
+ * @bitmap, bit n for the page at @base + n pages (@bitmap NULL: nothing
+ * reported).  Last-level leaves become writable-clean (arm64: S2AP[1]
+ * clear, DBM set; EPT: D clear); blocks, and with S2_DIRTY_WRPROTECT
+ * every leaf, become read-only without DBM, so their next write faults.
+ * Every update is a compare-and-exchange (the hardware may set the dirty
+ * state meanwhile: such a write is reported now or stays for the next
+ * call) and the TLB is invalidated for every leaf changed before return,
+ * so any write after return sets the dirty state again (I7).
+ * Return: 0; -S2_EINVAL (no live table, neither S2_PGT_HW_DBM nor
+ * S2_PGT_EPT_AD, unknown @flags, @base above @ipa or not page-aligned, a
+ * misaligned range); -S2_ERANGE.  Context: EXCLUSIVE.
+ */
+int s2_pgt_test_clear_dirty(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size,
+			    uint64_t *bitmap, s2_gpa_t base, unsigned flags);
+
 /**
  * s2_pgt_split - replace every block in the range by a table mapping the
  * same output with the same attributes at the next level, recursively
@@ -403,9 +433,10 @@ void s2_pte_decode(const struct s2_pgtable *pgt, uint64_t pte, int level,
  * the platform's virt/phys hooks), NULL when @pte at @level is no table
  * entry.  s2_pte_hw_update: what hardware's atomic update of the leaf
  * @pte writes: S2_HW_SET_AF sets the access flag (with S2_PGT_HW_AF or
- * EPT A/D), S2_HW_SET_DIRTY makes a read-only leaf writable through its
- * dirty-bit modifier (S2_PGT_HW_DBM, and only where out->hw_dirty_ok of
- * its decode is true).  Return: the updated entry; @pte unchanged when
+ * EPT A/D), S2_HW_SET_DIRTY records a write: it makes a read-only leaf
+ * writable through its dirty-bit modifier (S2_PGT_HW_DBM, and only where
+ * out->hw_dirty_ok of its decode is true), or sets D of a writable EPT
+ * leaf (S2_PGT_EPT_AD).  Return: the updated entry; @pte unchanged when
  * the table's flags, or the entry, allow neither.
  * Context: any; they read only @pte and the table's format.
  */

@@ -520,6 +520,11 @@ int mach_recreate_slot(struct machine *m, unsigned i)
 
 int mach_dirty_log(struct machine *m, unsigned i, bool on)
 {
+	return mach_dirty_log_mode(m, i, on, false);
+}
+
+int mach_dirty_log_mode(struct machine *m, unsigned i, bool on, bool hw)
+{
 	struct mslot *s = &m->slot[i];
 	uint64_t g;
 	int ret;
@@ -528,11 +533,12 @@ int mach_dirty_log(struct machine *m, unsigned i, bool on)
 		return -S2_EINVAL;
 	if (!on) {
 		__atomic_store_n(&s->logging, false, __ATOMIC_SEQ_CST);
-		return slot_set(m, i, s->flags & ~S2_MEM_DIRTY_LOG);
+		return slot_set(m, i, s->flags & ~(S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW));
 	}
 	for (g = 0; g < s->size >> HOST_PAGE_SHIFT; g++)
 		m->last_write_hv[s->gidx0 + g] = 0;
-	ret = slot_set(m, i, s->flags | S2_MEM_DIRTY_LOG);
+	ret = slot_set(m, i, (s->flags & ~S2_MEM_DIRTY_HW) | S2_MEM_DIRTY_LOG |
+			     (hw ? S2_MEM_DIRTY_HW : 0));
 	if (ret)
 		return ret;
 	/* Writes recorded from here on complete after the enable's

@@ -35,6 +35,9 @@ struct tlb_ent {
 	int level;
 	unsigned slot;
 	bool w;
+	/* a write through it must first record itself in the leaf (arm64
+	 * DBM-clean, EPT D clear): the hardware walks again to do that */
+	bool wclean;
 	bool device;
 };
 

@@ -93,6 +93,7 @@ struct mach_vstats {
 	uint64_t faults, fault_ok, efault, enomem, enoent;
 	uint64_t retries[S2_NR_RETRY];
 	uint64_t af_faults, perm_faults, trans_faults;
+	uint64_t write_perm_faults;	/* perm_faults of writes: write-protect */
 	uint64_t hw_af_sets, hw_dbm_sets;
 	uint64_t abandoned;		/* gave up an access after many faults */
 	uint64_t i6_checks;
@@ -112,6 +113,11 @@ struct mach_stats {
 	uint64_t releases, cfy, cy, ty;
 	uint64_t host_ok[MH_NR], host_fail[MH_NR];
 	uint64_t harvests, harvested_pages, memslot_updates;
+	/* the dirty-logging phase: whether it ran, in which mode, and the
+	 * write-protect faults (permission faults of writes) taken while
+	 * it was on */
+	bool dirty_phase_ran, dirty_phase_hw;
+	uint64_t dirty_phase_wp_faults;
 	/* the aging phase's sweeps: calls made and refused (no VMA there) */
 	uint64_t age_phase_calls, age_phase_fail;
 	uint64_t violations[MI_NR];
@@ -162,6 +168,10 @@ void mach_exit_mm(struct machine *m);
 /* Dirty logging of RAM slot @slot (0 or 1), checked against the oracle's
  * shadow of completed writes (I7). */
 int mach_dirty_log(struct machine *m, unsigned slot, bool on);
+/* The same with @hw: in hardware mode (S2_MEM_DIRTY_HW; the table needs
+ * S2_PGT_HW_DBM or EPT A/D), turning it on or off keeps the oracle's
+ * shadow as a fresh log. */
+int mach_dirty_log_mode(struct machine *m, unsigned slot, bool on, bool hw);
 int mach_harvest(struct machine *m, unsigned slot);
 int mach_delete_slot(struct machine *m, unsigned slot);
 int mach_recreate_slot(struct machine *m, unsigned slot);
@@ -186,6 +196,7 @@ struct mach_run_opts {
 	double seconds;
 	unsigned churn_w[MH_NR];
 	bool dirty_phase;		/* dirty logging on slot 1 mid-run */
+	bool dirty_hw;			/* ... in hardware mode (S2_MEM_DIRTY_HW) */
 	bool aging_phase;		/* the aging thread from 20% to 80% */
 	bool progress;			/* live line on stderr */
 };

@@ -61,6 +61,16 @@ static void progress(struct machine *m, double t, double total)
 		(unsigned long long)host_total(&s), (unsigned long long)s.violations_total);
 }
 
+/* Write-protect faults so far, over every vCPU (each counter is its own
+ * thread's; a sum of relaxed reads is enough for a phase's count). */
+static uint64_t wp_faults(struct machine *m)
+{
+	struct mach_stats s;
+
+	mach_get_stats(m, &s);
+	return s.v.write_perm_faults;
+}
+
 int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 {
 	struct machine *m;
@@ -68,6 +78,7 @@ int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 	double harvest_every = o->seconds / 10, next_harvest = 0;
 	double age_on = o->seconds * 0.2, age_off = o->seconds * 0.8;
 	bool logging = false, logged = false, aging = false, aged = false;
+	uint64_t wp0 = 0, wp = 0;
 	unsigned i;
 	int ret;
 
@@ -90,7 +101,8 @@ int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 			aged = true;
 		}
 		if (o->dirty_phase && !logged && !logging && t >= dl_on) {
-			if (!mach_dirty_log(m, 1, true)) {
+			if (!mach_dirty_log_mode(m, 1, true, o->dirty_hw)) {
+				wp0 = wp_faults(m);
 				logging = true;
 				next_harvest = t + harvest_every;
 			}
@@ -101,6 +113,7 @@ int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 		}
 		if (logging && t >= dl_off) {
 			mach_harvest(m, 1);
+			wp = wp_faults(m) - wp0;
 			mach_dirty_log(m, 1, false);
 			logging = false;
 			logged = true;
@@ -113,7 +126,9 @@ int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 	}
 	if (logging) {
 		mach_harvest(m, 1);
+		wp = wp_faults(m) - wp0;
 		mach_dirty_log(m, 1, false);
+		logged = true;
 	}
 	mach_stop_churn(m);
 	mach_stop_aging(m);
@@ -134,6 +149,9 @@ int mach_run(const struct mach_run_opts *o, struct mach_stats *out)
 		fputc('\n', stderr);
 	}
 	mach_get_stats(m, out);
+	out->dirty_phase_ran = logged;
+	out->dirty_phase_hw = logged && o->dirty_hw;
+	out->dirty_phase_wp_faults = wp;
 	out->seconds = now() - t0;
 	out->nr_texts = mach_nr_violation_texts(m);
 	for (i = 0; i < out->nr_texts && i < 8; i++)

@@ -22,7 +22,7 @@ enum { W_OK, W_TRANS, W_PERM, W_AF, W_GONE, W_RETRY };
 struct walk_out {
 	int level;
 	uint64_t base, pa, clock, walk_clock;
-	bool w, device;
+	bool w, wclean, device;
 };
 
 static uint64_t tlb_tag(uint64_t base, int level)
@@ -296,10 +296,12 @@ static int hw_walk(struct mach_vcpu *v, struct s2_pgtable *pgt, uint64_t ipa, bo
 			vinc(v->st.hw_af_sets);
 			s2_pte_decode(pgt, pte, lvl, &mp);
 		}
-		if (write && !(mp.prot & S2_PROT_W)) {
-			upd = s2_pte_hw_update(pgt, pte, lvl, S2_HW_SET_DIRTY);
-			if (upd == pte)
-				return W_PERM;
+		/* a write records itself: DBM sets S2AP[1] of a read-only
+		 * leaf, EPT A/D sets D of a writable one */
+		upd = write ? s2_pte_hw_update(pgt, pte, lvl, S2_HW_SET_DIRTY) : pte;
+		if (write && upd == pte && !(mp.prot & S2_PROT_W))
+			return W_PERM;
+		if (upd != pte) {
 			if (!__atomic_compare_exchange_n(ptep, &pte, upd, false,
 							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 				return W_RETRY;
@@ -313,6 +315,7 @@ static int hw_walk(struct mach_vcpu *v, struct s2_pgtable *pgt, uint64_t ipa, bo
 		o->base = ipa & ~(mp.size - 1);
 		o->pa = mp.pa.v;
 		o->w = !!(mp.prot & S2_PROT_W);
+		o->wclean = s2_pte_hw_update(pgt, pte, lvl, S2_HW_SET_DIRTY) != pte;
 		o->device = !!(mp.prot & S2_PROT_DEVICE);
 		/* Read after the leaf: the clock orders this fill against the
 		 * stamps the notifier forwarder makes (I1, I9). */
@@ -393,6 +396,7 @@ static struct tlb_ent *fill(struct mach_vcpu *v, uint64_t gpa, const struct walk
 	e->level = o->level;
 	e->slot = si;
 	e->w = o->w;
+	e->wclean = o->wclean;
 	e->device = o->device || s->pfnmap;
 	tlb_end(e);
 	gidx = s->gidx0 + ((page - s->gpa) >> HOST_PAGE_SHIFT);
@@ -556,7 +560,7 @@ int mach_access(struct mach_vcpu *v, uint64_t gpa, bool write)
 
 		pthread_mutex_lock(&v->lock);
 		e = tlb_lookup(v, gpa);
-		if (e && write && !e->w) {
+		if (e && write && (!e->w || e->wclean)) {
 			/* A stale read-only entry: the hardware re-walks and
 			 * faults only if the table still says so. */
 			tlb_drop(m, e);
@@ -599,6 +603,8 @@ int mach_access(struct mach_vcpu *v, uint64_t gpa, bool write)
 			vinc(v->st.af_faults);
 		else if (r == W_PERM)
 			vinc(v->st.perm_faults);
+		if (r == W_PERM && write)
+			vinc(v->st.write_perm_faults);
 		else
 			vinc(v->st.trans_faults);
 		vinc(v->st.faults);

@@ -191,15 +191,20 @@ static int fault_lookup_slot(struct s2_fault *f)
  * Permissions from the slot and the host at fault time (seed 003: the
  * host may have made the page read-only since the slot was made).  With
  * dirty logging only a write fault maps writable, so every first write
- * after a harvest faults and is recorded (I7).
+ * after a harvest faults and is recorded (I7); with hardware dirty
+ * logging a read maps the page writable-clean instead, and the hardware
+ * records the first write.
  */
 static unsigned fault_prot(const struct s2_fault *f)
 {
 	unsigned prot = S2_PROT_R;
 
-	if (!(f->slot.flags & S2_MEM_READONLY) && host_writable(f) &&
-	    (f->write || !(f->slot.flags & S2_MEM_DIRTY_LOG)))
-		prot |= S2_PROT_W;
+	if (!(f->slot.flags & S2_MEM_READONLY) && host_writable(f)) {
+		if (f->write || !(f->slot.flags & S2_MEM_DIRTY_LOG))
+			prot |= S2_PROT_W;
+		else if (f->slot.flags & S2_MEM_DIRTY_HW)
+			prot |= S2_PROT_W | S2_PROT_CLEAN;	/* the hardware logs */
+	}
 	if (f->r.device)
 		prot |= S2_PROT_DEVICE;
 	else if (f->access & S2_ACC_EXEC)
@@ -306,7 +311,14 @@ static int __s2_fault_map(struct s2_fault *f, struct s2_pgtable *pgt)
 	if (!ret && cur.valid &&
 	    cur.pa.v + (f->gpa - cur.ipa.v) == f->r.pa.v && cur.size == f->size &&
 	    (cur.prot & S2_PROT_DEVICE) == (f->prot & S2_PROT_DEVICE)) {
-		unsigned add = f->prot & ~cur.prot & (S2_PROT_W | S2_PROT_X);
+		unsigned have = cur.prot, add;
+
+		/* a writable-clean leaf already grants a read fault's W|CLEAN:
+		 * relaxing it to writable would make it dirty (I7: reads
+		 * never mark a page) */
+		if (cur.hw_dirty_ok && (f->prot & S2_PROT_CLEAN))
+			have |= S2_PROT_W;
+		add = f->prot & ~have & (S2_PROT_W | S2_PROT_X);
 
 		if (add) {
 			ret = s2_pgt_relax_perms(pgt, s2_gpa(f->gpa), add, S2_WALK_SHARED);

@@ -182,5 +182,17 @@ struct s2_pgtable *__s2_vm_zap_hva(struct s2_vm *vm, struct s2_pgtable *pgt, uin
 void __s2_vm_unmap_gpa(struct s2_pgtable *pgt, uint64_t gpa, uint64_t size, struct s2_zap *z);
 void __s2_vm_unlock_finish(struct s2_vm *vm, struct s2_pgtable *pgt, struct s2_zap *z);
 void s2_vm_teardown(struct s2_vm *vm);
+/* memslot.c: split a slot's blocks to pages, chunk by chunk (mmu_lock
+ * taken and dropped per chunk; best effort). */
+void s2_vm_eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size);
+
+/* Hardware dirty logging (dirty_hw.c; mmu.h "Hardware dirty logging"). */
+bool s2_vm_hw_dirty_capable(const struct s2_vm *vm);
+void s2_vm_hw_dirty_start(struct s2_vm *vm, const struct s2_memslot *s);
+void s2_vm_hw_dirty_stop(struct s2_vm *vm, const struct s2_memslot *s);
+void __s2_vm_hw_dirty_fold(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa,
+			   uint64_t size);
+void __s2_vm_hw_dirty_harvest(struct s2_vm *vm, struct s2_pgtable *pgt,
+			      const struct s2_memslot *s, uint64_t *bitmap);
 
 #endif

@@ -131,7 +131,7 @@ static void zap_gpa(struct s2_vm *vm, uint64_t gpa, uint64_t size)
  * permission; the write-protect that follows makes the pages fault.
  * An allocation failure just stops early: the rest splits lazily.
  */
-static void eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size)
+void s2_vm_eager_split(struct s2_vm *vm, uint64_t gpa, uint64_t size)
 {
 	const struct s2_platform *p = vm->plat;
 	struct s2_memcache mc = S2_MEMCACHE_INIT;
@@ -168,11 +168,15 @@ static int check_args(struct s2_vm *vm, unsigned id, uint64_t gpa, uint64_t size
 	uint64_t mask = (1ULL << vm->page_shift) - 1;
 
 	if (id >= vm->max_slots || !size || ((gpa | size | hva) & mask) ||
-	    (flags & ~(S2_MEM_READONLY | S2_MEM_DIRTY_LOG | S2_MEM_PREFAULT)) ||
+	    (flags & ~(S2_MEM_READONLY | S2_MEM_DIRTY_LOG | S2_MEM_PREFAULT | S2_MEM_DIRTY_HW)) ||
 	    gpa + size < gpa || hva + size < hva)
 		return -S2_EINVAL;
 	if ((flags & S2_MEM_READONLY) && (flags & S2_MEM_DIRTY_LOG))
 		return -S2_EINVAL;	/* nothing to log */
+	/* hardware mode is a way of logging, on hardware that records writes */
+	if ((flags & S2_MEM_DIRTY_HW) &&
+	    (!(flags & S2_MEM_DIRTY_LOG) || !s2_vm_hw_dirty_capable(vm)))
+		return -S2_EINVAL;
 	if (gpa + size > (1ULL << vm->ia_bits))
 		return -S2_ERANGE;
 	return 0;
@@ -250,6 +254,8 @@ struct slot_update {
 	struct s2_memslot old;		/* the slot before (delete, move, flags) */
 	struct s2_memslot new;		/* the slot after (create, move, flags) */
 	bool log_start;			/* write-protect: logging starts */
+	bool hw_start;			/* clean: hardware dirty logging starts */
+	bool hw_stop;			/* fold: back to write-protect logging */
 	bool ro_start;			/* zap: the slot becomes read-only */
 	bool prefault;
 	uint64_t *bitmap;		/* allocated here for new.dirty */
@@ -296,6 +302,12 @@ static int slot_update_classify(struct s2_vm *vm, const struct s2_memslots *ms,
 	if (u->change != SLOT_CREATE && u->old.dirty && !u->new.dirty)
 		u->free_bitmap = u->old.dirty;
 	u->log_start = log_on && (u->change != SLOT_FLAGS || !(u->old.flags & S2_MEM_DIRTY_LOG));
+	if (sflags & S2_MEM_DIRTY_HW) {
+		u->hw_start = u->log_start || !(u->old.flags & S2_MEM_DIRTY_HW);
+		u->log_start = false;
+	}
+	u->hw_stop = u->change == SLOT_FLAGS && log_on && !(sflags & S2_MEM_DIRTY_HW) &&
+		     (u->old.flags & S2_MEM_DIRTY_HW);
 	u->ro_start = u->change == SLOT_FLAGS && (sflags & S2_MEM_READONLY) &&
 		      !(u->old.flags & S2_MEM_READONLY);
 	u->prefault = flags & S2_MEM_PREFAULT;
@@ -405,12 +417,16 @@ static void slot_update_commit(struct s2_vm *vm, struct slot_update *u)
 	 */
 	if (u->log_start) {
 		if (vm->flags & S2_VM_EAGER_SPLIT)
-			eager_split(vm, u->new.gpa, u->new.size);
+			s2_vm_eager_split(vm, u->new.gpa, u->new.size);
 		p->write_lock(vm->mmu_lock);
 		if (vm->pgt)
 			s2_pgt_wrprotect(vm->pgt, s2_gpa(u->new.gpa), u->new.size);
 		p->write_unlock(vm->mmu_lock);
 	}
+	if (u->hw_start)
+		s2_vm_hw_dirty_start(vm, &u->new);
+	if (u->hw_stop)
+		s2_vm_hw_dirty_stop(vm, &u->new);
 	/* Read-only now: the writable entries must go (they are rebuilt by
 	 * faults with the new permissions). */
 	if (u->ro_start)
@@ -526,7 +542,8 @@ int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t 
 		else
 			mask = s2_xchg(&s.dirty[i], 0);
 		bitmap[i] = mask;
-		while (mask && vm->pgt) {
+		/* hardware mode: every leaf is tested below instead */
+		while (mask && vm->pgt && !(s.flags & S2_MEM_DIRTY_HW)) {
 			unsigned b = (unsigned)__builtin_ctzll(mask);
 			unsigned e = b;
 
@@ -538,6 +555,8 @@ int s2_vm_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *bitmap, size_t 
 			mask &= e == 64 ? 0 : ~0ULL << e;
 		}
 	}
+	if ((s.flags & S2_MEM_DIRTY_HW) && vm->pgt)
+		__s2_vm_hw_dirty_harvest(vm, vm->pgt, &s, bitmap);
 	p->write_unlock(vm->mmu_lock);
 	if (S2_BUG_INJECTED(p, vm->ctx, dirty_harvest_race)) {
 		/* cleared after the lock is gone: a write fault that set a

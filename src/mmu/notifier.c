@@ -101,6 +101,9 @@ static bool zap_fn(struct s2_vm *vm, struct s2_pgtable *pgt, uint64_t gpa, uint6
 	while (size && za->pgt) {
 		uint64_t n = size < chunk ? size : chunk;
 
+		/* I7 in hardware dirty logging: the dirty state of the
+		 * leaves first, or it goes with them */
+		__s2_vm_hw_dirty_fold(vm, za->pgt, gpa, n);
 		__s2_vm_unmap_gpa(za->pgt, gpa, n, za->z);
 		VM_STAT_ADD(vm, zapped_bytes, n);
 		gpa += n;

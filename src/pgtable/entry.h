@@ -82,7 +82,12 @@ static s2_always_inline uint64_t lv_leaf_template(const struct s2_fmt_level *lv,
 
 	if (prot & S2_PROT_R)
 		t |= lv->r;
-	if (prot & S2_PROT_W)
+	/* writable-clean (hardware dirty logging): arm64 grants the write
+	 * through DBM with S2AP[1] clear; EPT maps W with D clear, which is
+	 * every writable leaf the engine makes */
+	if ((prot & (S2_PROT_W | S2_PROT_CLEAN)) == (S2_PROT_W | S2_PROT_CLEAN) && lv->dbm)
+		t |= lv->dbm;
+	else if (prot & S2_PROT_W)
 		t |= lv->w;
 	t |= (prot & S2_PROT_X) ? lv->x_on : lv->x_off;
 	t |= (prot & S2_PROT_DEVICE) ? lv->attr_device : lv->attr_normal;

@@ -29,5 +29,9 @@ uint64_t s2_pte_hw_update(const struct s2_pgtable *pgt, uint64_t pte, int level,
 	if ((what & S2_HW_SET_DIRTY) && (pgt->flags & S2_PGT_HW_DBM) && lv->dbm &&
 	    (pte & lv->dbm))
 		pte |= lv->w;
+	/* EPT A/D (SDM 29.3.5): a write through a leaf sets its D bit */
+	if ((what & S2_HW_SET_DIRTY) && (pgt->flags & S2_PGT_EPT_AD) && lv->dirty &&
+	    (pte & lv->w))
+		pte |= lv->dirty;
 	return pte;
 }

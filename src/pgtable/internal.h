@@ -43,9 +43,14 @@ static inline int range_ok(const struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t 
  * arm64 but not on EPT, and no caller needs them); device memory is never
  * executable.
  */
-static inline bool prot_ok(unsigned prot)
+static inline bool prot_ok(const struct s2_pgtable *pgt, unsigned prot)
 {
-	if (prot & ~(S2_PROT_RWX | S2_PROT_DEVICE))
+	if (prot & ~(S2_PROT_RWX | S2_PROT_DEVICE | S2_PROT_CLEAN))
+		return false;
+	/* writable-clean needs write permission to defer, and hardware that
+	 * records the first write (HD with DBM, or EPT A/D) */
+	if ((prot & S2_PROT_CLEAN) &&
+	    (!(prot & S2_PROT_W) || !(pgt->flags & (S2_PGT_HW_DBM | S2_PGT_EPT_AD))))
 		return false;
 	if (!(prot & S2_PROT_R))
 		return false;

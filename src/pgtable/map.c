@@ -357,7 +357,7 @@ int s2_pgt_map(struct s2_pgtable *pgt, s2_gpa_t ipa, uint64_t size, s2_hpa_t pa,
 	ret = check_range(pgt, ipa.v, size);
 	if (ret)
 		return ret;
-	if (!prot_ok(prot) || (pa.v & ((1ULL << pgt->page_shift) - 1)) ||
+	if (!prot_ok(pgt, prot) || (pa.v & ((1ULL << pgt->page_shift) - 1)) ||
 	    (flags & ~S2_WALK_SHARED))
 		return -S2_EINVAL;
 	if (pa.v + size < pa.v || pa.v + size > (1ULL << pgt->oa_bits))
