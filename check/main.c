@@ -18,6 +18,7 @@
 #include "check/gen.h"
 #include "check/memmodel.h"
 #include "check/scenarios.h"
+#include "check/trace.h"
 
 static const char *const bug_names[S2_NR_BUGS] = {
 #define BN(n) #n,
@@ -44,7 +45,8 @@ static struct job *J;
 /* The scenario's name, or the generated world's (check/gen.c). */
 static const char *job_name(void)
 {
-	return gen_selected() ? gen_name() : scenarios[J->scen].name;
+	return trace_selected() ? trace_name() : gen_selected() ? gen_name() :
+	       scenarios[J->scen].name;
 }
 
 static void on_violation(int inv, const char *msg)
@@ -88,6 +90,10 @@ static bool dfs_next(struct ck_sched_io *io, unsigned bound)
 
 static void run_schedule(const struct scenario *s)
 {
+	if (trace_selected()) {
+		trace_run(&J->io);
+		return;
+	}
 	if (gen_selected()) {
 		gen_run(&J->io);
 		return;
@@ -714,6 +720,13 @@ static void usage(FILE *f)
 "  --dirty-mode M        with --generate: every world's dirty-logging mode,\n"
 "                        bitmap, manual, init-set or ring (default: drawn,\n"
 "                        the other modes only in dirty-log-themed worlds)\n"
+"  --trace FILE          replay a recording of the real kernel (docs/trace.md):\n"
+"                        its operations in windows, each explored for --budget\n"
+"                        schedules (30) around the recorded order, on the EPT\n"
+"                        format unless --format; with --inject: until found\n"
+"  --trace-ops N         operations per window (12; windows start every N/2)\n"
+"  --reorder D           an operation may start before at most D operations\n"
+"                        recorded ahead of it (2; 0: the recorded order)\n"
 "  --list                list scenarios and bugs\n"
 "  --help                this text\n");
 }
@@ -956,6 +969,127 @@ static bool gen_not_the_bug(int strategy, uint64_t seed, uint64_t needed, unsign
 }
 
 /*
+ * `--trace FILE`: every window of the loaded recording explored for
+ * @budget schedules (random and PCT on alternate windows unless a
+ * strategy is given).  The correct code: every violation shrunk and
+ * reported (the first three).  With @inject: stop at the first window
+ * that breaks an invariant on the bug and not on the correct code.
+ */
+static int trace_main(const char *inject, int strategy, uint64_t seed, uint64_t budget,
+		      double secs, unsigned depth, unsigned bound, const char *html,
+		      const char *corpus, bool json)
+{
+	int b = inject ? bug_id(inject) : -1;
+	unsigned nw = trace_windows(), w, viol = 0, found_in = 0, not_bug = 0, rec_first = 0;
+	unsigned long rec_acc = 0, rec_agree = 0;
+	uint64_t total = 0;
+	double t0 = now();
+	struct bres r, first;
+	char label[64];
+
+	if (inject && b < 0) {
+		fprintf(stderr, "s2mmu check: no bug %s (see --list)\n", inject);
+		return 2;
+	}
+	if (!json)
+		trace_summary(stdout);
+	memset(&first, 0, sizeof(first));
+	/*
+	 * The correct code, first in the recorded order (one operation at a
+	 * time, one schedule per window): how many accesses end as the
+	 * kernel's did measures how faithfully the model plays the recording.
+	 */
+	if (!inject) {
+		unsigned keep = trace_count(true, 0);
+
+		for (w = 0; w < nw; w++) {
+			if (!shard_mine(w))
+				continue;
+			trace_select(w);
+			J->scen = 0;
+			J->bug = 0;
+			J->strategy = CK_REPLAY;
+			J->io.nr_prefix = 0;
+			J->first = 0;
+			J->count = 1;
+			J->done = 0;
+			J->pct_steps = 0;
+			J->violated = J->exhausted = J->started = false;
+			run_job();
+			total++;
+			if (J->violated) {
+				viol++;
+				printf("window %u in the recorded order: violation I%d: %s\n", w, J->inv,
+				       J->msg);
+			}
+		}
+		trace_agreement(&rec_acc, &rec_agree, &rec_first);
+		trace_count(false, keep);
+		if (!json)
+			printf("recorded order: %lu of %lu replayed accesses ended as recorded "
+			       "(done or failed)", rec_agree, rec_acc);
+		if (!json && rec_agree < rec_acc)
+			printf("; the first that did not: line %u", rec_first);
+		if (!json)
+			printf("\n");
+	}
+	for (w = 0; w < nw && !(inject && viol); w++) {
+		int st = strategy >= 0 ? strategy : (w & 1) ? CK_PCT : CK_RANDOM;
+
+		shard_by_world = true;
+		if (!shard_mine(w))
+			continue;
+		trace_select(w);
+		snprintf(label, sizeof(label), "window %u/%u", w + 1, nw);
+		explore(0, b + 1, st, mix(seed, w), budget, secs, depth, bound, &r, label);
+		total += r.schedules;
+		if (!r.found)
+			continue;
+		if (progress_on)
+			fprintf(stderr, "\n");
+		/* with a bug injected, a window that breaks the correct code
+		 * too found something else (the correct code's run says what) */
+		if (inject && gen_not_the_bug(st, mix(seed, w), r.schedules, depth, bound)) {
+			not_bug++;
+			continue;
+		}
+		if (!viol++) {
+			found_in = w;
+			first = r;
+		}
+		if (viol > 3) {
+			if (!json)
+				printf("window %u also breaks I%d\n", w, r.inv);
+			continue;
+		}
+		report_violation(&r, html, corpus, json);
+		if (!json)
+			trace_describe(stdout);
+		if (viol == 1)
+			first = r;
+	}
+	if (progress_on)
+		fprintf(stderr, "\r%70s\r", "");
+	if (json)
+		printf("{\"trace\":\"%s\",\"bug\":\"%s\",\"windows\":%u,\"schedules\":%llu,"
+		       "\"violations\":%u,\"found\":%s,\"invariant\":\"I%d\",\"window\":%u,"
+		       "\"recorded_order_accesses\":%lu,\"recorded_order_as_recorded\":%lu,"
+		       "\"seconds\":%.3f,\"token\":\"%s\"}\n", trace_file(), inject ? inject : "",
+		       w, (unsigned long long)total, viol, viol ? "true" : "false", first.inv,
+		       found_in, rec_acc, rec_agree, now() - t0, first.token);
+	else if (inject && viol)
+		printf("trace + %s: found (I%d) in window %u of %u, after %llu schedules, %.2f s\n",
+		       inject, first.inv, found_in, nw, (unsigned long long)total, now() - t0);
+	else
+		printf("trace%s%s: %u of %u windows, %llu schedules, %u violation%s%s (%.2f s)\n",
+		       inject ? " + " : "", inject ? inject : "", w, nw,
+		       (unsigned long long)total, viol, viol == 1 ? "" : "s",
+		       not_bug ? " (windows breaking the correct code too skipped)" : "",
+		       now() - t0);
+	return inject ? !viol : viol > 0;
+}
+
+/*
  * `--generate N`: N worlds drawn from @seed, each explored for @budget
  * schedules (random and PCT on alternate worlds unless a strategy is
  * given).  The correct code: every violation shrunk and reported (the
@@ -1056,6 +1190,9 @@ int main(int argc, char **argv)
 	unsigned depth = 3, bound = 2;
 	bool json = false, fail = false;
 	unsigned generate = 0;		/* --generate N: worlds */
+	const char *trace = NULL;
+	unsigned trace_ops = 12, reorder = 2;
+	bool format_given = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1082,6 +1219,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "s2mmu check: --format arm64 or ept\n");
 				return 2;
 			}
+			format_given = true;
 			i++;
 		} else if (!strcmp(a, "--list")) {
 			for (unsigned k = 0; k < nr_scenarios; k++)
@@ -1132,6 +1270,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (v && !strcmp(a, "--trace")) {
+			trace = v, i++;
+		} else if (v && !strcmp(a, "--trace-ops")) {
+			trace_ops = (unsigned)strtoul(v, NULL, 0), i++;
+		} else if (v && !strcmp(a, "--reorder")) {
+			reorder = (unsigned)strtoul(v, NULL, 0), i++;
 		} else if (v && !strcmp(a, "--scenario")) {
 			scen = v, i++;
 		} else if (v && !strcmp(a, "--inject")) {
@@ -1168,6 +1312,18 @@ int main(int argc, char **argv)
 	if (J == MAP_FAILED)
 		return 2;
 	progress_on = !json && isatty(2);
+	if (trace) {
+		char err[512];
+
+		/* the module's stage 2 is EPT (kernel/vm.c) */
+		if (!format_given)
+			ck_format = S2_FMT_EPT;
+		trace_params(trace_ops, reorder);
+		if (trace_load(trace, err, sizeof(err))) {
+			fprintf(stderr, "s2mmu check: %s\n", err);
+			return 2;
+		}
+	}
 
 	if (replay) {
 		char buf[CK_MAX_CHOICES * 2 + 128], *p1, *p2;
@@ -1190,7 +1346,7 @@ int main(int argc, char **argv)
 		}
 		*p1++ = 0;
 		*p2++ = 0;
-		J->scen = gen_select_name(buf) ? 0 : find_scen(buf);
+		J->scen = trace_select_name(buf) || gen_select_name(buf) ? 0 : find_scen(buf);
 		if (strcmp(p1, "-") && (b = bug_id(p1)) < 0) {
 			fprintf(stderr, "s2mmu check: no bug %s\n", p1);
 			return 2;
@@ -1205,11 +1361,24 @@ int main(int argc, char **argv)
 		snprintf(r.token, sizeof(r.token), "%s", replay);
 		printf("replay: violation I%d: %s\n", J->inv, J->msg);
 		timeline(stdout);
-		if (gen_selected())
+		if (trace_selected())
+			trace_describe(stdout);
+		else if (gen_selected())
 			gen_describe(stdout);
 		if (html)
 			write_html(html, replay);
 		return 1;
+	}
+
+	if (trace) {
+		bool budget_given = false;
+
+		for (int i = 1; i < argc; i++)
+			budget_given |= !strcmp(argv[i], "--budget");
+		if (inject && bug_weak[bug_id(inject) >= 0 ? bug_id(inject) : 0] && !mm_enabled())
+			mm_enable();
+		return trace_main(inject, strategy, seed, budget_given ? budget : 30, secs, depth,
+				  bound, html, corpus, json);
 	}
 
 	if (generate || (scen && !strncmp(scen, "gen-", 4))) {

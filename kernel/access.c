@@ -61,7 +61,7 @@ void s2k_tlb_invalidate(struct s2k_vm *vm, u64 ipa, u64 size)
  * -ESRCH the table is gone.
  */
 static int s2k_try_access(struct s2k_vm *vm, struct s2k_vcpu *t, u64 gpa,
-			  bool write, u64 *val)
+			  bool write, u64 *val, unsigned long *used)
 {
 	u64 gfn = gpa >> PAGE_SHIFT;
 	struct s2k_tlbe *e = &t->e[gfn % S2K_TLB_ENTRIES];
@@ -89,6 +89,7 @@ static int s2k_try_access(struct s2k_vm *vm, struct s2k_vcpu *t, u64 gpa,
 					.writable = !!(m.prot & S2_PROT_W) };
 		s2k_count(vm, S2K_ST_WALK_HIT, 1);
 	}
+	*used = pfn;
 	p = page_address(pfn_to_page(pfn)) + offset_in_page(gpa);
 	if (write)
 		WRITE_ONCE(*p, *val);
@@ -103,6 +104,7 @@ int s2k_access(struct s2k_vm *vm, struct s2k_access *a)
 	bool write = a->flags & S2K_ACC_WRITE;
 	struct s2_fault_info info;
 	struct s2k_vcpu *t;
+	unsigned long pfn = 0;
 	unsigned long t0 = jiffies;
 	unsigned int tries = 0;
 	int ret;
@@ -114,13 +116,17 @@ int s2k_access(struct s2k_vm *vm, struct s2k_access *a)
 	if (mutex_lock_killable(&t->run))
 		return -EINTR;
 	for (;;) {
-		ret = s2k_try_access(vm, t, a->gpa, write, &a->value);
+		ret = s2k_try_access(vm, t, a->gpa, write, &a->value, &pfn);
 		if (ret <= 0)
 			break;
 		a->faults++;
 		s2k_count(vm, S2K_ST_FAULT, 1);
 		ret = s2_vm_fault(vm->core, s2_gpa(a->gpa),
 				  write ? S2_ACC_WRITE : S2_ACC_READ, &t->mc, &info);
+		/* a retry loop can spin thousands of times: its first retry
+		 * and its outcome are recorded, the count goes in the access */
+		if (ret != -S2_EAGAIN || !a->retries)
+			s2k_trace_fault(vm, a->vcpu, a->gpa, write, ret, &info);
 		if (ret == -S2_EAGAIN) {
 			a->retries++;
 			if (info.retry_cause == S2_RETRY_SEQ)
@@ -165,6 +171,7 @@ int s2k_access(struct s2k_vm *vm, struct s2k_access *a)
 		}
 	}
 	mutex_unlock(&t->run);
+	s2k_trace_access(vm, a, ret, pfn);
 	if (!ret)
 		s2k_count(vm, S2K_ST_ACCESS, 1);
 	return ret;

@@ -176,6 +176,23 @@ static long s2k_vm_ioctl(struct s2k_vm *vm, unsigned int cmd, void __user *uarg)
 			ret = -EFAULT;
 		return ret;
 	}
+	case S2K_TRACE_CTL: {
+		struct s2k_trace_ctl c;
+
+		if (copy_from_user(&c, uarg, sizeof(c)))
+			return -EFAULT;
+		return s2k_trace_ctl(vm, &c);
+	}
+	case S2K_TRACE_READ: {
+		struct s2k_trace_read rd;
+
+		if (copy_from_user(&rd, uarg, sizeof(rd)))
+			return -EFAULT;
+		ret = s2k_trace_read(vm, &rd);
+		if (copy_to_user(uarg, &rd, sizeof(rd)))
+			return -EFAULT;
+		return ret;
+	}
 	}
 	return -ENOTTY;
 }

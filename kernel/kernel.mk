@@ -30,6 +30,8 @@ KERNEL_CC    ?= gcc-12
 KERNEL_TEST_TIMEOUT ?= 300
 KERNEL_TEST_MEM ?= 1536
 KERNEL_TEST_SMP ?= 2
+# Schedules per window when kernel-test replays its recordings.
+KERNEL_REPLAY_BUDGET ?= 5
 # Extra kernel command line (e.g. KERNEL_TEST_APPEND=s2test.quick=1).
 KERNEL_TEST_APPEND ?=
 
@@ -47,7 +49,7 @@ KERNEL_TEST_LONG_TIMEOUT ?= 900
 # diagnosis), before the timeout kills qemu.
 KERNEL_TEST_LONG_WATCHDOG ?= 840
 
-.PHONY: kernel-test kernel-test-long kernel-module kernel-fetch kernel-deps kernel-clean \
+.PHONY: kernel-test kernel-test-long kernel-record kernel-module kernel-fetch kernel-deps kernel-clean \
 	kernel-stress-ng
 
 # Host packages the pipeline runs.  Installed when we are root, otherwise
@@ -105,12 +107,12 @@ $(S2K_MOD)/s2mmu.ko: $(S2K_MOD_SRCS) $(S2K_ROOT)/version
 		CC=$(KERNEL_CC) S2MMU_INCLUDE=$(S2K_TOP)/include modules
 
 # The test runs as init's child in the guest: static, no libc in there.
-$(S2K_OUT)/s2test: $(S2K_SRC)/test/s2test.c $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
+$(S2K_OUT)/s2test: $(S2K_SRC)/test/s2test.c $(S2K_SRC)/test/s2trace.h $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
 	@mkdir -p $(S2K_OUT)
 	$(KERNEL_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread \
 		-I$(S2K_SRC) -o $@ $< -lpthread
 
-$(S2K_OUT)/s2mirror: $(S2K_SRC)/test/s2mirror.c $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
+$(S2K_OUT)/s2mirror: $(S2K_SRC)/test/s2mirror.c $(S2K_SRC)/test/s2trace.h $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
 	@mkdir -p $(S2K_OUT)
 	$(KERNEL_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread \
 		-I$(S2K_SRC) -o $@ $< -lpthread
@@ -140,12 +142,21 @@ define s2k_boot
 	@start=$$(date +%s); \
 	timeout --foreground -k 5 $(2) qemu-system-x86_64 \
 		-accel tcg,thread=multi -cpu max -smp $(KERNEL_TEST_SMP) -m $(KERNEL_TEST_MEM) \
-		-nographic -no-reboot -nodefaults -serial stdio \
+		-nographic -no-reboot -nodefaults -serial stdio -serial file:$(S2K_OUT)/traces.raw \
 		-kernel $(S2K_ROOT)/boot/vmlinuz -initrd $(S2K_OUT)/initramfs.cpio \
 		-append "console=ttyS0 panic=-1 mitigations=off $(1) $(KERNEL_TEST_APPEND)" \
 		< /dev/null 2>&1 | tee $(S2K_OUT)/console.log; \
 	echo "kernel: qemu ran $$(( $$(date +%s) - start ))s"
+	@$(S2K_SRC)/scripts/split-traces.sh $(S2K_OUT)/traces.raw $(S2K_OUT)
 	@$(S2K_SRC)/scripts/check-log.sh $(S2K_OUT)/console.log
+	@# What the kernel just did, replayed against the library and the
+	@# host model (docs/trace.md), when the check build is there.
+	@if [ -x $(BUILD)/check/s2mmu-check ]; then \
+	  for t in $(S2K_OUT)/trace-*.s2trace; do [ -f "$$t" ] || continue; \
+	    out=$$($(BUILD)/check/s2mmu-check --trace $$t --budget $(KERNEL_REPLAY_BUDGET)); \
+	    rc=$$?; echo "kernel: replay of $$t: $$(echo "$$out" | tail -1)"; \
+	    [ $$rc = 0 ] || { echo "$$out"; exit 1; }; \
+	  done; fi
 endef
 
 # Always boots: the result is the test run, not a file.
@@ -156,6 +167,19 @@ kernel-test: $(S2K_OUT)/initramfs.cpio $(S2K_ROOT)/version
 kernel-test-long: $(S2K_OUT)/initramfs.cpio $(S2K_ROOT)/version
 	$(call s2k_boot,s2mirror.long=1 s2init.watchdog=$(KERNEL_TEST_LONG_WATCHDOG),$(KERNEL_TEST_LONG_TIMEOUT))
 
+# kernel-test recording more phases, with bigger buffers (docs/trace.md):
+# build/kernel/trace-<phase>.s2trace for `s2mmu check --trace`.
+KERNEL_RECORD ?= DONTNEED,munmap+mmap,mprotect,mremap,fork+COW,THP,pageout
+KERNEL_RECORD_CAP ?= 65536
+# stress-ng stressors whose mirrors s2mirror records ("all": every one run)
+KERNEL_RECORD_MIRROR ?= all
+# each mirror records its target's whole address space, then keeps a window
+KERNEL_RECORD_MIRROR_CAP ?= 262144
+kernel-record:
+	$(MAKE) -f $(S2K_SRC)/kernel.mk kernel-test BUILD=$(BUILD) \
+		KERNEL_TEST_APPEND="$(KERNEL_TEST_APPEND) s2test.record=$(KERNEL_RECORD) s2test.reccap=$(KERNEL_RECORD_CAP) s2mirror.record=$(KERNEL_RECORD_MIRROR) s2mirror.reccap=$(KERNEL_RECORD_MIRROR_CAP)"
+
 kernel-clean:
 	rm -rf $(S2K_MOD) $(S2K_INITRD) $(S2K_ROOT) $(S2K_SNG) $(S2K_OUT)/s2test $(S2K_OUT)/s2mirror \
-		$(S2K_OUT)/initramfs.cpio $(S2K_OUT)/console.log $(S2K_OUT)/.deps
+		$(S2K_OUT)/initramfs.cpio $(S2K_OUT)/console.log $(S2K_OUT)/.deps \
+		$(S2K_OUT)/traces.raw $(S2K_OUT)/trace-*.s2trace*

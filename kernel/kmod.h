@@ -75,6 +75,17 @@ struct s2k_last_event {
 	unsigned long start, end;
 };
 
+/* A recording (trace.c): a FIFO of @cap records, @n of them from @head. */
+struct s2k_trace {
+	spinlock_t lock;
+	bool on;
+	unsigned long lo, hi;		/* the host window recorded */
+	struct s2k_trace_rec *recs;
+	u32 cap, head, n;
+	u64 dropped;			/* lost since the last drop marker */
+	u64 dropped_total;
+};
+
 struct s2k_vm {
 	struct mmu_notifier mn;
 	struct mm_struct *mm;	/* kept alive by the registration's mmgrab */
@@ -111,6 +122,7 @@ struct s2k_vm {
 	atomic64_t stat[S2K_ST_NR];
 	spinlock_t last_lock;
 	struct s2k_last_event last;
+	struct s2k_trace tr;
 };
 
 static inline void s2k_count(struct s2k_vm *vm, enum s2k_stat s, long n)
@@ -141,6 +153,25 @@ int s2k_age(struct s2k_vm *vm, struct s2k_age *a);
 
 /* verify.c */
 int s2k_verify(struct s2k_vm *vm, struct s2k_verify *v);
+
+/* trace.c: the hooks record only while recording is on (docs/trace.md) */
+void s2k_trace_init(struct s2k_vm *vm);
+void s2k_trace_free(struct s2k_vm *vm);
+int s2k_trace_ctl(struct s2k_vm *vm, const struct s2k_trace_ctl *c);
+int s2k_trace_read(struct s2k_vm *vm, struct s2k_trace_read *rd);
+void s2k_trace_inv(struct s2k_vm *vm, u32 kind, unsigned long start, unsigned long end,
+		   u32 event, bool blockable);
+void s2k_trace_young(struct s2k_vm *vm, u32 kind, unsigned long start, unsigned long end,
+		     int young);
+void s2k_trace_fault(struct s2k_vm *vm, u32 vcpu, u64 gpa, bool write, int ret,
+		     const struct s2_fault_info *info);
+void s2k_trace_access(struct s2k_vm *vm, const struct s2k_access *a, int ret, u64 pfn);
+void s2k_trace_slot(struct s2k_vm *vm, const struct s2k_slot *s, u32 op);
+void s2k_trace_harvest(struct s2k_vm *vm, u32 id, u64 set);
+void s2k_trace_age(struct s2k_vm *vm, unsigned long hva, u64 size, u32 kind, int young);
+void s2k_trace_verify(struct s2k_vm *vm, int vcpu, u64 gpa, unsigned long hva, u64 s2_pfn,
+		      u64 host_pfn, u32 flags);
+void s2k_trace_verify_done(struct s2k_vm *vm, u64 checked, u64 violations);
 
 /* stats.c */
 struct s2k_count_arg {

@@ -34,6 +34,7 @@ int s2k_slot_add(struct s2k_vm *vm, const struct s2k_slot *a)
 		if (!ret) {
 			vm->slots[a->id] = *a;
 			vm->slot_used[a->id] = true;
+			s2k_trace_slot(vm, a, S2K_TRS_ADD);
 		}
 	}
 	mutex_unlock(&vm->slots_mutex);
@@ -49,8 +50,10 @@ int s2k_slot_del(struct s2k_vm *vm, const struct s2k_slot *a)
 	mutex_lock(&vm->slots_mutex);
 	/* Zaps the slot's range once no fault that saw it can install. */
 	ret = s2_vm_delete_memslot(vm->core, a->id);
-	if (!ret)
+	if (!ret) {
 		vm->slot_used[a->id] = false;
+		s2k_trace_slot(vm, &vm->slots[a->id], S2K_TRS_DEL);
+	}
 	mutex_unlock(&vm->slots_mutex);
 	return ret;
 }
@@ -74,8 +77,10 @@ int s2k_dirty_log(struct s2k_vm *vm, const struct s2k_dirty *d)
 	 * slot and starts a clean bitmap. */
 	ret = s2_vm_set_memslot(vm->core, s->id, s2_gpa(s->gpa), s->size, s2_hva(s->hva),
 				s2k_core_flags(flags));
-	if (!ret)
+	if (!ret) {
 		s->flags = flags;
+		s2k_trace_slot(vm, s, S2K_TRS_FLAGS);
+	}
 out:
 	mutex_unlock(&vm->slots_mutex);
 	return ret;
@@ -96,6 +101,7 @@ int s2k_get_dirty(struct s2k_vm *vm, struct s2k_dirty *d)
 	ret = s2_vm_get_dirty_log(vm->core, d->id, bm, words);
 	if (!ret) {
 		d->set = bitmap_weight((unsigned long *)bm, words * 64);
+		s2k_trace_harvest(vm, d->id, d->set);
 		if (copy_to_user((void __user *)(uintptr_t)d->bitmap, bm, words * sizeof(u64)))
 			ret = -EFAULT;
 	}
@@ -130,5 +136,6 @@ int s2k_age(struct s2k_vm *vm, struct s2k_age *a)
 	else
 		a->young = s2_vm_mn_clear_flush_young(vm->core, s2_hva(hva),
 						      s2_hva(hva + a->size));
+	s2k_trace_age(vm, hva, a->size, a->kind, a->young);
 	return 0;
 }

@@ -71,6 +71,8 @@ static int s2k_mn_invalidate_range_start(struct mmu_notifier *mn,
 	}
 	vm->inv_in_progress++;
 	spin_unlock(&vm->inv_lock);
+	s2k_trace_inv(vm, S2K_TR_INV_START, range->start, range->end, range->event,
+		      mmu_notifier_range_blockable(range));
 
 	/*
 	 * Zaps and invalidates the TLB before returning.  It only spins
@@ -93,6 +95,7 @@ static void s2k_mn_invalidate_range_end(struct mmu_notifier *mn,
 	if (!s2k_inject_skip(vm, range))
 		s2_vm_mn_invalidate_range_end(vm->core, s2_hva(range->start),
 					      s2_hva(range->end));
+	s2k_trace_inv(vm, S2K_TR_INV_END, range->start, range->end, range->event, true);
 	spin_lock(&vm->inv_lock);
 	vm->inv_seq++;
 	if (!WARN_ON_ONCE(vm->inv_in_progress <= 0))
@@ -107,6 +110,7 @@ static void s2k_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 
 	s2k_event(vm, S2K_EV_RELEASE, 0, ULONG_MAX);
 	s2k_count_leaves(vm, &before);
+	s2k_trace_inv(vm, S2K_TR_RELEASE, 0, ULONG_MAX, 0, true);
 	/* Zaps everything and frees the table; every later fault and
 	 * handler finds it gone (seeds 000/001).  May sleep (RCU). */
 	s2_vm_mn_release(vm->core);
@@ -128,6 +132,7 @@ static int s2k_mn_clear_flush_young(struct mmu_notifier *mn, struct mm_struct *m
 
 	s2k_event(vm, S2K_EV_CLEAR_FLUSH_YOUNG, start, end);
 	y = s2_vm_mn_clear_flush_young(vm->core, s2_hva(start), s2_hva(end));
+	s2k_trace_young(vm, S2K_TR_CFY, start, end, y);
 	s2k_count(vm, S2K_ST_YOUNG, y);
 	return y;
 }
@@ -140,6 +145,7 @@ static int s2k_mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
 
 	s2k_event(vm, S2K_EV_CLEAR_YOUNG, start, end);
 	y = s2_vm_mn_clear_young(vm->core, s2_hva(start), s2_hva(end));
+	s2k_trace_young(vm, S2K_TR_CY, start, end, y);
 	s2k_count(vm, S2K_ST_YOUNG, y);
 	return y;
 }
@@ -152,6 +158,7 @@ static int s2k_mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
 
 	s2k_event(vm, S2K_EV_TEST_YOUNG, address, address + PAGE_SIZE);
 	y = s2_vm_mn_test_young(vm->core, s2_hva(address), s2_hva(address + PAGE_SIZE));
+	s2k_trace_young(vm, S2K_TR_TY, address, address + PAGE_SIZE, y);
 	s2k_count(vm, S2K_ST_YOUNG, y);
 	return y;
 }
@@ -165,6 +172,7 @@ static void s2k_mn_change_pte(struct mmu_notifier *mn, struct mm_struct *mm,
 			      unsigned long address, pte_t pte)
 {
 	s2k_event(mn_to_vm(mn), S2K_EV_CHANGE_PTE, address, address + PAGE_SIZE);
+	s2k_trace_young(mn_to_vm(mn), S2K_TR_CHANGE_PTE, address, address + PAGE_SIZE, 0);
 }
 
 const struct mmu_notifier_ops s2k_mn_ops = {

@@ -150,6 +150,79 @@ struct s2k_age {
 };
 
 /*
+ * Recording (S2K_TRACE_CTL, S2K_TRACE_READ; docs/trace.md): what the kernel
+ * did to a window of the VM's host address space, in order.  Each record
+ * carries a sequence number from one counter shared by every VM, taken
+ * under the VM's trace lock, so records of one VM are in append order and
+ * records of two VMs can be merged.  The buffer is bounded: a record that
+ * does not fit is counted, and the count comes out as one S2K_TR_DROP
+ * record where the loss happened (never silent loss).
+ */
+enum s2k_trace_kind {
+	S2K_TR_INV_START = 1,	/* a, b: hva range; x: mmu_notifier_event; y: blockable */
+	S2K_TR_INV_END,		/* a, b: hva range; x: mmu_notifier_event */
+	S2K_TR_RELEASE,		/* the notifier's release */
+	S2K_TR_CFY,		/* clear_flush_young: a, b: hva range; y: young */
+	S2K_TR_CY,		/* clear_young */
+	S2K_TR_TY,		/* test_young */
+	S2K_TR_CHANGE_PTE,	/* a: hva */
+	S2K_TR_FAULT,		/* s2_vm_fault returned: a gpa, b hva, c frame (pfn),
+				   d mapping size; x vcpu | S2K_TRF_*; y -errno
+				   (S2 numbering) or 0; z retry cause */
+	S2K_TR_ACCESS,		/* access done: a gpa, b hva, c frame used (~0 on
+				   error), d faults | retries << 32; x vcpu |
+				   S2K_TRF_*; y -errno or 0 (only the first
+				   retry of an access has a FAULT record) */
+	S2K_TR_SLOT,		/* a gpa, b hva, c size; x id; y S2K_SLOT_* flags;
+				   z S2K_TRS_* */
+	S2K_TR_HARVEST,		/* x slot id; c bits set */
+	S2K_TR_AGE,		/* the AGE ioctl: a, b hva range; x S2K_AGE_*; y young */
+	S2K_TR_VERIFY,		/* one compared page: a gpa, b hva, c stage-2 pfn, d
+				   host pfn (~0: host maps nothing); x S2K_TRV_*;
+				   z vcpu + 1 for a TLB entry, 0 for stage 2 */
+	S2K_TR_VERIFY_DONE,	/* c checked, d violations */
+	S2K_TR_DROP,		/* a: records lost here */
+	S2K_TR_NR
+};
+
+#define S2K_TRF_WRITE		0x100	/* in x: the access writes */
+#define S2K_TRV_S2_W		0x1	/* stage 2 (or TLB) writable */
+#define S2K_TRV_HOST_W		0x2	/* host pte writable */
+#define S2K_TRV_VIOL		0x4	/* reported as a violation */
+#define S2K_TRS_ADD		1
+#define S2K_TRS_DEL		2
+#define S2K_TRS_FLAGS		3	/* dirty logging toggled */
+
+struct s2k_trace_rec {
+	__u64 seq;
+	__u64 a, b, c, d;
+	__u32 kind;		/* enum s2k_trace_kind */
+	__u32 tid;		/* kernel task id that did it */
+	__u32 x, y, z;
+	__u32 pad;
+};
+
+/* S2K_TRACE_CTL: @enable 1 starts recording into a fresh buffer of
+ * @capacity records (1..1<<20), keeping only what touches host addresses
+ * [@hva, @hva + @size); 0 stops (the buffer stays readable). */
+struct s2k_trace_ctl {
+	__u64 hva;
+	__u64 size;
+	__u32 capacity;
+	__u32 enable;
+};
+
+/* S2K_TRACE_READ: move up to @max records (oldest first) to @buf;
+ * @got records were written; @dropped_total counts every record lost
+ * since recording was enabled. */
+struct s2k_trace_read {
+	__u64 buf;		/* user pointer to struct s2k_trace_rec[max] */
+	__u32 max;
+	__u32 got;
+	__u64 dropped_total;
+};
+
+/*
  * S2K_ATTACH: replace the file's VM by a new one whose host is the
  * address space of the process @pidfd refers to (pidfd_open), instead of
  * the opener's: memslots then give ranges of that process, and its
@@ -182,5 +255,7 @@ struct s2k_attach {
 #define S2K_GET_DIRTY	_IOWR(S2K_IOC_MAGIC, 7, struct s2k_dirty)
 #define S2K_AGE		_IOWR(S2K_IOC_MAGIC, 8, struct s2k_age)
 #define S2K_ATTACH	_IOWR(S2K_IOC_MAGIC, 9, struct s2k_attach)
+#define S2K_TRACE_CTL	_IOW(S2K_IOC_MAGIC, 10, struct s2k_trace_ctl)
+#define S2K_TRACE_READ	_IOWR(S2K_IOC_MAGIC, 11, struct s2k_trace_read)
 
 #endif

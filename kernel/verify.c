@@ -167,7 +167,7 @@ static bool s2k_verify_page(struct s2k_vm *vm, struct s2k_verify *v, int vcpu, u
 	unsigned long seq;
 	s2_hva_t hva;
 	unsigned int sflags;
-	bool busy, ro;
+	bool busy, ro, viol;
 	int tries;
 
 	for (tries = 0; tries < 1000; tries++) {
@@ -211,6 +211,11 @@ static bool s2k_verify_page(struct s2k_vm *vm, struct s2k_verify *v, int vcpu, u
 		if (busy || !b.valid || b.pfn != a.pfn || b.writable != a.writable)
 			continue;
 		v->checked++;
+		viol = !h.present || h.pfn != a.pfn || (a.writable && (!h.writable || ro));
+		s2k_trace_verify(vm, vcpu, gpa, hva.v, a.pfn, h.present ? h.pfn : ~0ULL,
+				 (a.writable ? S2K_TRV_S2_W : 0) |
+				 (h.present && h.writable ? S2K_TRV_HOST_W : 0) |
+				 (viol ? S2K_TRV_VIOL : 0));
 		if (!h.present || h.pfn != a.pfn)
 			s2k_report(vm, v, vcpu < 0 ? S2K_VIOL_FRAME : S2K_VIOL_TLB,
 				   gpa, hva.v, &a, &h);
@@ -331,6 +336,7 @@ int s2k_verify(struct s2k_vm *vm, struct s2k_verify *v)
 	}
 	mmap_read_unlock(vm->mm);
 	mmput(vm->mm);
+	s2k_trace_verify_done(vm, v->checked, v->violations);
 out:
 	kfree(k.leaf);
 	return ret;

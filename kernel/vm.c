@@ -66,6 +66,7 @@ int s2k_vm_create(struct mm_struct *mm, struct s2k_vm **out)
 	mutex_init(&vm->slots_mutex);
 	spin_lock_init(&vm->last_lock);
 	spin_lock_init(&vm->inv_lock);
+	s2k_trace_init(vm);
 	for (i = 0; i < S2K_MAX_VCPUS; i++) {
 		spin_lock_init(&vm->vcpu[i].lock);
 		mutex_init(&vm->vcpu[i].run);
@@ -106,6 +107,7 @@ void s2k_vm_destroy(struct s2k_vm *vm)
 	for (i = 0; i < S2K_MAX_VCPUS; i++)
 		s2k_mc_drain(vm, &vm->vcpu[i].mc);
 	s2_vm_destroy(vm->core);
+	s2k_trace_free(vm);
 	kvfree(vm);
 }
 

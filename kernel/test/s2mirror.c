@@ -63,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "s2mmu_uapi.h"
+#include "s2trace.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -814,6 +815,90 @@ static void frozen_check(struct mirror *m, pid_t root, uint64_t *seed)
 	freeze_tree(root, false);
 }
 
+/* ---- recording (docs/trace.md) ------------------------------------------------ */
+
+/*
+ * s2mirror.record=NAME,NAME (or "all"): record what the kernel did to the
+ * mirrors of those stressors, the whole address space of each attachment
+ * into a buffer of s2mirror.reccap records, and write the busiest window
+ * of up to TRACE_WINDOW inside one memslot to /dev/ttyS1 when it detaches
+ * (s2trace_end_busiest: where the stressor works, whichever mapping that
+ * is).
+ */
+#define TRACE_WINDOW	(4ULL << 20)	/* what the checker's oracle covers */
+#define TRACE_ALL	(1ULL << 47)	/* user addresses, 4-level paging */
+static const char *record_list;
+static unsigned record_cap = 65536;
+static FILE *trace_out;
+static bool recording;
+/* the memslots at attach and at detach: a window may lie in either */
+static struct s2trace_slot trace_slots[2 * NSLOTS];
+static unsigned trace_nslots;
+
+static void trace_add_slots(struct mirror *m)
+{
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < NSLOTS; i++)
+		if (m->slots.used[i] && trace_nslots < 2 * NSLOTS)
+			/* the mirror's memslots sit at gpa = hva */
+			trace_slots[trace_nslots++] = (struct s2trace_slot){
+				i, m->slots.r[i].start, m->slots.r[i].start,
+				m->slots.r[i].end - m->slots.r[i].start };
+	pthread_mutex_unlock(&m->lock);
+}
+
+static bool recorded(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (record_list && !strcmp(record_list, "all"))
+		return true;
+	for (const char *p = record_list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+static void trace_attach(struct mirror *m)
+{
+	recording = false;
+	if (!recorded(m->row->st->name))
+		return;
+	if (s2trace_begin(m->dev, 0, TRACE_ALL, record_cap)) {
+		FAIL("%s: S2K_TRACE_CTL: %s", m->row->st->name, strerror(errno));
+		return;
+	}
+	trace_nslots = 0;
+	trace_add_slots(m);
+	recording = true;
+}
+
+static void trace_detach(struct mirror *m)
+{
+	unsigned long long dropped;
+	char name[64];
+	long got;
+
+	if (!recording)
+		return;
+	recording = false;
+	if (!trace_out)
+		trace_out = s2trace_open_serial("/dev/ttyS1");
+	if (!trace_out) {
+		FAIL("recording: /dev/ttyS1: %s", strerror(errno));
+		return;
+	}
+	trace_add_slots(m);
+	snprintf(name, sizeof(name), "stress-ng-%s-%u", m->row->st->name, m->row->attaches);
+	got = s2trace_end_busiest(m->dev, trace_out, name, trace_slots, trace_nslots,
+				  TRACE_WINDOW, &dropped);
+	if (got < 0)
+		FAIL("recording %s: %s", name, strerror((int)-got));
+	else
+		printf("S2MIRROR: recorded %s: %ld records in its busiest window, %llu dropped (buffer of %u)\n",
+		       name, got, dropped, record_cap);
+}
+
 /* ---- one attachment ---------------------------------------------------------- */
 
 static bool attach(struct mirror *m, pid_t pid)
@@ -860,6 +945,7 @@ static bool attach(struct mirror *m, pid_t pid)
 		sync_slots(m, mp);
 		m->maps = mp;
 	}
+	trace_attach(m);
 	return true;
 }
 
@@ -872,6 +958,7 @@ static void detach(struct mirror *m)
 	m->row->efault += atomic_load(&m->efault);
 	m->row->data_viol += atomic_load(&m->data_viol);
 	m->row->slot_updates += atomic_load(&m->slot_updates);
+	trace_detach(m);
 	close(m->dev);
 	close(m->memfd);
 	close(m->pagemap);
@@ -1258,6 +1345,10 @@ int main(int argc, char **argv)
 			secs_override = atof(argv[i] + 5);
 		else if (!strncmp(argv[i], "only=", 5))
 			only = argv[i] + 5;
+		else if (!strncmp(argv[i], "record=", 7))
+			record_list = argv[i] + 7;
+		else if (!strncmp(argv[i], "reccap=", 7))
+			record_cap = (unsigned)atoi(argv[i] + 7);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* stress-ng's files (temp files, YAML) from an unprivileged run too. */

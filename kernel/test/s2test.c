@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "s2mmu_uapi.h"
+#include "s2trace.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
@@ -79,6 +80,12 @@ static char *spare;		/* mremap target */
 static char *chaos;		/* slot 1's memory */
 static int scale = 1;		/* s2test.scale=N on the kernel command line */
 static atomic_int failures;
+/* s2test.record=PHASE,PHASE: record those phases (docs/trace.md) over the
+ * first TRACE_WINDOW bytes of slot 0, s2test.reccap=N records each. */
+#define TRACE_WINDOW	(4UL << 20)
+static const char *record_list = "mprotect";
+static unsigned record_cap = 1024;	/* overflows: the drop marker runs in CI */
+static FILE *trace_out;
 static atomic_bool stop;
 
 struct group {
@@ -617,6 +624,66 @@ static void *disruptor(void *arg)
 
 #define NACC	3
 
+/* Bad arguments to the recording ioctls: -EINVAL, and nothing starts
+ * recording (a read finds nothing). */
+static void trace_bad_input(void)
+{
+	static const struct s2k_trace_ctl bad[] = {
+		{ .size = PAGE, .capacity = 1, .enable = 1 },
+		{ .size = PAGE, .capacity = (1u << 20) + 1, .enable = 1 },
+		{ .size = 0, .capacity = 16, .enable = 1 },
+		{ .hva = ~0ULL - PAGE + 1, .size = 2 * PAGE, .capacity = 16, .enable = 1 },
+		{ .size = PAGE, .capacity = 16, .enable = 2 },
+	};
+	struct s2k_trace_rec rec;
+	struct s2k_trace_read rd = { .buf = (uintptr_t)&rec, .max = 0 };
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct s2k_trace_ctl c = bad[i];
+
+		if (!c.hva)
+			c.hva = (uintptr_t)region;
+		if (!ioctl(dev, S2K_TRACE_CTL, &c) || errno != EINVAL)
+			FAIL("S2K_TRACE_CTL bad argument %u: not EINVAL", i);
+	}
+	if (!ioctl(dev, S2K_TRACE_READ, &rd) || errno != EINVAL)
+		FAIL("S2K_TRACE_READ of 0 records: not EINVAL");
+	rd.max = 1;
+	if (ioctl(dev, S2K_TRACE_READ, &rd) || rd.got || rd.dropped_total)
+		FAIL("S2K_TRACE_READ after bad arguments: %u records", rd.got);
+}
+
+/* Is phase @name in s2test.record= (a comma-separated list)? */
+static bool recorded(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = record_list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+static void trace_phase(const char *name)
+{
+	unsigned long long dropped;
+	long n;
+
+	if (!trace_out)
+		trace_out = s2trace_open_serial("/dev/ttyS1");
+	if (!trace_out) {
+		FAIL("recording %s: /dev/ttyS1: %s", name, strerror(errno));
+		return;
+	}
+	n = s2trace_end(dev, trace_out, name, 0, GPA_BASE, (uintptr_t)region, REGION_SIZE,
+			(uintptr_t)region, TRACE_WINDOW, &dropped);
+	if (n < 0)
+		FAIL("recording %s: %s", name, strerror((int)-n));
+	else
+		printf("S2TEST: recorded %s: %ld records, %llu dropped (buffer of %u)\n", name, n,
+		       dropped, record_cap);
+}
+
 static void phase(const char *name, const int *ops, unsigned iters, bool chaos_too)
 {
 	pthread_t acc[NACC], dis, ch[2];
@@ -625,7 +692,11 @@ static void phase(const char *name, const int *ops, unsigned iters, bool chaos_t
 	unsigned i, g;
 	unsigned long a0 = atomic_load(&n_access);
 
+	bool rec = recorded(name);
+
 	printf("S2TEST: phase %s ...\n", name);
+	if (rec && s2trace_begin(dev, (uintptr_t)region, TRACE_WINDOW, record_cap))
+		FAIL("S2K_TRACE_CTL: %s", strerror(errno));
 	atomic_store(&stop, false);
 	for (i = 0; i < NACC; i++)
 		pthread_create(&acc[i], NULL, accessor, (void *)(uintptr_t)i);
@@ -655,6 +726,8 @@ static void phase(const char *name, const int *ops, unsigned iters, bool chaos_t
 	printf("S2TEST: phase %-16s %5.1fs %7lu accesses\n", name, now() - t0,
 	       atomic_load(&n_access) - a0);
 	verify(dev, name, 0, 0, false);
+	if (rec)
+		trace_phase(name);
 	fflush(stdout);
 }
 
@@ -1188,6 +1261,10 @@ int main(int argc, char **argv)
 	for (i = 1; i < (unsigned)argc; i++)
 		if (!strncmp(argv[i], "scale=", 6))
 			scale = atoi(argv[i] + 6) > 0 ? atoi(argv[i] + 6) : 1;
+		else if (!strncmp(argv[i], "record=", 7))
+			record_list = argv[i] + 7;
+		else if (!strncmp(argv[i], "reccap=", 7))
+			record_cap = (unsigned)atoi(argv[i] + 7);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	srand(1);
 
@@ -1209,6 +1286,7 @@ int main(int argc, char **argv)
 	slot(dev, S2K_SLOT_ADD, 0, GPA_BASE, region, REGION_SIZE);
 	slot(dev, S2K_SLOT_ADD, 1, CHAOS_GPA, chaos, CHAOS_PAGES * PAGE);
 	setup_reclaim();
+	trace_bad_input();
 	{
 		pthread_t pt;
 
