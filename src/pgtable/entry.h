@@ -48,10 +48,48 @@ static s2_always_inline void *pgt_va(const struct s2_pgtable *pgt, uint64_t pa)
 	return pgt->plat->phys_to_virt(pgt->ctx, s2_hpa(pa));
 }
 
+/*
+ * Address fields.  A field of one in-place-shiftable piece (every 48-bit
+ * arm64 configuration, EPT) is decoded with the derived oa_mask/oa_pos
+ * or tbl_mask/tbl_pos; a split one (FEAT_LPA, FEAT_LPA2, the test format)
+ * piece by piece, all S2_ADDR_PIECES of them, unused ones being mask 0.
+ * lv->split is decided once at init (format.h), so the test is the same
+ * way every time on a given table.
+ */
+static s2_always_inline uint64_t addr_decode(const struct s2_addr_field *f, uint64_t pte)
+{
+	uint64_t a = 0;
+	unsigned i;
+
+	for (i = 0; i < S2_ADDR_PIECES; i++)
+		a |= ((pte & f->p[i].mask) >> f->p[i].pos) << f->p[i].shift;
+	return a;
+}
+
+static s2_always_inline uint64_t addr_encode(const struct s2_addr_field *f, uint64_t pa)
+{
+	uint64_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < S2_ADDR_PIECES; i++)
+		v |= ((pa >> f->p[i].shift) << f->p[i].pos) & f->p[i].mask;
+	return v;
+}
+
 static s2_always_inline uint64_t lv_oa(const struct s2_pgtable *pgt,
 				       const struct s2_fmt_level *lv, uint64_t pte)
 {
-	return ((pte & lv->oa_mask) >> lv->oa_pos) << pgt->page_shift;
+	if (s2_likely(!lv->split))
+		return ((pte & lv->oa_mask) >> lv->oa_pos) << pgt->page_shift;
+	return addr_decode(&lv->oa, pte);
+}
+
+static s2_always_inline uint64_t lv_tbl_pa(const struct s2_pgtable *pgt,
+					   const struct s2_fmt_level *lv, uint64_t pte)
+{
+	if (s2_likely(!lv->split))
+		return ((pte & lv->tbl_mask) >> lv->tbl_pos) << pgt->page_shift;
+	return addr_decode(&lv->tbl, pte);
 }
 
 static s2_always_inline uint64_t *lv_child(const struct s2_pgtable *pgt,
@@ -59,19 +97,23 @@ static s2_always_inline uint64_t *lv_child(const struct s2_pgtable *pgt,
 {
 	if (s2_likely(pgt->child_direct))
 		return (uint64_t *)(uintptr_t)((pte & lv->tbl_mask) - pgt->child_va_offset);
-	return (uint64_t *)pgt_va(pgt, ((pte & lv->tbl_mask) >> lv->tbl_pos) << pgt->page_shift);
+	return (uint64_t *)pgt_va(pgt, lv_tbl_pa(pgt, lv, pte));
 }
 
 static s2_always_inline uint64_t lv_mk_table(const struct s2_pgtable *pgt,
 					     const struct s2_fmt_level *lv, void *child)
 {
-	return lv->table_bits | ((pgt_pa(pgt, child) >> pgt->page_shift) << lv->tbl_pos);
+	if (s2_likely(!lv->split))
+		return lv->table_bits | ((pgt_pa(pgt, child) >> pgt->page_shift) << lv->tbl_pos);
+	return lv->table_bits | addr_encode(&lv->tbl, pgt_pa(pgt, child));
 }
 
 static s2_always_inline uint64_t lv_oa_bits(const struct s2_pgtable *pgt,
 					    const struct s2_fmt_level *lv, uint64_t pa)
 {
-	return (pa >> pgt->page_shift) << lv->oa_pos;
+	if (s2_likely(!lv->split))
+		return (pa >> pgt->page_shift) << lv->oa_pos;
+	return addr_encode(&lv->oa, pa);
 }
 
 /* Everything of a leaf except its output address. */
