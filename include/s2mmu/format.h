@@ -32,7 +32,7 @@ struct s2_addr_piece {
  * An output or next-table address field.  One contiguous mask cannot
  * describe every format: FEAT_LPA puts OA[51:48] in descriptor bits
  * [15:12] (64K granule) and FEAT_LPA2 puts OA[51:50] in bits [9:8] (4K
- * and 16K granules), both above-and-below the main [47/49:ps] field, and
+ * and 16K granules), both below the main [47:ps] / [49:ps] field, and
  * the hostile test format splits its fields on purpose.  p[0] is the
  * piece that holds address bit page_shift (or the span, for a block).
  */

@@ -63,6 +63,22 @@ enum s2_format_id {
  */
 #define S2_PGT_NO_CONCAT	0x20
 
+/*
+ * Configuration.  arm64 (formats.md 1.7; the start level and root size
+ * follow from granule, ia_bits and S2_PGT_NO_CONCAT):
+ *   4K, 16K   ia_bits 32..48, oa_bits ia_bits..48 (start level 0 with 4K
+ *             needs oa_bits >= 44, level 1 with 16K >= 42);
+ *             with S2_PGT_LPA2 also ia_bits and oa_bits up to 52 (oa_bits
+ *             49..51 have no VTCR_EL2.PS encoding and are refused); 4K
+ *             starts at level -1 only with LPA2 (a 52-bit IPA without
+ *             concatenation: 16 entries), 16K at level 0 only with LPA2.
+ *   64K       ia_bits 32..48, oa_bits ia_bits..48 (level 1 needs >= 44);
+ *             oa_bits = 52 is FEAT_LPA: ia_bits up to 52, OA[51:48] in
+ *             descriptor bits [15:12], 4T blocks at level 1.  No LPA2.
+ * EPT: 4K only, ia_bits 39..57 (above 48: 5-level), oa_bits up to 52,
+ * neither S2_PGT_LPA2 nor S2_PGT_NO_CONCAT.  The test format: 4K, ia_bits
+ * 32..48, oa_bits up to 48, S2_PGT_NO_CONCAT allowed.
+ */
 struct s2_pgt_cfg {
 	enum s2_format_id format;
 	unsigned granule_shift;		/* 12, 14 or 16 (EPT: 12) */
