@@ -56,32 +56,43 @@ static s2_always_inline void *pgt_va(const struct s2_pgtable *pgt, uint64_t pa)
  * lv->split is decided once at init (format.h), so the test is the same
  * way every time on a given table.
  */
-static s2_always_inline uint64_t addr_decode(const struct s2_addr_field *f, uint64_t pte)
-{
-	uint64_t a = 0;
-	unsigned i;
+/*
+ * Out of line (pgtable.c): inlined, the three-piece loops cost the
+ * contiguous path registers and spills in the hot walks even where the
+ * branch never takes them.
+ */
+uint64_t s2pgt_addr_decode(const struct s2_addr_field *f, uint64_t pte);
+uint64_t s2pgt_addr_encode(const struct s2_addr_field *f, uint64_t pa);
+#define addr_decode s2pgt_addr_decode
+#define addr_encode s2pgt_addr_encode
 
-	for (i = 0; i < S2_ADDR_PIECES; i++)
-		a |= ((pte & f->p[i].mask) >> f->p[i].pos) << f->p[i].shift;
-	return a;
+/*
+ * What a caller knows of a field's shape: nothing (ask the level), or a
+ * constant that a walk specialised on the table's fmt.addr_split was
+ * compiled with, so that a loop over thousands of entries (a range map)
+ * tests nothing per entry.  ADDR_SPLIT is right for every level of a
+ * format that splits any: the pieces describe unsplit fields too.
+ */
+enum addr_shape { ADDR_ANY, ADDR_CONTIG, ADDR_SPLIT };
+
+static s2_always_inline bool lv_split_k(const struct s2_fmt_level *lv, enum addr_shape k)
+{
+	return k == ADDR_ANY ? s2_unlikely(lv->split) : k == ADDR_SPLIT;
 }
 
-static s2_always_inline uint64_t addr_encode(const struct s2_addr_field *f, uint64_t pa)
+static s2_always_inline uint64_t lv_oa_k(const struct s2_pgtable *pgt,
+					 const struct s2_fmt_level *lv, uint64_t pte,
+					 enum addr_shape k)
 {
-	uint64_t v = 0;
-	unsigned i;
-
-	for (i = 0; i < S2_ADDR_PIECES; i++)
-		v |= ((pa >> f->p[i].shift) << f->p[i].pos) & f->p[i].mask;
-	return v;
+	if (!lv_split_k(lv, k))
+		return ((pte & lv->oa_mask) >> lv->oa_pos) << pgt->page_shift;
+	return addr_decode(&lv->oa, pte);
 }
 
 static s2_always_inline uint64_t lv_oa(const struct s2_pgtable *pgt,
 				       const struct s2_fmt_level *lv, uint64_t pte)
 {
-	if (s2_likely(!lv->split))
-		return ((pte & lv->oa_mask) >> lv->oa_pos) << pgt->page_shift;
-	return addr_decode(&lv->oa, pte);
+	return lv_oa_k(pgt, lv, pte, ADDR_ANY);
 }
 
 static s2_always_inline uint64_t lv_tbl_pa(const struct s2_pgtable *pgt,
@@ -108,12 +119,19 @@ static s2_always_inline uint64_t lv_mk_table(const struct s2_pgtable *pgt,
 	return lv->table_bits | addr_encode(&lv->tbl, pgt_pa(pgt, child));
 }
 
+static s2_always_inline uint64_t lv_oa_bits_k(const struct s2_pgtable *pgt,
+					      const struct s2_fmt_level *lv, uint64_t pa,
+					      enum addr_shape k)
+{
+	if (!lv_split_k(lv, k))
+		return (pa >> pgt->page_shift) << lv->oa_pos;
+	return addr_encode(&lv->oa, pa);
+}
+
 static s2_always_inline uint64_t lv_oa_bits(const struct s2_pgtable *pgt,
 					    const struct s2_fmt_level *lv, uint64_t pa)
 {
-	if (s2_likely(!lv->split))
-		return (pa >> pgt->page_shift) << lv->oa_pos;
-	return addr_encode(&lv->oa, pa);
+	return lv_oa_bits_k(pgt, lv, pa, ADDR_ANY);
 }
 
 /* Everything of a leaf except its output address. */

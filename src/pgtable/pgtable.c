@@ -26,6 +26,28 @@ static bool plat_ok(const struct s2_platform *p, unsigned flags)
 	return true;
 }
 
+/* A split address field, piece by piece (entry.h); branch-free: unused
+ * pieces have mask 0. */
+uint64_t s2pgt_addr_decode(const struct s2_addr_field *f, uint64_t pte)
+{
+	uint64_t a = 0;
+	unsigned i;
+
+	for (i = 0; i < S2_ADDR_PIECES; i++)
+		a |= ((pte & f->p[i].mask) >> f->p[i].pos) << f->p[i].shift;
+	return a;
+}
+
+uint64_t s2pgt_addr_encode(const struct s2_addr_field *f, uint64_t pa)
+{
+	uint64_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < S2_ADDR_PIECES; i++)
+		v |= ((pa >> f->p[i].shift) << f->p[i].pos) & f->p[i].mask;
+	return v;
+}
+
 /*
  * The hot paths' view of an address field: every piece's bits, and when
  * the field is one piece whose descriptor bits map onto the address by a
