@@ -103,12 +103,17 @@ static s2_always_inline uint64_t lv_tbl_pa(const struct s2_pgtable *pgt,
 	return addr_decode(&lv->tbl, pte);
 }
 
+/* The child of a table entry when it is not (entry & mask) - offset:
+ * out of line, so the walks' loops carry one call, not the decode. */
+uint64_t *s2pgt_child_slow(const struct s2_pgtable *pgt, const struct s2_fmt_level *lv,
+			   uint64_t pte);
+
 static s2_always_inline uint64_t *lv_child(const struct s2_pgtable *pgt,
 					   const struct s2_fmt_level *lv, uint64_t pte)
 {
 	if (s2_likely(pgt->child_direct))
 		return (uint64_t *)(uintptr_t)((pte & lv->tbl_mask) - pgt->child_va_offset);
-	return (uint64_t *)pgt_va(pgt, lv_tbl_pa(pgt, lv, pte));
+	return s2pgt_child_slow(pgt, lv, pte);
 }
 
 static s2_always_inline uint64_t lv_mk_table(const struct s2_pgtable *pgt,

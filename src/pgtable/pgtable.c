@@ -48,6 +48,12 @@ uint64_t s2pgt_addr_encode(const struct s2_addr_field *f, uint64_t pa)
 	return v;
 }
 
+uint64_t *s2pgt_child_slow(const struct s2_pgtable *pgt, const struct s2_fmt_level *lv,
+			   uint64_t pte)
+{
+	return (uint64_t *)pgt_va(pgt, lv_tbl_pa(pgt, lv, pte));
+}
+
 /*
  * The hot paths' view of an address field: every piece's bits, and when
  * the field is one piece whose descriptor bits map onto the address by a
