@@ -767,11 +767,14 @@ void gen_select(uint64_t seed, uint32_t mask, uint32_t drop)
 
 	draw_world(seed);
 	G.mask = mask & (G.nops >= 32 ? GEN_ALL : (1u << G.nops) - 1);
-	G.drop = drop & (((1u << GEN_NR_DROPS) - 1) | GEN_MODE_MASK);
+	G.drop = drop & (((1u << GEN_NR_DROPS) - 1) | GEN_MODE_MASK |
+			 (G.format == S2_FMT_ARM64 ? GEN_LPA2 : 0));
 	G.cfg = G.cfg0;
 	c = &G.cfg;
 	c->dirty_mode = (G.drop & GEN_MODE_MASK) >> GEN_MODE_SHIFT;
 	c->ring_entries = ring_entries(seed);
+	if (G.drop & GEN_LPA2)
+		c->pgt_flags |= S2_PGT_LPA2;
 	if (G.drop & GEN_DROP_NO_FWB)
 		c->pgt_flags &= ~S2_PGT_NO_FWB;
 	if (G.drop & GEN_DROP_HW_AF)
@@ -794,6 +797,11 @@ void gen_select(uint64_t seed, uint32_t mask, uint32_t drop)
 	snprintf(G.name, sizeof(G.name), "gen-%llx-%x-%x", (unsigned long long)G.seed, G.mask,
 		 G.drop);
 	G.on = true;
+}
+
+bool gen_pick_lpa2(uint64_t seed)
+{
+	return ((seed * 0x9e3779b97f4a7c15ULL) >> 62) == 0;
 }
 
 bool gen_select_name(const char *name)
@@ -1233,7 +1241,9 @@ void gen_describe(FILE *f)
 	bool any = false;
 
 	fprintf(f, "world %s (%s): %s, %s VMA %#llx %s, slot 0 GPA %#llx+%#llx at HVA +%#llx%s%s\n",
-		G.name, theme_name[G.theme], G.format == S2_FMT_EPT ? "EPT" : "arm64", vma_kind[c->kind],
+		G.name, theme_name[G.theme],
+		G.format == S2_FMT_EPT ? "EPT" : (c->pgt_flags & S2_PGT_LPA2) ? "arm64 LPA2 52-bit" : "arm64",
+		vma_kind[c->kind],
 		(unsigned long long)c->vma_len,
 		c->vma_prot & HOST_PROT_WRITE ? "rw" : "ro", (unsigned long long)c->slot_gpa,
 		(unsigned long long)c->slot_size, (unsigned long long)c->slot_hva_off,

@@ -46,6 +46,19 @@ enum {
 	GEN_DROP_VCPU1 = 1u << 8,	/* one vCPU: vCPU 1's operations do nothing */
 	GEN_NR_DROPS = 9,
 };
+/*
+ * Not a drop but an addition, carried in the same field so that the
+ * token names it: the arm64 world walks a FEAT_LPA2 table with a 52-bit
+ * IPA and output from level -1 (issue 17 item 2).  Tokens from before it
+ * never have the bit, so their worlds are what they were.  `--generate`
+ * sets it on about one arm64 world in four (gen_pick_lpa2); on an EPT
+ * world it is dropped.
+ */
+#define GEN_LPA2	(1u << 9)
+
+/* Whether `--generate` makes world @seed a FEAT_LPA2 one: a function of
+ * the seed, so that --shard and reruns agree. */
+bool gen_pick_lpa2(uint64_t seed);
 
 /*
  * Not a drop: bits 12-13 of the DROP field carry the world's dirty-logging

@@ -704,8 +704,10 @@ static void usage(FILE *f)
 "                        visible to other threads late and out of order\n"
 "                        (per-thread store buffers, docs/bugs.md); tokens\n"
 "                        found so start with W/ and replay in that mode\n"
-"  --format F            stage-2 format: arm64 (default) or ept; on ept the\n"
-"                        scenarios needing arm64-only hardware are skipped\n"
+"  --format F            stage-2 format: arm64 (default), arm64-lpa2 (4K,\n"
+"                        FEAT_LPA2, 52-bit IPA and output from level -1)\n"
+"                        or ept; on ept the scenarios needing arm64-only\n"
+"                        hardware are skipped\n"
 "  --json                JSON on stdout instead of the table\n"
 "  --depth D             PCT depth (3); --bound B: DFS preemption bound (2)\n"
 "  --corpus FILE         append every counterexample's token to FILE\n"
@@ -1122,8 +1124,10 @@ static int gen_main(unsigned nworlds, const char *world, const char *inject, int
 		if (!world && !shard_mine(w))
 			continue;
 		if (!world)
-			gen_select(ws, GEN_ALL, gen_dirty_mode < 0 ? gen_world_drop(ws) :
-					   (uint32_t)gen_dirty_mode << GEN_MODE_SHIFT);
+			gen_select(ws, GEN_ALL,
+				   (gen_dirty_mode < 0 ? gen_world_drop(ws) :
+				    (uint32_t)gen_dirty_mode << GEN_MODE_SHIFT) |
+				   (gen_pick_lpa2(ws) ? GEN_LPA2 : 0));
 		else if (!gen_select_name(world))
 			return 2;
 		ws = gen_seed();
@@ -1211,12 +1215,13 @@ int main(int argc, char **argv)
 			}
 			i++;
 		} else if (v && !strcmp(a, "--format")) {
-			if (!strcmp(v, "arm64"))
+			ck_lpa2 = !strcmp(v, "arm64-lpa2");
+			if (!strcmp(v, "arm64") || ck_lpa2)
 				ck_format = S2_FMT_ARM64;
 			else if (!strcmp(v, "ept"))
 				ck_format = S2_FMT_EPT;
 			else {
-				fprintf(stderr, "s2mmu check: --format arm64 or ept\n");
+				fprintf(stderr, "s2mmu check: --format arm64, arm64-lpa2 or ept\n");
 				return 2;
 			}
 			format_given = true;
@@ -1490,7 +1495,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "\r%70s\r", "");
 		if (json) {
 			printf("{\"format\":\"%s\",\"scenarios\":[",
-			       ck_format == S2_FMT_EPT ? "ept" : "arm64");
+			       ck_format == S2_FMT_EPT ? "ept" : ck_lpa2 ? "arm64-lpa2" : "arm64");
 			for (unsigned i = 0; i < nr_scenarios; i++)
 				printf("%s{\"name\":\"%s\",\"schedules\":%llu,\"violations\":%u}",
 				       i ? "," : "", scenarios[i].name,

@@ -18,6 +18,12 @@
 struct world *W;
 int ck_inject;
 int ck_format = S2_FMT_ARM64;
+bool ck_lpa2;
+/* Physical address of frame 0 (and offset of table pages): bits 49..51
+ * set in a 52-bit world, 0 otherwise.  Addresses enter the world's
+ * frame numbering only through resolve (adds it) and the engine's leaves
+ * and cache hooks (subtract it). */
+static uint64_t w_pa_base;
 
 #define PG		4096ULL
 #define POOL_PAGES	512
@@ -556,7 +562,7 @@ static void c_tlbi_vm(void *ctx)
 
 static void c_dcache(void *ctx, s2_hpa_t hpa, uint64_t size)
 {
-	uint64_t pa = hpa.v;
+	uint64_t pa = hpa.v - w_pa_base;
 
 	(void)ctx;
 	ck_point("dcache clean+inval");
@@ -566,7 +572,7 @@ static void c_dcache(void *ctx, s2_hpa_t hpa, uint64_t size)
 
 static void c_icache(void *ctx, s2_hpa_t hpa, uint64_t size)
 {
-	uint64_t pa = hpa.v;
+	uint64_t pa = hpa.v - w_pa_base;
 
 	(void)ctx;
 	ck_note("icache inval %#llx+%#llx", (unsigned long long)pa, (unsigned long long)size);
@@ -694,13 +700,14 @@ static int g_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved *r
 		/* memory behind a PFNMAP is mapped Normal (pfn_is_map_memory) */
 		bool mem = W->cfg.pfnmap_mem && pfn >= W_IO_PFN0 + 128;
 
-		*r = (struct s2_resolved){ .pa = s2_hpa(pfn << 12), .writable = wr,
+		*r = (struct s2_resolved){ .pa = s2_hpa(w_pa_base + (pfn << 12)), .writable = wr,
 					   .device = !mem, .cookie = pfn };
 		return 0;
 	}
 	if (ret)
 		return herr(ret);
-	*r = (struct s2_resolved){ .pa = s2_hpa(pfn << 12), .writable = wr, .cookie = pfn };
+	*r = (struct s2_resolved){ .pa = s2_hpa(w_pa_base + (pfn << 12)), .writable = wr,
+				   .cookie = pfn };
 	return 0;
 }
 
@@ -1066,7 +1073,7 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 			      .dbm = m.hw_dirty_ok,
 			      .wclean = s2_pte_hw_update(pgt, pte, level, S2_HW_SET_DIRTY) != pte,
 			      .ipa = gpa & ~(m.size - 1),
-			      .size = m.size, .pa = m.pa.v, .fill_tick = tick(),
+			      .size = m.size, .pa = m.pa.v - w_pa_base, .fill_tick = tick(),
 			      .level = level };
 	check_i5(e);
 	e->gen = e->pa >> 12 < W_IO_PFN0 ? host_frame_gen(W->phys, e->pa >> 12) : 0;
@@ -1574,7 +1581,7 @@ static int audit_visit(struct s2_walk_ctx *c, unsigned visit)
 	s2_pte_decode(c->pgt, c->old, c->level, &m);
 	if (!m.valid || a->n >= S2_ARRAY_SIZE(a->l))
 		return 0;
-	a->l[a->n++] = (struct audit_leaf){ c->addr, m.size, m.pa.v,
+	a->l[a->n++] = (struct audit_leaf){ c->addr, m.size, m.pa.v - w_pa_base,
 					    (m.prot & S2_PROT_W) != 0 };
 	return 0;
 }
@@ -1754,6 +1761,21 @@ void w_create(const struct w_cfg *cfg)
 				      .ia_bits = 39, .oa_bits = 48,
 				      .flags = ck_format == S2_FMT_EPT ? S2_PGT_EPT_AD : cfg->pgt_flags,
 				      .plat = &cplat, .plat_ctx = W };
+	/*
+	 * 52-bit arm64 (issue 17 item 2): five levels from level -1, so a
+	 * walk has two more entry loads for another thread to run between,
+	 * and table pages above 2^48 so that every table descriptor carries
+	 * OA[51:50] in bits [9:8], as do the leaves: frames too sit above
+	 * 2^48 (w_pa_base).
+	 */
+	cplat.linear_offset = 0;
+	w_pa_base = 0;
+	if (ck_format == S2_FMT_ARM64 && (ck_lpa2 || (cfg->pgt_flags & S2_PGT_LPA2))) {
+		vc.pgt.ia_bits = vc.pgt.oa_bits = 52;
+		vc.pgt.flags |= S2_PGT_LPA2 | S2_PGT_NO_CONCAT;
+		cplat.linear_offset = (int64_t)(0xeULL << 48);
+		w_pa_base = 0xeULL << 48;
+	}
 	vc.host = &gops;
 	vc.host_ctx = W;
 	vc.flags = cfg->vm_flags;

@@ -130,6 +130,10 @@ struct world {
 extern struct world *W;
 extern int ck_inject;			/* enum s2_bug_id + 1, 0 = none */
 extern int ck_format;			/* enum s2_format_id of the VM: ARM64 or EPT */
+/* arm64 only: every world's table is FEAT_LPA2 with a 52-bit IPA and
+ * output, walked from level -1 (--format arm64-lpa2); a world whose
+ * pgt_flags carry S2_PGT_LPA2 (generated ones) is so on its own */
+extern bool ck_lpa2;
 
 void w_process_init(void);		/* once per process: table-page pool */
 void w_create(const struct w_cfg *cfg);

@@ -407,7 +407,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.fmt = tf->name;
 	cfg = (struct s2_pgt_cfg){
 		.format = tf->id, .granule_shift = tf->granule_shift, .ia_bits = tf->ia_bits,
-		.oa_bits = 48, .flags = tf->flags, .plat = fuzz_platform(), .plat_ctx = H,
+		.oa_bits = tfmt_oa(tf), .flags = tf->flags, .plat = fuzz_platform(), .plat_ctx = H,
 	};
 	/* non-FWB is an arm64 notion (EPT is always cache-coherent) */
 	if ((b0 & 0x80) && tf->id != S2_FMT_EPT)

@@ -76,7 +76,9 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 	if (tfmt_init(&pgt, h, f, 0))
 		TAP_BAIL("init %s", f->name);
 	m.pgt = &pgt;
-	m.base = 0;
+	/* with a 52-bit IPA the window sits at the top of the space, so
+	 * every index of a level -1 or wide level 0 / 1 root is non-zero */
+	m.base = tfmt_ipa_base(f, window);
 	m.ps = pgt.page_shift;
 	m.npages = window >> m.ps;
 	m.p = malloc(m.npages * sizeof(*m.p));
@@ -86,24 +88,29 @@ static int run_format(const struct tfmt *f, unsigned long nops, uint64_t seed)
 	for (op = 0; op < nops; op++) {
 		unsigned long errors_before = errors;
 		uint64_t size = rnd_size(&m);
-		uint64_t ipa = (rnd() % (m.npages)) << m.ps;
+		uint64_t ipa = m.base + ((rnd() % (m.npages)) << m.ps);
 		unsigned kind = (unsigned)(rnd() % 100);
 
-		if (ipa + size > window)
-			ipa = window - size;
+		if (ipa + size > m.base + window)
+			ipa = m.base + window - size;
 		if (kind < 40) {
 			/* map: output congruent with the input most of the time
 			 * so that blocks happen */
-			uint64_t pa = (rnd() & 1) ? ipa + ((rnd() % 64) << 30)
-						  : (rnd() % (1ULL << 36)) << m.ps;
+			uint64_t pa = (rnd() & 1) ? ipa + ((rnd() % 64) << 30) : rnd();
 			unsigned prot = S2_PROT_R | (rnd() & 1 ? S2_PROT_W : 0) |
 					(rnd() % 4 == 0 ? S2_PROT_X : 0);
 			uint64_t caps[3] = { 0, 1ULL << m.ps, span(&m, 2) };
 			uint64_t cap = caps[rnd() % 3];
 			bool shared = size == (1ULL << m.ps) && (rnd() & 1);
 
-			pa &= (1ULL << 47) - 1;
+			/* anywhere in the output size: a 52-bit format's
+			 * top address pieces carry every value */
+			pa &= (1ULL << (tfmt_oa(f) - 1)) - 1;
+			if (tfmt_oa(f) > 48)
+				pa |= rnd() & (1ULL << (tfmt_oa(f) - 1));
 			pa &= ~((1ULL << m.ps) - 1);
+			if (pa + size > (1ULL << tfmt_oa(f)))
+				pa = (1ULL << tfmt_oa(f)) - size;
 			s2_memcache_topup(&pgt, &mc, s2_pgt_pages_needed(&pgt, s2_gpa(ipa), size));
 			ret = s2_pgt_map(&pgt, s2_gpa(ipa), size, s2_hpa(pa), prot, cap, &mc,
 					 shared ? S2_WALK_SHARED : 0);

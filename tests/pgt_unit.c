@@ -96,6 +96,94 @@ static void test_geometry(void)
 	s2_hosted_free(h);
 }
 
+/*
+ * 52-bit addresses and the no-concatenation policy (formats.md 1.7, Arm
+ * ARM S2InvalidSL / S2InconsistentSL as QEMU models them): level -1 is
+ * 4K with DS = 1 only, 16K level 0 needs DS = 1, a 52-bit IPA or OA needs
+ * DS = 1 with 4K / 16K and FEAT_LPA (PS = 52) with 64K.  A rejected
+ * configuration allocates nothing.
+ */
+static void test_geometry_52(void)
+{
+	static const struct { unsigned gs, ia, oa, flags; int ret, sl; unsigned entries; } g[] = {
+		{ 12, 52, 52, S2_PGT_LPA2, 0, 0, 8192 },	/* L0 + 16 tables (KVM) */
+		{ 12, 52, 52, S2_PGT_LPA2 | S2_PGT_NO_CONCAT, 0, -1, 16 },
+		{ 12, 49, 52, S2_PGT_LPA2 | S2_PGT_NO_CONCAT, 0, -1, 2 },
+		{ 12, 49, 52, S2_PGT_LPA2, 0, 0, 1024 },	/* L0 + 2 tables */
+		{ 12, 48, 48, S2_PGT_LPA2 | S2_PGT_NO_CONCAT, 0, 0, 512 },
+		{ 12, 40, 48, S2_PGT_NO_CONCAT, 0, 0, 2 },
+		{ 12, 40, 48, S2_PGT_LPA2, 0, 1, 1024 },
+		{ 14, 52, 52, S2_PGT_LPA2, 0, 0, 32 },
+		{ 14, 52, 52, S2_PGT_LPA2 | S2_PGT_NO_CONCAT, 0, 0, 32 },
+		{ 14, 48, 48, S2_PGT_LPA2 | S2_PGT_NO_CONCAT, 0, 0, 2 },
+		{ 14, 48, 48, S2_PGT_LPA2, 0, 1, 4096 },	/* still L1 + 2 tables */
+		{ 16, 52, 52, 0, 0, 1, 1024 },
+		{ 16, 52, 52, S2_PGT_NO_CONCAT, 0, 1, 1024 },
+		{ 16, 49, 52, 0, 0, 1, 128 },
+		{ 16, 48, 52, 0, 0, 1, 64 },
+		{ 16, 43, 48, S2_PGT_NO_CONCAT, 0, 1, 2 },
+		/* illegal */
+		{ 12, 52, 52, 0, -S2_EINVAL, 0, 0 },		/* 52-bit IPA without DS */
+		{ 12, 48, 52, 0, -S2_EINVAL, 0, 0 },		/* 52-bit OA without DS */
+		{ 14, 52, 52, 0, -S2_EINVAL, 0, 0 },
+		{ 14, 48, 48, S2_PGT_NO_CONCAT, -S2_EINVAL, 0, 0 },	/* 16K L0 without DS */
+		{ 12, 40, 40, S2_PGT_NO_CONCAT, -S2_EINVAL, 0, 0 },	/* 4K L0: PARange < 44 */
+		{ 16, 48, 48, S2_PGT_LPA2, -S2_EINVAL, 0, 0 },	/* no DS with 64K */
+		{ 16, 52, 48, 0, -S2_EINVAL, 0, 0 },		/* IPA wider than OA */
+		{ 12, 52, 48, S2_PGT_LPA2, -S2_EINVAL, 0, 0 },
+		{ 12, 50, 50, S2_PGT_LPA2, -S2_EINVAL, 0, 0 },	/* no PS encoding for 50 */
+		{ 16, 48, 51, 0, -S2_EINVAL, 0, 0 },
+		{ 12, 53, 52, S2_PGT_LPA2, -S2_EINVAL, 0, 0 },
+		{ 12, 48, 53, S2_PGT_LPA2, -S2_EINVAL, 0, 0 },
+	};
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_hosted_stats st;
+
+	for (size_t i = 0; i < S2_ARRAY_SIZE(g); i++) {
+		struct s2_pgtable pgt;
+		int ret = init_fmt(&pgt, h, S2_FMT_ARM64, g[i].gs, g[i].ia, g[i].oa, g[i].flags);
+
+		if (g[i].ret) {
+			s2_hosted_get_stats(h, &st);
+			tap_ok(ret == g[i].ret && st.pages_live == 0,
+			       "geometry %uK IPA %u OA %u flags %#x rejected (%d), nothing allocated",
+			       1U << (g[i].gs - 10), g[i].ia, g[i].oa, g[i].flags, ret);
+			continue;
+		}
+		tap_ok(ret == 0 && pgt.start_level == g[i].sl && pgt.root_entries == g[i].entries &&
+		       pgt.root_size == ((size_t)g[i].entries * 8 > ((size_t)1 << g[i].gs) ?
+					(size_t)g[i].entries * 8 : (size_t)1 << g[i].gs),
+		       "geometry %uK IPA %u OA %u flags %#x: start level %d (want %d), %u root "
+		       "entries (want %u)", 1U << (g[i].gs - 10), g[i].ia, g[i].oa, g[i].flags,
+		       pgt.start_level, g[i].sl, pgt.root_entries, g[i].entries);
+		if (!ret)
+			s2_pgt_destroy(&pgt);
+	}
+	/* the flags belong to arm64 (and, for the root policy, the test format) */
+	{
+		struct s2_pgtable pgt;
+		int r1 = init_fmt(&pgt, h, S2_FMT_EPT, 12, 48, 48, S2_PGT_LPA2);
+		int r2 = init_fmt(&pgt, h, S2_FMT_EPT, 12, 48, 48, S2_PGT_NO_CONCAT);
+		int r3 = init_fmt(&pgt, h, S2_FMT_TEST, 12, 40, 48, S2_PGT_LPA2);
+		int r4 = init_fmt(&pgt, h, S2_FMT_TEST, 12, 40, 52, 0);
+
+		s2_hosted_get_stats(h, &st);
+		tap_ok(r1 == -S2_EINVAL && r2 == -S2_EINVAL && r3 == -S2_EINVAL && r4 == -S2_EINVAL &&
+		       st.pages_live == 0,
+		       "LPA2 / no-concatenation on EPT, LPA2 or a 52-bit OA on the test format: "
+		       "-EINVAL, nothing allocated");
+		tap_ok(init_fmt(&pgt, h, S2_FMT_TEST, 12, 40, 48, S2_PGT_NO_CONCAT) == 0 &&
+		       pgt.start_level == 0 && pgt.root_entries == 2,
+		       "test format without concatenation: level 0, 2 entries");
+		s2_pgt_destroy(&pgt);
+		tap_ok(init_fmt(&pgt, h, S2_FMT_EPT, 12, 52, 52, S2_PGT_EPT_AD) == 0 &&
+		       pgt.fmt.lv[S2_LVL(3)].oa_mask == S2_GENMASK(51, 12) && !pgt.fmt.addr_split,
+		       "EPT with a 52-bit output: one contiguous field [51:12]");
+		s2_pgt_destroy(&pgt);
+	}
+	s2_hosted_free(h);
+}
+
 /* ------------------------------------------------------------ encoding */
 
 static void test_arm64_encoding(void)
@@ -160,6 +248,156 @@ static void test_arm64_encoding(void)
 	       "arm64 64K: page at level 3");
 	s2_pgt_destroy(&pgt);
 	s2_memcache_free(&pgt, &mc);
+	s2_hosted_free(h);
+}
+
+/*
+ * 52-bit encodings, checked bit by bit against the Arm ARM layout
+ * (formats.md 1.3, 1.4): with DS = 1 the output and next-table addresses
+ * are [49:ps] in place plus OA[51:50] in [9:8], and a leaf has no SH
+ * field; with FEAT_LPA (64K, PS = 52) OA[51:48] sit in [15:12].  Table
+ * pages live above 2^48 here (TFMT_PA_HI), so table descriptors carry
+ * the top pieces too, and the walk by s2_pte_child, which decodes them,
+ * must reach the leaf lookup finds.
+ */
+static uint64_t lpa2_addr(uint64_t pa, unsigned lo)
+{
+	return (pa & S2_GENMASK(49, lo)) | ((pa >> 50) & 3) << 8;
+}
+
+static uint64_t lpa_addr(uint64_t pa, unsigned lo)
+{
+	return (pa & S2_GENMASK(47, lo)) | ((pa >> 48) & 0xf) << 12;
+}
+
+/* Walk from the root to @ipa's leaf by s2_pte_child; every table
+ * descriptor on the way must encode its child's physical address as
+ * @enc says.  Return the level reached, -9 on a bad table descriptor. */
+static int walk_52(struct s2_pgtable *pgt, uint64_t ipa, uint64_t (*enc)(uint64_t, unsigned),
+		   uint64_t *leaf)
+{
+	uint64_t *table = pgt->root;
+	int level = pgt->start_level;
+
+	for (;;) {
+		unsigned sh = pgt->shift[S2_LVL(level)];
+		uint64_t idx = (ipa >> sh) & (level == pgt->start_level ?
+					      pgt->root_entries - 1 :
+					      (1ULL << pgt->fmt.bits_per_level) - 1);
+		uint64_t pte = table[idx];
+		uint64_t *child = s2_pte_child(pgt, pte, level);
+
+		if (!child) {
+			*leaf = pte;
+			return level;
+		}
+		if ((pte & ~S2_GENMASK(1, 0)) !=
+		    enc((uint64_t)(uintptr_t)child + TFMT_PA_HI, pgt->page_shift))
+			return -9;
+		table = child;
+		level++;
+	}
+}
+
+static void test_arm64_encoding_52(void)
+{
+	static const struct tfmt hi4 = { "4k-lpa2", S2_FMT_ARM64, 12, 52,
+					 S2_PGT_LPA2 | S2_PGT_NO_CONCAT, 52, TFMT_PA_HI };
+	static const struct tfmt hi16 = { "16k-lpa2", S2_FMT_ARM64, 14, 52, S2_PGT_LPA2, 52,
+					  TFMT_PA_HI };
+	static const struct tfmt hi64 = { "64k-lpa", S2_FMT_ARM64, 16, 52, 0, 52, TFMT_PA_HI };
+	const uint64_t rw = 0xc0 | 0x400 | (6 << 2);	/* S2AP RW, AF, Normal-WB (FWB) */
+	const uint64_t xn = 1ULL << 54;
+	struct s2_hosted *h = s2_hosted_new();
+	struct s2_pgtable pgt;
+	struct s2_memcache mc = S2_MEMCACHE_INIT;
+	struct s2_mapping m;
+	uint64_t ipa, pa, leaf;
+
+	/* 4K, DS = 1, 52-bit IPA from level -1 */
+	tfmt_init(&pgt, h, &hi4, 0);
+	s2_memcache_topup(&pgt, &mc, 16);
+	ipa = S2_GENMASK(51, 12);			/* the last page of the IPA space */
+	pa = 0xdULL << 48 | 0x2345678000ULL;		/* OA[51:50] = 0b11, [49:48] = 0b01 */
+	s2_pgt_map(&pgt, s2_gpa(ipa), K4, s2_hpa(pa), S2_PROT_R | S2_PROT_W, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(ipa), &m);
+	tap_ok(pgt.start_level == -1 && m.valid && m.level == 3 && m.pa.v == pa &&
+	       m.raw == (lpa2_addr(pa, 12) | 3 | rw | xn) && m.prot == (S2_PROT_R | S2_PROT_W),
+	       "arm64 4K LPA2: page at the top of a 52-bit IPA, OA[51:50] in [9:8], no SH: %#llx",
+	       (unsigned long long)m.raw);
+	tap_ok(walk_52(&pgt, ipa, lpa2_addr, &leaf) == 3 && leaf == m.raw,
+	       "arm64 4K LPA2: level -1..2 table descriptors hold [49:12] + [51:50] in [9:8]");
+	s2_pgt_map(&pgt, s2_gpa(0x3000), K4, s2_hpa(0xf000000009000ULL), S2_PROT_R | S2_PROT_DEVICE,
+		   0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(0x3000), &m);
+	tap_ok(m.prot == (S2_PROT_R | S2_PROT_DEVICE) && m.pa.v == 0xf000000009000ULL &&
+	       m.raw == (lpa2_addr(0xf000000009000ULL, 12) | 3 | 0x40 | 0x400 | (1 << 2) | xn),
+	       "arm64 4K LPA2: device page with OA[51:50] set reads back as device: %#llx",
+	       (unsigned long long)m.raw);
+	/* a 512G block at level 0 (DS = 1 only) */
+	s2_memcache_topup(&pgt, &mc, 16);
+	ipa = 0xa5ULL << 39;
+	pa = 0xbULL << 48 | 0x3ULL << 39;
+	tap_ok(s2_pgt_max_block(&pgt, 0) == 1ULL << 39 &&
+	       s2_pgt_map(&pgt, s2_gpa(ipa), 1ULL << 39, s2_hpa(pa), S2_PROT_R, 0, &mc, 0) == 0 &&
+	       s2_pgt_lookup(&pgt, s2_gpa(ipa + 0x1234000), &m) == 0 && m.level == 0 &&
+	       m.size == 1ULL << 39 && m.pa.v == pa && (m.raw & 3) == 1 &&
+	       (m.raw & (S2_GENMASK(49, 12) | S2_GENMASK(9, 8))) == lpa2_addr(pa, 39),
+	       "arm64 4K LPA2: 512G block at level 0: %#llx", (unsigned long long)m.raw);
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+
+	/* 16K, DS = 1: level 0 root of 32 entries, 64G blocks at level 1 */
+	tfmt_init(&pgt, h, &hi16, 0);
+	s2_memcache_topup(&pgt, &mc, 16);
+	ipa = 0x1fULL << 47 | 0x4000;
+	pa = 0x9ULL << 48 | 0x7654320000ULL;
+	s2_pgt_map(&pgt, s2_gpa(ipa), 16384, s2_hpa(pa), S2_PROT_R | S2_PROT_W, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(ipa), &m);
+	tap_ok(pgt.start_level == 0 && pgt.root_entries == 32 && m.level == 3 && m.pa.v == pa &&
+	       m.raw == (lpa2_addr(pa, 14) | 3 | rw | xn),
+	       "arm64 16K LPA2: page, OA[51:50] in [9:8]: %#llx", (unsigned long long)m.raw);
+	tap_ok(walk_52(&pgt, ipa, lpa2_addr, &leaf) == 3 && leaf == m.raw,
+	       "arm64 16K LPA2: table descriptors hold [49:14] + [51:50] in [9:8]");
+	ipa = 0x3ULL << 36;
+	pa = 0x5ULL << 48 | 0x7ULL << 36;
+	tap_ok(s2_pgt_map(&pgt, s2_gpa(ipa), 1ULL << 36, s2_hpa(pa), S2_PROT_R, 0, &mc, 0) == 0 &&
+	       s2_pgt_lookup(&pgt, s2_gpa(ipa), &m) == 0 && m.level == 1 &&
+	       m.size == 1ULL << 36 && m.pa.v == pa && (m.raw & 3) == 1,
+	       "arm64 16K LPA2: 64G block at level 1");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+
+	/* 64K, FEAT_LPA: OA[51:48] in [15:12], 4T blocks at level 1 */
+	tfmt_init(&pgt, h, &hi64, 0);
+	s2_memcache_topup(&pgt, &mc, 16);
+	ipa = S2_GENMASK(51, 16);
+	pa = 0xaULL << 48 | 0x123450000ULL;
+	s2_pgt_map(&pgt, s2_gpa(ipa), 0x10000, s2_hpa(pa), S2_PROT_R | S2_PROT_W, 0, &mc, 0);
+	s2_pgt_lookup(&pgt, s2_gpa(ipa), &m);
+	tap_ok(pgt.start_level == 1 && pgt.root_entries == 1024 && m.level == 3 && m.pa.v == pa &&
+	       m.raw == (lpa_addr(pa, 16) | 3 | rw | 0x300 | xn),
+	       "arm64 64K LPA: page, OA[51:48] in [15:12], SH kept: %#llx",
+	       (unsigned long long)m.raw);
+	tap_ok(walk_52(&pgt, ipa, lpa_addr, &leaf) == 3 && leaf == m.raw,
+	       "arm64 64K LPA: table descriptors hold [47:16] + [51:48] in [15:12]");
+	ipa = 0x3ULL << 42;
+	pa = 0xfULL << 48 | 0x2ULL << 42;
+	tap_ok(s2_pgt_map(&pgt, s2_gpa(ipa), 1ULL << 42, s2_hpa(pa), S2_PROT_R, 0, &mc, 0) == 0 &&
+	       s2_pgt_lookup(&pgt, s2_gpa(ipa + 0x10000), &m) == 0 && m.level == 1 &&
+	       m.size == 1ULL << 42 && m.pa.v == pa && ((m.raw >> 12) & 0xf) == 0xf,
+	       "arm64 64K LPA: 4T block at level 1 with OA[51:48] = 0xf");
+	s2_pgt_destroy(&pgt);
+	s2_memcache_free(&pgt, &mc);
+
+	/* without a 52-bit output the 64K format has no [15:12] piece and no
+	 * level-1 block, and its 48-bit fields stay on the contiguous path */
+	init_fmt(&pgt, h, S2_FMT_ARM64, 16, 48, 48, 0);
+	tap_ok(!strcmp(pgt.fmt.name, "arm64-64k") && !pgt.fmt.addr_split &&
+	       s2_pgt_max_block(&pgt, 0) == 512ULL << 20 &&
+	       pgt.fmt.lv[S2_LVL(3)].oa_mask == S2_GENMASK(47, 16),
+	       "arm64 64K with a 48-bit output: one contiguous field, blocks up to 512M");
+	s2_pgt_destroy(&pgt);
 	s2_hosted_free(h);
 }
 
@@ -229,7 +467,53 @@ static void test_hw_api(void)
 
 static unsigned lowbit(uint64_t m) { return m ? (unsigned)__builtin_ctzll(m) : 64; }
 static unsigned highbit(uint64_t m) { return m ? 63 - (unsigned)__builtin_clzll(m) : 64; }
-static bool contiguous(uint64_t m) { return m && ((m >> lowbit(m)) & ((m >> lowbit(m)) + 1)) == 0; }
+
+/*
+ * An address field, piece by piece: every address bit in [lo, hi) held by
+ * exactly one descriptor bit of exactly one piece, no piece bit standing
+ * for an address bit outside [lo, 52), pieces disjoint, and the hot
+ * paths' derived view (mask = all pieces; pos, when the field is not
+ * split) saying the same.  NULL, or what is wrong.
+ */
+static const char *field_bad(const struct s2_addr_field *f, unsigned lo, unsigned hi,
+			     uint64_t mask, unsigned pos, bool split, unsigned page_shift)
+{
+	uint64_t seen = 0;
+	unsigned b, i, used = 0;
+
+	for (i = 0; i < S2_ADDR_PIECES; i++) {
+		const struct s2_addr_piece *p = &f->p[i];
+
+		if (p->mask & seen)
+			return "pieces overlap";
+		seen |= p->mask;
+		if (!p->mask)
+			continue;
+		used++;
+		if (lowbit(p->mask) < p->pos ||
+		    lowbit(p->mask) - p->pos + p->shift < lo ||
+		    highbit(p->mask) - p->pos + p->shift > 51)
+			return "a piece holds an address bit outside the field";
+	}
+	for (b = lo; b < hi; b++) {
+		unsigned hits = 0;
+
+		for (i = 0; i < S2_ADDR_PIECES; i++) {
+			const struct s2_addr_piece *p = &f->p[i];
+
+			if (b >= p->shift && p->pos + (b - p->shift) < 64 &&
+			    ((p->mask >> (p->pos + (b - p->shift))) & 1))
+				hits++;
+		}
+		if (hits != 1)
+			return "an address bit held by no piece or by two";
+	}
+	if (mask != seen)
+		return "derived mask is not the union of the pieces";
+	if (!split && (used > 1 || f->p[0].pos + page_shift != pos + f->p[0].shift))
+		return "contiguous fast path disagrees with its piece";
+	return NULL;
+}
 
 /*
  * Every format, as the engine sees it (struct s2_format): the fields of a
@@ -249,6 +533,11 @@ static void test_format_fields(void)
 		{ "ept5", S2_FMT_EPT, 12, 57, 48, 0 },
 		{ "ept5-ad", S2_FMT_EPT, 12, 57, 48, S2_PGT_EPT_AD },
 		{ "test", S2_FMT_TEST, 12, 40, 48, 0 },
+		{ "arm64-4k-lpa2", S2_FMT_ARM64, 12, 52, 52, S2_PGT_LPA2 | S2_PGT_NO_CONCAT },
+		{ "arm64-4k-lpa2", S2_FMT_ARM64, 12, 48, 48, S2_PGT_LPA2 },
+		{ "arm64-16k-lpa2", S2_FMT_ARM64, 14, 52, 52, S2_PGT_LPA2 },
+		{ "arm64-64k-lpa", S2_FMT_ARM64, 16, 52, 52, 0 },
+		{ "ept5-ad", S2_FMT_EPT, 12, 57, 52, S2_PGT_EPT_AD },
 	};
 	/* the test format's accepted input sizes: 32 to 48 bits, 4K only */
 	static const struct { unsigned gs, ia, oa; int ret; } tg[] = {
@@ -284,6 +573,7 @@ static void test_format_fields(void)
 			const uint64_t f[] = { v->oa_mask, v->sw_mask, v->r, v->w, v->x_on | v->x_off,
 					       v->af, v->dbm, v->dirty, v->attr_mask, v->type_mask };
 			uint64_t seen = 0;
+			const char *bad = NULL;
 
 			for (size_t k = 0; k < S2_ARRAY_SIZE(f); k++) {
 				if (f[k] & seen)
@@ -298,16 +588,17 @@ static void test_format_fields(void)
 			if (v->sw_mask != 0xfULL << v->sw_pos || v->sw_pos > 60)
 				snprintf(why, sizeof(why), "L%d: software field %#llx at %u", l,
 					 (unsigned long long)v->sw_mask, v->sw_pos);
-			if (!contiguous(v->oa_mask) ||
-			    lowbit(v->oa_mask) != v->oa_pos + bshift - pgt.fmt.page_shift ||
-			    highbit(v->oa_mask) < v->oa_pos + c[i].oa - pgt.fmt.page_shift - 1)
-				snprintf(why, sizeof(why), "L%d: output field %#llx (pos %u)", l,
-					 (unsigned long long)v->oa_mask, v->oa_pos);
+			if ((v->block_ok || l == S2_LAST_LEVEL) &&
+			    (bad = field_bad(&v->oa, bshift, c[i].oa, v->oa_mask, v->oa_pos,
+					     v->split, pgt.fmt.page_shift)))
+				snprintf(why, sizeof(why), "L%d: output field: %s", l, bad);
 			if (l < S2_LAST_LEVEL &&
-			    (!contiguous(v->tbl_mask) || lowbit(v->tbl_mask) != v->tbl_pos ||
+			    ((bad = field_bad(&v->tbl, pgt.fmt.page_shift, c[i].oa, v->tbl_mask,
+					      v->tbl_pos, v->split, pgt.fmt.page_shift)) ||
+			     (v->tbl_mask & (v->table_bits | v->type_mask)) ||
 			     !(v->table_bits & v->valid_mask)))
-				snprintf(why, sizeof(why), "L%d: table field %#llx (pos %u)", l,
-					 (unsigned long long)v->tbl_mask, v->tbl_pos);
+				snprintf(why, sizeof(why), "L%d: table field: %s", l,
+					 bad ? bad : "on the type bits");
 			if ((v->attr_normal | v->attr_device) & ~v->attr_mask ||
 			    v->attr_normal == v->attr_device)
 				snprintf(why, sizeof(why), "L%d: memory types outside their field", l);
@@ -564,8 +855,8 @@ static void test_ept_encoding(void)
 
 /* EPT without A/D through the per-format tests of the engine. */
 static const struct tfmt ept_no_ad[] = {
-	{ "ept4", S2_FMT_EPT, 12, 48, 0 },
-	{ "ept5", S2_FMT_EPT, 12, 57, 0 },
+	{ "ept4", S2_FMT_EPT, 12, 48, 0, 0, 0 },
+	{ "ept5", S2_FMT_EPT, 12, 57, 0, 0, 0 },
 };
 
 /* ---------------------------------------------------- every op, format */
@@ -695,7 +986,7 @@ static void test_bad_input(const struct tfmt *f)
 	BAD(s2_pgt_map(&pgt, s2_gpa(0), 0, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map zero size");
 	BAD(s2_pgt_map(&pgt, s2_gpa(pg), ~0ULL - pg + 1, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map overflowing size");
 	BAD(s2_pgt_map(&pgt, s2_gpa(ia - pg), 2 * pg, s2_hpa(0), S2_PROT_R, 0, &mc, 0), -S2_ERANGE, "map beyond IPA");
-	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(1ULL << 48), S2_PROT_R, 0, &mc, 0), -S2_ERANGE, "map beyond OA");
+	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(1ULL << pgt.oa_bits), S2_PROT_R, 0, &mc, 0), -S2_ERANGE, "map beyond OA");
 	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(pg / 2), S2_PROT_R, 0, &mc, 0), -S2_EINVAL, "map misaligned pa");
 	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), 0, 0, &mc, 0), -S2_EINVAL, "map no permission");
 	BAD(s2_pgt_map(&pgt, s2_gpa(0), pg, s2_hpa(0), S2_PROT_W, 0, &mc, 0), -S2_EINVAL, "map write-only");
@@ -1279,7 +1570,9 @@ static void test_parallel_faults(void)
 int main(void)
 {
 	test_geometry();
+	test_geometry_52();
 	test_arm64_encoding();
+	test_arm64_encoding_52();
 	test_format_fields();
 	test_hw_api();
 	test_ept_geometry();

@@ -38,7 +38,10 @@ static void usage(FILE *f)
 		"                     split=8,migrate=16,reclaim=8,fork=4,ksm=4,age=16,oom=1\n"
 		"  --seed N           seed of workloads and churn (default 1)\n"
 		"  --format F         stage-2 format: arm64 (4K granule, default), ept\n"
-		"                     (4-level, accessed/dirty flags on) or test\n"
+		"                     (4-level, accessed/dirty flags on), test, or\n"
+		"                     arm64-lpa2 (4K, FEAT_LPA2: 52-bit IPA and output,\n"
+		"                     walks from level -1, memslots at the top of the\n"
+		"                     IPA space, physical memory above 2^48)\n"
 		"  --hw-af            hardware-managed access flag (S2_PGT_HW_AF)\n"
 		"  --hw-dbm           hardware-managed dirty state (S2_PGT_HW_DBM)\n"
 		"  --no-fwb           stage 2 not cache-coherent: data-cache model, I8\n"
@@ -110,8 +113,12 @@ static uint64_t sum_retries(const struct mach_stats *s)
 }
 
 /* The --format value (@long: as the table's heading says it). */
-static const char *fmt_name(enum s2_format_id f, bool long_name)
+static const char *fmt_name(const struct mach_cfg *c, bool long_name)
 {
+	enum s2_format_id f = c->format;
+
+	if (f == S2_FMT_ARM64 && (c->pgt_flags & S2_PGT_LPA2))
+		return long_name ? "arm64 4K LPA2, 52-bit IPA/OA from level -1" : "arm64-lpa2";
 	if (f == S2_FMT_TEST)
 		return long_name ? "test format" : "test";
 	if (f == S2_FMT_EPT)
@@ -128,7 +135,7 @@ static void print_json(const struct mach_run_opts *o, const struct mach_stats *s
 	printf(",\"vcpus\":%u,\"guest_size\":%llu,\"seconds\":%.3f,\"seed\":%llu,"
 	       "\"format\":\"%s\",", o->cfg.nr_vcpus, (unsigned long long)o->cfg.guest_size,
 	       s->seconds, (unsigned long long)o->cfg.seed,
-	       fmt_name(o->cfg.format, false));
+	       fmt_name(&o->cfg, false));
 	printf("\"accesses\":%llu,\"reads\":%llu,\"writes\":%llu,",
 	       (unsigned long long)s->v.accesses, (unsigned long long)s->v.reads,
 	       (unsigned long long)s->v.writes);
@@ -222,7 +229,7 @@ static void print_table(const struct mach_run_opts *o, const struct mach_stats *
 
 	printf("s2mmu run: %u vCPUs, %llu MiB guest, %s, %.1f s, seed %llu\n",
 	       o->cfg.nr_vcpus, (unsigned long long)(o->cfg.guest_size >> 20),
-	       fmt_name(o->cfg.format, true),
+	       fmt_name(&o->cfg, true),
 	       s->seconds, (unsigned long long)o->cfg.seed);
 	printf("guest\n");
 	row("accesses", s->v.accesses);
@@ -348,9 +355,15 @@ int s2_run_main(int argc, char **argv)
 			o.cfg.seed = u;
 			break;
 		case 'f':
-			if (!strcmp(optarg, "arm64"))
+			o.cfg.pgt_flags &= ~(S2_PGT_LPA2 | S2_PGT_NO_CONCAT);
+			o.cfg.ia_bits = o.cfg.oa_bits = 0;
+			if (!strcmp(optarg, "arm64")) {
 				o.cfg.format = S2_FMT_ARM64;
-			else if (!strcmp(optarg, "test"))
+			} else if (!strcmp(optarg, "arm64-lpa2")) {
+				o.cfg.format = S2_FMT_ARM64;
+				o.cfg.pgt_flags |= S2_PGT_LPA2 | S2_PGT_NO_CONCAT;
+				o.cfg.ia_bits = o.cfg.oa_bits = 52;
+			} else if (!strcmp(optarg, "test"))
 				o.cfg.format = S2_FMT_TEST;
 			else if (!strcmp(optarg, "ept"))
 				o.cfg.format = S2_FMT_EPT;

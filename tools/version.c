@@ -25,14 +25,18 @@
 static const struct {
 	const char *name;
 	enum s2_format_id id;
-	unsigned granule_shift, ia_bits, flags;
+	unsigned granule_shift, ia_bits, oa_bits, flags;
 } candidates[] = {
-	{ "arm64-4k", S2_FMT_ARM64, 12, 40, 0 },
-	{ "arm64-16k", S2_FMT_ARM64, 14, 40, 0 },
-	{ "arm64-64k", S2_FMT_ARM64, 16, 42, 0 },
-	{ "ept4", S2_FMT_EPT, 12, 48, S2_PGT_EPT_AD },
-	{ "ept5", S2_FMT_EPT, 12, 57, S2_PGT_EPT_AD },
-	{ "test", S2_FMT_TEST, 12, 40, 0 },
+	{ "arm64-4k", S2_FMT_ARM64, 12, 40, 48, 0 },
+	{ "arm64-16k", S2_FMT_ARM64, 14, 40, 48, 0 },
+	{ "arm64-64k", S2_FMT_ARM64, 16, 42, 48, 0 },
+	/* 52-bit IPA and output: FEAT_LPA2 (4K from level -1, 16K), FEAT_LPA */
+	{ "arm64-4k-lpa2", S2_FMT_ARM64, 12, 52, 52, S2_PGT_LPA2 | S2_PGT_NO_CONCAT },
+	{ "arm64-16k-lpa2", S2_FMT_ARM64, 14, 52, 52, S2_PGT_LPA2 },
+	{ "arm64-64k-lpa", S2_FMT_ARM64, 16, 52, 52, 0 },
+	{ "ept4", S2_FMT_EPT, 12, 48, 48, S2_PGT_EPT_AD },
+	{ "ept5", S2_FMT_EPT, 12, 57, 48, S2_PGT_EPT_AD },
+	{ "test", S2_FMT_TEST, 12, 40, 48, 0 },
 };
 #define NR_CANDIDATES (sizeof(candidates) / sizeof(candidates[0]))
 
@@ -55,7 +59,7 @@ static unsigned formats_mask(void)
 			.format = candidates[i].id,
 			.granule_shift = candidates[i].granule_shift,
 			.ia_bits = candidates[i].ia_bits,
-			.oa_bits = 48,
+			.oa_bits = candidates[i].oa_bits,
 			.flags = candidates[i].flags,
 			.plat = s2_hosted_platform(),
 			.plat_ctx = h,

@@ -48,12 +48,42 @@ enum s2_format_id {
 #define S2_PGT_HW_AF	0x2	/* hardware sets the access flag (HA) */
 #define S2_PGT_HW_DBM	0x4	/* hardware dirty state (HD + DBM) */
 #define S2_PGT_EPT_AD	0x8	/* EPT accessed/dirty flags enabled */
+/*
+ * arm64 4K / 16K: FEAT_LPA2 descriptors (VTCR_EL2.DS = 1): OA[51:50] in
+ * descriptor bits [9:8], where shareability was (it then comes from
+ * VTCR_EL2.SH0); needed for a 52-bit IPA or OA with those granules.
+ * The 64K granule needs no flag: oa_bits = 52 selects FEAT_LPA.
+ */
+#define S2_PGT_LPA2	0x10
+/*
+ * arm64 and the test format: start at the level whose one table covers
+ * the IPA, never concatenating initial tables (one more level per walk;
+ * with 4K and a 52-bit IPA this is level -1).  Default: concatenate as
+ * much as the architecture allows, as KVM does.
+ */
+#define S2_PGT_NO_CONCAT	0x20
 
+/*
+ * Configuration.  arm64 (formats.md 1.7; the start level and root size
+ * follow from granule, ia_bits and S2_PGT_NO_CONCAT):
+ *   4K, 16K   ia_bits 32..48, oa_bits ia_bits..48 (start level 0 with 4K
+ *             needs oa_bits >= 44, level 1 with 16K >= 42);
+ *             with S2_PGT_LPA2 also ia_bits and oa_bits up to 52 (oa_bits
+ *             49..51 have no VTCR_EL2.PS encoding and are refused); 4K
+ *             starts at level -1 only with LPA2 (a 52-bit IPA without
+ *             concatenation: 16 entries), 16K at level 0 only with LPA2.
+ *   64K       ia_bits 32..48, oa_bits ia_bits..48 (level 1 needs >= 44);
+ *             oa_bits = 52 is FEAT_LPA: ia_bits up to 52, OA[51:48] in
+ *             descriptor bits [15:12], 4T blocks at level 1.  No LPA2.
+ * EPT: 4K only, ia_bits 39..57 (above 48: 5-level), oa_bits up to 52,
+ * neither S2_PGT_LPA2 nor S2_PGT_NO_CONCAT.  The test format: 4K, ia_bits
+ * 32..48, oa_bits up to 48, S2_PGT_NO_CONCAT allowed.
+ */
 struct s2_pgt_cfg {
 	enum s2_format_id format;
 	unsigned granule_shift;		/* 12, 14 or 16 (EPT: 12) */
-	unsigned ia_bits;		/* IPA size, 32..48 (EPT: 39..57) */
-	unsigned oa_bits;		/* output size, up to 48 (0: 48) */
+	unsigned ia_bits;		/* IPA size, 32..48, 52 with LPA/LPA2 (EPT: 39..57) */
+	unsigned oa_bits;		/* output size, 32..48 or 52 (0: 48) */
 	unsigned flags;
 	const struct s2_platform *plat;
 	void *plat_ctx;

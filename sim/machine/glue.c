@@ -15,6 +15,9 @@
 #define HVA_BASE	0x100000000000ULL	/* 16 TiB: 1G-aligned, far from 0 */
 #define PFNMAP_GPA	0x1000000000ULL		/* 64 GiB */
 #define PFNMAP_SIZE	(2ULL << 20)
+/* Where guest frames and table pages sit with a 52-bit output size:
+ * bits 49..51 of every physical address set. */
+#define PA_BASE_HI	(0xeULL << 48)
 
 static const char *const inv_names[MI_NR] = { "I1", "I2", "I5", "I6", "I7", "I8", "I9" };
 
@@ -190,7 +193,8 @@ static int g_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved *r
 	if (ret == -EFAULT) {
 		/* gup refuses VM_PFNMAP: KVM's hva_to_pfn_remapped fallback. */
 		if (!host_follow_pfn(m->mm, hva, write, &pfn, &writable, &level)) {
-			*r = (struct s2_resolved){ .pa = s2_hpa(pfn << HOST_PAGE_SHIFT),
+			*r = (struct s2_resolved){ .pa = s2_hpa(m->pa_base +
+								  (pfn << HOST_PAGE_SHIFT)),
 						   .writable = writable, .device = true,
 						   .cookie = pfn };
 			return 0;
@@ -198,7 +202,7 @@ static int g_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved *r
 	}
 	if (ret)
 		return host_err(ret);
-	*r = (struct s2_resolved){ .pa = s2_hpa(pfn << HOST_PAGE_SHIFT),
+	*r = (struct s2_resolved){ .pa = s2_hpa(m->pa_base + (pfn << HOST_PAGE_SHIFT)),
 				   .writable = writable, .device = false, .cookie = pfn };
 	return 0;
 }
@@ -685,7 +689,7 @@ static int setup_host(struct machine *m)
 	for (i = 0; i < 2; i++) {
 		struct mslot *s = &m->slot[i];
 
-		s->gpa = i * half;
+		s->gpa = m->gpa_base + i * half;
 		s->size = half;
 		/* Congruent with the IPA modulo 1G so blocks are possible. */
 		s->hva = HVA_BASE + i * (half + (1ULL << 30));
@@ -700,7 +704,7 @@ static int setup_host(struct machine *m)
 	if (c->pfnmap_slot) {
 		struct mslot *s = &m->slot[2];
 
-		s->gpa = PFNMAP_GPA;
+		s->gpa = m->gpa_base + PFNMAP_GPA;
 		s->size = PFNMAP_SIZE;
 		s->hva = HVA_BASE + 0x400000000000ULL;
 		s->gidx0 = m->nr_gpages;
@@ -745,8 +749,8 @@ static int setup_vm(struct machine *m)
 		.pgt = {
 			.format = m->cfg.format,
 			.granule_shift = m->cfg.granule_shift,
-			.ia_bits = 40,
-			.oa_bits = 48,
+			.ia_bits = m->cfg.ia_bits ? m->cfg.ia_bits : 40,
+			.oa_bits = m->cfg.oa_bits ? m->cfg.oa_bits : 48,
 			.flags = m->cfg.pgt_flags,
 			.plat = m->plat,
 			.plat_ctx = m->h,
@@ -801,10 +805,20 @@ int mach_create(const struct mach_cfg *cfg, struct machine **out)
 	m->cfg = *cfg;
 	if (!cfg->nr_vcpus || cfg->nr_vcpus > MACH_MAX_VCPUS ||
 	    cfg->guest_size < (4ULL << 20) || (cfg->guest_size & ((4ULL << 20) - 1)) ||
-	    cfg->guest_size > (64ULL << 30)) {
+	    cfg->guest_size > (64ULL << 30) ||
+	    /* the PFNMAP slot sits at 64G: at least 40 bits (the engine
+	     * judges the rest of the combination) */
+	    (cfg->ia_bits && (cfg->ia_bits < 40 || cfg->ia_bits > 57)) ||
+	    (cfg->oa_bits && (cfg->oa_bits < 40 || cfg->oa_bits > 52))) {
 		free(m);
 		return -EINVAL;
 	}
+	/* 128G below the top of the IPA space: both RAM slots (at most
+	 * 64G) and the PFNMAP slot at +64G */
+	if (cfg->ia_bits > 48)
+		m->gpa_base = (1ULL << cfg->ia_bits) - (128ULL << 30);
+	if (cfg->oa_bits > 48)
+		m->pa_base = PA_BASE_HI;
 	pthread_mutex_init(&m->vlock, NULL);
 	pthread_mutex_init(&m->host_lock, NULL);
 	pthread_mutex_init(&m->harvest_lock, NULL);
@@ -816,6 +830,12 @@ int mach_create(const struct mach_cfg *cfg, struct machine **out)
 	if (!ret) {
 		m->h = s2_hosted_new();
 		m->plat = s2_hosted_platform();
+		if (m->pa_base) {
+			/* table pages above 2^48 too: pa = va + pa_base */
+			m->plat_hi = *m->plat;
+			m->plat_hi.linear_offset = (int64_t)m->pa_base;
+			m->plat = &m->plat_hi;
+		}
 		if (!m->h)
 			ret = -ENOMEM;
 	}

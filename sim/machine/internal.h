@@ -82,6 +82,9 @@ struct machine {
 	bool mm_put;
 	struct s2_hosted *h;
 	const struct s2_platform *plat;
+	struct s2_platform plat_hi;	/* the hosted one, moved up by pa_base */
+	uint64_t gpa_base;		/* memslots start here (ia_bits > 48) */
+	uint64_t pa_base;		/* physical address of frame 0 (oa_bits > 48) */
 	struct s2_vm *vm;
 	struct host_mn_sub sub;
 	bool registered;

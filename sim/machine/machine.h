@@ -85,7 +85,14 @@ struct mach_cfg {
 	bool pfnmap_slot;		/* a third, 2 MiB PFNMAP slot */
 	enum s2_format_id format;
 	unsigned granule_shift;
-	unsigned pgt_flags;		/* S2_PGT_HW_AF, _HW_DBM, _NO_FWB */
+	unsigned pgt_flags;		/* S2_PGT_HW_AF, _HW_DBM, _NO_FWB, _LPA2... */
+	/*
+	 * IPA and output sizes (0: 40 and 48).  Above 48 bits the memslots
+	 * sit at the top of the IPA space and every physical address, of
+	 * guest frames and of table pages, has bits 49..51 set, so a 52-bit
+	 * format's walks use every level and every address piece.
+	 */
+	unsigned ia_bits, oa_bits;
 	uint64_t seed;
 	unsigned write_pct;		/* writes per 100 accesses */
 	unsigned i6_sample;		/* check I6 on 1 of N block fills (0: never) */

@@ -213,7 +213,7 @@ void mach_observer(void *arg, enum s2_hosted_event ev, uint64_t addr, uint64_t s
 		break;
 	case S2_EV_DCACHE:
 		inc(&m->c_dcache);
-		cache_clean(m, addr, size);
+		cache_clean(m, addr - m->pa_base, size);
 		return;
 	case S2_EV_ICACHE:
 		inc(&m->c_icache);
@@ -313,7 +313,8 @@ static int hw_walk(struct mach_vcpu *v, struct s2_pgtable *pgt, uint64_t ipa, bo
 			return W_PERM;
 		o->level = lvl;
 		o->base = ipa & ~(mp.size - 1);
-		o->pa = mp.pa.v;
+		/* frames as the host model numbers them (glue.c adds pa_base) */
+		o->pa = mp.pa.v - m->pa_base;
 		o->w = !!(mp.prot & S2_PROT_W);
 		o->wclean = s2_pte_hw_update(pgt, pte, lvl, S2_HW_SET_DIRTY) != pte;
 		o->device = !!(mp.prot & S2_PROT_DEVICE);
@@ -379,6 +380,14 @@ static struct tlb_ent *fill(struct mach_vcpu *v, uint64_t gpa, const struct walk
 		return NULL;
 	}
 	s = &m->slot[si];
+	/* a leaf decoded to no frame at all (a wrong output address): the
+	 * frame model must not be indexed with it */
+	if ((pa >> HOST_PAGE_SHIFT) >= m->nr_pfns) {
+		mach_violation(m, MI_I6, "vcpu %u: gpa %#llx translated to pa %#llx, outside "
+			       "physical memory", v->id, (unsigned long long)gpa,
+			       (unsigned long long)(pa + m->pa_base));
+		return NULL;
+	}
 	if (o->base < s->gpa || o->base + span > s->gpa + s->size) {
 		mach_violation(m, MI_I6, "vcpu %u: leaf [%#llx,+%#llx) crosses the edge of "
 			       "memslot %u", v->id, (unsigned long long)o->base,
@@ -664,13 +673,12 @@ int mach_access(struct mach_vcpu *v, uint64_t gpa, bool write)
 
 /* ---------------------------------------------------------- workloads */
 
-static uint64_t pick_gpa(struct mach_vcpu *v)
+/* Offset into guest RAM (both RAM slots, back to back) of the next access. */
+static uint64_t pick_ram(struct mach_vcpu *v, uint64_t r)
 {
 	struct machine *m = v->m;
-	uint64_t ram = m->cfg.guest_size, pages = ram >> HOST_PAGE_SHIFT, r = mach_rand(&v->rnd);
+	uint64_t ram = m->cfg.guest_size, pages = ram >> HOST_PAGE_SHIFT;
 
-	if (m->nr_slots > 2 && r % 128 == 0)
-		return m->slot[2].gpa + ((r >> 8) % (m->slot[2].size >> HOST_PAGE_SHIFT) << HOST_PAGE_SHIFT);
 	switch (v->wl) {
 	case MW_SEQ:
 		v->cursor = (v->cursor + HOST_PAGE_SIZE) % ram;
@@ -695,6 +703,16 @@ static uint64_t pick_gpa(struct mach_vcpu *v)
 	default:
 		return ((r >> 8) % pages) << HOST_PAGE_SHIFT;
 	}
+}
+
+static uint64_t pick_gpa(struct mach_vcpu *v)
+{
+	struct machine *m = v->m;
+	uint64_t r = mach_rand(&v->rnd);
+
+	if (m->nr_slots > 2 && r % 128 == 0)
+		return m->slot[2].gpa + ((r >> 8) % (m->slot[2].size >> HOST_PAGE_SHIFT) << HOST_PAGE_SHIFT);
+	return m->gpa_base + pick_ram(v, r);
 }
 
 void *mach_vcpu_thread(void *arg)

@@ -56,6 +56,9 @@ int s2_format_ept(struct s2_format *f, const struct s2_pgt_cfg *cfg,
 	 */
 	if (cfg->flags & (S2_PGT_HW_AF | S2_PGT_HW_DBM | S2_PGT_NO_FWB))
 		return -S2_EINVAL;
+	/* Neither do LPA2 descriptors, and EPT never concatenates roots. */
+	if (cfg->flags & (S2_PGT_LPA2 | S2_PGT_NO_CONCAT))
+		return -S2_EINVAL;
 	sl = cfg->ia_bits > 48 ? -1 : 0;
 
 	*f = (struct s2_format){
@@ -91,12 +94,12 @@ int s2_format_ept(struct s2_format *f, const struct s2_pgt_cfg *cfg,
 		/* Presence comes from R, which every leaf the engine makes
 		 * carries (W without R is a misconfiguration anyway). */
 		lv->leaf_bits = last ? 0 : EPT_PS;
-		lv->oa_pos = 12;
-		lv->tbl_pos = 12;
 		/* A 1G / 2M leaf's address bits [29:12] / [20:12] are
-		 * reserved, hence the mask starting at the span. */
-		lv->oa_mask = S2_GENMASK(EPT_ADDR_HI, shift);
-		lv->tbl_mask = S2_GENMASK(EPT_ADDR_HI, 12);
+		 * reserved, hence the field starting at the span.  Both
+		 * fields sit in place, in one piece. */
+		lv->oa.p[0] = (struct s2_addr_piece){ S2_GENMASK(EPT_ADDR_HI, shift),
+						      (uint8_t)shift, (uint8_t)shift };
+		lv->tbl.p[0] = (struct s2_addr_piece){ S2_GENMASK(EPT_ADDR_HI, 12), 12, 12 };
 		/* Page-size bit only in PDPTE (1G) and PDE (2M); reserved in
 		 * PML4E / PML5E. */
 		lv->block_ok = l == 1 || l == 2;

@@ -17,8 +17,9 @@ int s2_format_test(struct s2_format *f, const struct s2_pgt_cfg *cfg,
 int s2_format_ept(struct s2_format *f, const struct s2_pgt_cfg *cfg,
 		  int *start_level, unsigned *root_entries);
 
-/* Start level and root size by the arm64 rule (formats.md 1.7). */
-int s2_format_geometry(unsigned page_shift, unsigned ia_bits, int min_level,
+/* Start level and root size by the arm64 rule (formats.md 1.7); @concat:
+ * concatenate initial tables as far as allowed (else never). */
+int s2_format_geometry(unsigned page_shift, unsigned ia_bits, int min_level, bool concat,
 		       int *start_level, unsigned *root_entries);
 
 /* Shift of the span of one entry at @level (page_shift at the last level). */

@@ -48,30 +48,95 @@ static s2_always_inline void *pgt_va(const struct s2_pgtable *pgt, uint64_t pa)
 	return pgt->plat->phys_to_virt(pgt->ctx, s2_hpa(pa));
 }
 
+/*
+ * Address fields.  A field of one in-place-shiftable piece (every 48-bit
+ * arm64 configuration, EPT) is decoded with the derived oa_mask/oa_pos
+ * or tbl_mask/tbl_pos; a split one (FEAT_LPA, FEAT_LPA2, the test format)
+ * piece by piece, all S2_ADDR_PIECES of them, unused ones being mask 0.
+ * lv->split is decided once at init (format.h), so the test is the same
+ * way every time on a given table.
+ */
+/*
+ * Out of line (pgtable.c): inlined, the three-piece loops cost the
+ * contiguous path registers and spills in the hot walks even where the
+ * branch never takes them.
+ */
+uint64_t s2pgt_addr_decode(const struct s2_addr_field *f, uint64_t pte);
+uint64_t s2pgt_addr_encode(const struct s2_addr_field *f, uint64_t pa);
+#define addr_decode s2pgt_addr_decode
+#define addr_encode s2pgt_addr_encode
+
+/*
+ * What a caller knows of a field's shape: nothing (ask the level), or a
+ * constant that a walk specialised on the table's fmt.addr_split was
+ * compiled with, so that a loop over thousands of entries (a range map)
+ * tests nothing per entry.  ADDR_SPLIT is right for every level of a
+ * format that splits any: the pieces describe unsplit fields too.
+ */
+enum addr_shape { ADDR_ANY, ADDR_CONTIG, ADDR_SPLIT };
+
+static s2_always_inline bool lv_split_k(const struct s2_fmt_level *lv, enum addr_shape k)
+{
+	return k == ADDR_ANY ? s2_unlikely(lv->split) : k == ADDR_SPLIT;
+}
+
+static s2_always_inline uint64_t lv_oa_k(const struct s2_pgtable *pgt,
+					 const struct s2_fmt_level *lv, uint64_t pte,
+					 enum addr_shape k)
+{
+	if (!lv_split_k(lv, k))
+		return ((pte & lv->oa_mask) >> lv->oa_pos) << pgt->page_shift;
+	return addr_decode(&lv->oa, pte);
+}
+
 static s2_always_inline uint64_t lv_oa(const struct s2_pgtable *pgt,
 				       const struct s2_fmt_level *lv, uint64_t pte)
 {
-	return ((pte & lv->oa_mask) >> lv->oa_pos) << pgt->page_shift;
+	return lv_oa_k(pgt, lv, pte, ADDR_ANY);
 }
+
+static s2_always_inline uint64_t lv_tbl_pa(const struct s2_pgtable *pgt,
+					   const struct s2_fmt_level *lv, uint64_t pte)
+{
+	if (s2_likely(!lv->split))
+		return ((pte & lv->tbl_mask) >> lv->tbl_pos) << pgt->page_shift;
+	return addr_decode(&lv->tbl, pte);
+}
+
+/* The child of a table entry when it is not (entry & mask) - offset:
+ * out of line, so the walks' loops carry one call, not the decode. */
+uint64_t *s2pgt_child_slow(const struct s2_pgtable *pgt, const struct s2_fmt_level *lv,
+			   uint64_t pte);
 
 static s2_always_inline uint64_t *lv_child(const struct s2_pgtable *pgt,
 					   const struct s2_fmt_level *lv, uint64_t pte)
 {
 	if (s2_likely(pgt->child_direct))
 		return (uint64_t *)(uintptr_t)((pte & lv->tbl_mask) - pgt->child_va_offset);
-	return (uint64_t *)pgt_va(pgt, ((pte & lv->tbl_mask) >> lv->tbl_pos) << pgt->page_shift);
+	return s2pgt_child_slow(pgt, lv, pte);
 }
 
 static s2_always_inline uint64_t lv_mk_table(const struct s2_pgtable *pgt,
 					     const struct s2_fmt_level *lv, void *child)
 {
-	return lv->table_bits | ((pgt_pa(pgt, child) >> pgt->page_shift) << lv->tbl_pos);
+	if (s2_likely(!lv->split))
+		return lv->table_bits | ((pgt_pa(pgt, child) >> pgt->page_shift) << lv->tbl_pos);
+	return lv->table_bits | addr_encode(&lv->tbl, pgt_pa(pgt, child));
+}
+
+static s2_always_inline uint64_t lv_oa_bits_k(const struct s2_pgtable *pgt,
+					      const struct s2_fmt_level *lv, uint64_t pa,
+					      enum addr_shape k)
+{
+	if (!lv_split_k(lv, k))
+		return (pa >> pgt->page_shift) << lv->oa_pos;
+	return addr_encode(&lv->oa, pa);
 }
 
 static s2_always_inline uint64_t lv_oa_bits(const struct s2_pgtable *pgt,
 					    const struct s2_fmt_level *lv, uint64_t pa)
 {
-	return (pa >> pgt->page_shift) << lv->oa_pos;
+	return lv_oa_bits_k(pgt, lv, pa, ADDR_ANY);
 }
 
 /* Everything of a leaf except its output address. */

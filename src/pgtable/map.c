@@ -73,12 +73,13 @@ static int map_collapse(struct s2_walk_ctx *c, struct map_data *d, bool shared)
  * @tmpl: lv_leaf_template(@c's level, @prot, young); @cmo:
  * cmo_map_needed(@prot), made once per map like @tmpl. */
 static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigned prot,
-				    uint64_t tmpl, bool cmo, struct refbatch *rb, bool shared)
+				    uint64_t tmpl, bool cmo, struct refbatch *rb, bool shared,
+				    enum addr_shape k)
 {
 	struct s2_pgtable *pgt = c->pgt;
 	const struct s2_fmt_level *lv = s2_lv(pgt, c->level);
 	uint64_t span = pgt_span(pgt, c->level);
-	uint64_t new = tmpl | lv_oa_bits(pgt, lv, pa);
+	uint64_t new = tmpl | lv_oa_bits_k(pgt, lv, pa, k);
 	uint64_t old = c->old;
 
 	if (!lv_valid(lv, old)) {
@@ -95,7 +96,7 @@ static s2_always_inline int map_leaf(struct s2_walk_ctx *c, uint64_t pa, unsigne
 		ref_entry(pgt, rb, c->ptep, c->level, 1);
 		return 0;
 	}
-	if (lv_oa(pgt, lv, old) == pa) {
+	if (lv_oa_k(pgt, lv, old, k) == pa) {
 		/* Same output and size: at most a change of attributes. */
 		uint64_t keep = lv->af | lv->sw_mask | lv->dirty;
 
@@ -215,7 +216,8 @@ static s2_always_inline int map_new_table(struct s2_walk_ctx *c, struct map_data
  * held for write no shared walker leaves a locked entry to step around
  * and no fault races the store.
  */
-static s2_always_inline int map_run(struct s2_walk_ctx *c, struct map_data *d)
+static s2_always_inline int map_run(struct s2_walk_ctx *c, struct map_data *d,
+				    enum addr_shape k)
 {
 	struct s2_pgtable *pgt = c->pgt;
 	const struct s2_fmt_level *lv = s2_lv(pgt, S2_LAST_LEVEL);
@@ -229,14 +231,14 @@ static s2_always_inline int map_run(struct s2_walk_ctx *c, struct map_data *d)
 		uint64_t old = pte_load(pgt, ptep);
 
 		if (s2_likely(!lv_valid(lv, old))) {
-			pte_store_release(pgt, ptep, tmpl | lv_oa_bits(pgt, lv, pa));
+			pte_store_release(pgt, ptep, tmpl | lv_oa_bits_k(pgt, lv, pa, k));
 			added++;
 			continue;
 		}
 		c->ptep = ptep;
 		c->old = old;
 		c->addr = addr;
-		ret = map_leaf(c, pa, d->prot, tmpl, false, &d->rb, false);
+		ret = map_leaf(c, pa, d->prot, tmpl, false, &d->rb, false, k);
 		if (ret)
 			break;
 	}
@@ -245,13 +247,14 @@ static s2_always_inline int map_run(struct s2_walk_ctx *c, struct map_data *d)
 	return ret;
 }
 
-static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, bool shared)
+static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, bool shared,
+				     enum addr_shape k)
 {
 	struct map_data *d = c->arg;
 	bool fits;
 
 	if (!shared && visit == S2_WALK_RUN)
-		return map_run(c, d);
+		return map_run(c, d, k);
 	fits = map_fits(c, d);
 
 	/* parallel faults interleave between reading and installing */
@@ -262,12 +265,25 @@ static s2_always_inline int map_visit(struct s2_walk_ctx *c, unsigned visit, boo
 		return fits ? map_collapse(c, d, shared) : 0;
 	if (fits)
 		return map_leaf(c, d->pa + (c->addr - d->ipa), d->prot,
-				d->tmpl[S2_LVL(c->level)], d->cmo, &d->rb, shared);
+				d->tmpl[S2_LVL(c->level)], d->cmo, &d->rb, shared, k);
 	return map_new_table(c, d, shared);
 }
 
-S2_VISITOR_WITH(map_visit, shared, true)
-S2_VISITOR_WITH(map_visit, excl, false)
+static s2_always_inline int map_visit_shared(struct s2_walk_ctx *c, unsigned visit)
+{
+	return map_visit(c, visit, true, ADDR_ANY);
+}
+
+/* The range map's walk, once per address shape (entry.h, addr_shape). */
+static s2_always_inline int map_visit_excl(struct s2_walk_ctx *c, unsigned visit)
+{
+	return map_visit(c, visit, false, ADDR_CONTIG);
+}
+
+static s2_always_inline int map_visit_excl_split(struct s2_walk_ctx *c, unsigned visit)
+{
+	return map_visit(c, visit, false, ADDR_SPLIT);
+}
 
 static s2_noinline int map_walk_shared(struct s2_pgtable *pgt, struct map_data *d,
 				       unsigned walk)
@@ -278,6 +294,8 @@ static s2_noinline int map_walk_shared(struct s2_pgtable *pgt, struct map_data *
 static s2_noinline int map_walk_excl(struct s2_pgtable *pgt, struct map_data *d,
 				     unsigned walk)
 {
+	if (s2_unlikely(pgt->fmt.addr_split))
+		return s2_walk_inline(pgt, d->ipa, d->end, walk, map_visit_excl_split, d);
 	return s2_walk_inline(pgt, d->ipa, d->end, walk, map_visit_excl, d);
 }
 
@@ -444,9 +462,11 @@ static s2_always_inline int map_entry(struct s2_pgtable *pgt, uint64_t ipa, uint
 	if (flags & S2_WALK_SHARED) {
 		/* parallel faults interleave here (map_visit) */
 		S2_PREEMPT(pgt->plat, pgt->ctx, "map: entry read");
-		ret = map_leaf(&c, pa, prot, tmpl, cmo_map_needed(pgt, prot), &rb, true);
+		ret = map_leaf(&c, pa, prot, tmpl, cmo_map_needed(pgt, prot), &rb, true,
+			       ADDR_ANY);
 	} else {
-		ret = map_leaf(&c, pa, prot, tmpl, cmo_map_needed(pgt, prot), &rb, false);
+		ret = map_leaf(&c, pa, prot, tmpl, cmo_map_needed(pgt, prot), &rb, false,
+			       ADDR_ANY);
 	}
 	ref_flush(pgt, &rb);
 	return ret;

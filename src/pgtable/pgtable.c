@@ -26,6 +26,76 @@ static bool plat_ok(const struct s2_platform *p, unsigned flags)
 	return true;
 }
 
+/* A split address field, piece by piece (entry.h); branch-free: unused
+ * pieces have mask 0. */
+uint64_t s2pgt_addr_decode(const struct s2_addr_field *f, uint64_t pte)
+{
+	uint64_t a = 0;
+	unsigned i;
+
+	for (i = 0; i < S2_ADDR_PIECES; i++)
+		a |= ((pte & f->p[i].mask) >> f->p[i].pos) << f->p[i].shift;
+	return a;
+}
+
+uint64_t s2pgt_addr_encode(const struct s2_addr_field *f, uint64_t pa)
+{
+	uint64_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < S2_ADDR_PIECES; i++)
+		v |= ((pa >> f->p[i].shift) << f->p[i].pos) & f->p[i].mask;
+	return v;
+}
+
+uint64_t *s2pgt_child_slow(const struct s2_pgtable *pgt, const struct s2_fmt_level *lv,
+			   uint64_t pte)
+{
+	return (uint64_t *)pgt_va(pgt, lv_tbl_pa(pgt, lv, pte));
+}
+
+/*
+ * The hot paths' view of an address field: every piece's bits, and when
+ * the field is one piece whose descriptor bits map onto the address by a
+ * single shift, the bit where (pa >> page_shift) starts.  Decided once
+ * here, so that map, unmap and walk pay one predictable test of lv->split
+ * for the generality and nothing more on a contiguous format.
+ */
+static bool addr_derive(const struct s2_addr_field *f, unsigned page_shift,
+			uint64_t *mask, uint8_t *pos)
+{
+	const struct s2_addr_piece *p0 = &f->p[0];
+	unsigned i;
+
+	*mask = 0;
+	for (i = 0; i < S2_ADDR_PIECES; i++)
+		*mask |= f->p[i].mask;
+	*pos = p0->pos;
+	for (i = 1; i < S2_ADDR_PIECES; i++)
+		if (f->p[i].mask)
+			return true;
+	/* (pa >> page_shift) << pos must land where (pa >> shift) << pos does */
+	if (p0->shift < page_shift || p0->pos + page_shift < p0->shift)
+		return true;
+	*pos = (uint8_t)(p0->pos + page_shift - p0->shift);
+	return false;
+}
+
+static void fmt_derive(struct s2_format *f, int start_level)
+{
+	int l;
+
+	f->addr_split = false;
+	for (l = start_level; l <= S2_LAST_LEVEL; l++) {
+		struct s2_fmt_level *lv = &f->lv[S2_LVL(l)];
+		bool so = addr_derive(&lv->oa, f->page_shift, &lv->oa_mask, &lv->oa_pos);
+		bool st = addr_derive(&lv->tbl, f->page_shift, &lv->tbl_mask, &lv->tbl_pos);
+
+		lv->split = so || st;
+		f->addr_split |= lv->split;
+	}
+}
+
 int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg)
 {
 	struct s2_pgt_cfg c;
@@ -37,8 +107,9 @@ int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg)
 	c = *cfg;
 	if (!c.oa_bits)
 		c.oa_bits = 48;
-	if (c.oa_bits < 32 || c.oa_bits > 48 ||
-	    (c.flags & ~(S2_PGT_NO_FWB | S2_PGT_HW_AF | S2_PGT_HW_DBM | S2_PGT_EPT_AD)) ||
+	if (c.oa_bits < 32 || c.oa_bits > 52 ||
+	    (c.flags & ~(S2_PGT_NO_FWB | S2_PGT_HW_AF | S2_PGT_HW_DBM | S2_PGT_EPT_AD |
+			 S2_PGT_LPA2 | S2_PGT_NO_CONCAT)) ||
 	    !plat_ok(c.plat, c.flags))
 		return -S2_EINVAL;
 	*pgt = (struct s2_pgtable){ 0 };
@@ -57,6 +128,7 @@ int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg)
 	}
 	if (ret)
 		return ret;
+	fmt_derive(&pgt->fmt, sl);
 	pgt->ia_bits = c.ia_bits;
 	pgt->oa_bits = c.oa_bits;
 	pgt->page_shift = pgt->fmt.page_shift;
@@ -71,7 +143,10 @@ int s2_pgt_init(struct s2_pgtable *pgt, const struct s2_pgt_cfg *cfg)
 	for (l = sl; l <= S2_LAST_LEVEL; l++) {
 		pgt->shift[S2_LVL(l)] = s2_level_shift(pgt->page_shift, l);
 		pgt->span[S2_LVL(l)] = 1ULL << pgt->shift[S2_LVL(l)];
-		if (l < S2_LAST_LEVEL && s2_lv(pgt, l)->tbl_pos != pgt->page_shift)
+		/* a child is (entry & tbl_mask) - offset only when the field
+		 * is one piece, in place */
+		if (l < S2_LAST_LEVEL && (s2_lv(pgt, l)->split ||
+					  s2_lv(pgt, l)->tbl_pos != pgt->page_shift))
 			pgt->child_direct = false;
 	}
 	/* The root is at least one granule, aligned to its whole size. */

@@ -51,8 +51,13 @@ static s2_always_inline int split_visit(struct s2_walk_ctx *c, unsigned visit, b
 	if (old & lv->dirty)
 		tmpl |= clv->dirty;
 	n = 1U << pgt->fmt.bits_per_level;
-	for (i = 0; i < n; i++)
-		child[i] = tmpl | lv_oa_bits(pgt, clv, pa + i * cspan);
+	/* the shape tested once per table, not once per entry */
+	if (s2_likely(!clv->split))
+		for (i = 0; i < n; i++)
+			child[i] = tmpl | lv_oa_bits_k(pgt, clv, pa + i * cspan, ADDR_CONTIG);
+	else
+		for (i = 0; i < n; i++)
+			child[i] = tmpl | lv_oa_bits_k(pgt, clv, pa + i * cspan, ADDR_SPLIT);
 	ref_add(pgt, child, (int)n);
 	tables_add(pgt, 1);
 	pte_store_release(c->pgt, c->ptep, lv_mk_table(pgt, lv, child));
