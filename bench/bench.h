@@ -6,6 +6,11 @@
 
 int s2_bench_main(int argc, char **argv);
 
+/* Shared by the bench files: a monotonic clock in seconds, and the exit
+ * (status 2) when a call the bench needs fails. */
+double s2_bench_now(void);
+void s2_bench_fail(const char *what, int ret);
+
 /* Coherence-core figures (bench_core.c). */
 struct s2_core_results {
 	double fault_1t_per_s, fault_2t_per_s;

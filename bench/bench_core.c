@@ -52,7 +52,7 @@ static uint64_t fh_size(void *host, s2_hva_t hva)
 
 static const struct s2_host_ops fh_ops = { fh_resolve, fh_put, fh_size, NULL };
 
-static double now_s(void)
+double s2_bench_now(void)
 {
 	struct timespec ts;
 
@@ -60,7 +60,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void fail(const char *what, int ret)
+void s2_bench_fail(const char *what, int ret)
 {
 	fprintf(stderr, "s2mmu bench: %s failed: %d\n", what, ret);
 	exit(2);
@@ -77,9 +77,9 @@ static struct s2_vm *mkvm(struct s2_hosted *h, struct fake_host *fh, unsigned fl
 	int ret;
 
 	if ((ret = s2_vm_create(&cfg, &vm)))
-		fail("vm create", ret);
+		s2_bench_fail("vm create", ret);
 	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), slot_bytes, s2_hva(HVA0), 0)))
-		fail("memslot", ret);
+		s2_bench_fail("memslot", ret);
 	return vm;
 }
 
@@ -104,7 +104,7 @@ static unsigned long fault_page(struct s2_vm *vm, uint64_t gpa, unsigned acc,
 		n++;
 	} while (ret == -S2_EAGAIN);
 	if (ret)
-		fail("fault", ret);
+		s2_bench_fail("fault", ret);
 	return n;
 }
 
@@ -124,10 +124,10 @@ static void *fault_worker(void *arg)
 
 	s2_hosted_thread_online();
 	pthread_barrier_wait(t->bar);
-	t->t0 = now_s();
+	t->t0 = s2_bench_now();
 	for (uint64_t a = t->start; a < t->end; a += PG)
 		fault_page(t->vm, a, S2_ACC_READ | S2_ACC_WRITE, &t->mc);
-	t->t1 = now_s();
+	t->t1 = s2_bench_now();
 	s2_hosted_thread_offline();
 	return NULL;
 }
@@ -214,13 +214,13 @@ static void *age_fault_worker(void *arg)
 
 	s2_hosted_thread_online();
 	pthread_barrier_wait(t->bar);
-	t0 = now_s();
+	t0 = s2_bench_now();
 	while (!__atomic_load_n(t->stop, __ATOMIC_ACQUIRE)) {
 		fault_page(t->vm, a, S2_ACC_READ, &t->mc);
 		t->faults++;
 		a = a + PG < t->end ? a + PG : t->start;
 	}
-	t->secs = now_s() - t0;
+	t->secs = s2_bench_now() - t0;
 	s2_hosted_thread_offline();
 	return NULL;
 }
@@ -253,13 +253,13 @@ static double age_rate(struct s2_hosted *h, uint64_t slot_bytes, unsigned nf, do
 		pthread_create(&tid[i], NULL, age_fault_worker, &t[i]);
 	}
 	pthread_barrier_wait(&bar);
-	t0 = now_s();
+	t0 = s2_bench_now();
 	do {
 		s2_vm_mn_clear_young(vm, s2_hva(HVA0 + a), s2_hva(HVA0 + a + AGE_CHUNK));
 		pages += AGE_CHUNK / PG;
 		a = (a + AGE_CHUNK) % slot_bytes;
-	} while (now_s() - t0 < secs);
-	t1 = now_s();
+	} while (s2_bench_now() - t0 < secs);
+	t1 = s2_bench_now();
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	*fps = 0;
 	for (unsigned i = 0; i < nf; i++) {
@@ -304,9 +304,9 @@ struct inval_thread {
 
 static void spin_us(double us)
 {
-	double end = now_s() + us * 1e-6;
+	double end = s2_bench_now() + us * 1e-6;
 
-	while (now_s() < end)
+	while (s2_bench_now() < end)
 		;
 }
 
@@ -398,14 +398,14 @@ static void split_run(struct s2_hosted *h, uint64_t slot_bytes, bool eager, doub
 	for (uint64_t a = 0; a < slot_bytes; a += 2ULL << 20)
 		fault_page(vm, a, S2_ACC_READ, &mc);
 	s2_vm_get_stats(vm, &s0);
-	t0 = now_s();
+	t0 = s2_bench_now();
 	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), slot_bytes, s2_hva(HVA0),
 				     S2_MEM_DIRTY_LOG)))
-		fail("dirty log on", ret);
-	t1 = now_s();
+		s2_bench_fail("dirty log on", ret);
+	t1 = s2_bench_now();
 	for (uint64_t a = 0; a < slot_bytes; a += PG)
 		fault_page(vm, a, S2_ACC_WRITE, &mc);
-	*secs = now_s() - t0;
+	*secs = s2_bench_now() - t0;
 	*enable_secs = t1 - t0;
 	s2_vm_get_stats(vm, &s1);
 	*faults = s1.faults - s0.faults;
@@ -476,44 +476,44 @@ void s2_bench_dirty_hw(uint64_t slot_bytes, int reps, struct s2_core_results *r)
 	r->dirty_hw_all_per_s = r->dirty_hw_none_per_s = 0;
 	bm = malloc(words * sizeof(*bm));
 	if (!h || !bm)
-		fail("bench allocation", -S2_ENOMEM);
+		s2_bench_fail("bench allocation", -S2_ENOMEM);
 	if ((ret = s2_vm_create(&cfg, &vm)))
-		fail("vm create", ret);
+		s2_bench_fail("vm create", ret);
 	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), slot_bytes, s2_hva(HVA0),
 				     S2_MEM_DIRTY_LOG | S2_MEM_DIRTY_HW)))
-		fail("hardware dirty log on", ret);
+		s2_bench_fail("hardware dirty log on", ret);
 	pgt = s2_vm_pgtable(vm);
 	if ((ret = s2_memcache_topup(pgt, &mc, s2_pgt_pages_needed(pgt, s2_gpa(0), slot_bytes))))
-		fail("page cache", ret);
+		s2_bench_fail("page cache", ret);
 	if ((ret = s2_pgt_map(pgt, s2_gpa(0), slot_bytes, s2_hpa(PA0),
 			      S2_PROT_R | S2_PROT_W | S2_PROT_CLEAN, PG, &mc, 0)))
-		fail("map", ret);
+		s2_bench_fail("map", ret);
 	for (int i = 0; i < reps; i++) {
 		double t0, secs;
 
 		s2_pgt_walk(pgt, s2_gpa(0), slot_bytes, hw_dirty_visit, NULL, S2_WALK_LEAF);
 		s2_hosted_get_stats(h, &st0);
-		t0 = now_s();
+		t0 = s2_bench_now();
 		if ((ret = s2_vm_get_dirty_log(vm, 0, bm, words)))
-			fail("harvest", ret);
-		secs = now_s() - t0;
+			s2_bench_fail("harvest", ret);
+		secs = s2_bench_now() - t0;
 		s2_hosted_get_stats(h, &st1);
 		/* the figure is only a figure if the pass did the work */
 		for (uint64_t w = 0; w < words; w++)
 			if (bm[w] != ~0ULL)
-				fail("harvest missed pages", -S2_EINVAL);
+				s2_bench_fail("harvest missed pages", -S2_EINVAL);
 		if ((double)pages / secs > r->dirty_hw_all_per_s) {
 			r->dirty_hw_all_per_s = (double)pages / secs;
 			r->dirty_hw_all_tlbi = (st1.tlbi_ipa + st1.tlbi_range + st1.tlbi_vm) -
 					       (st0.tlbi_ipa + st0.tlbi_range + st0.tlbi_vm);
 		}
-		t0 = now_s();
+		t0 = s2_bench_now();
 		if ((ret = s2_vm_get_dirty_log(vm, 0, bm, words)))
-			fail("harvest", ret);
-		secs = now_s() - t0;
+			s2_bench_fail("harvest", ret);
+		secs = s2_bench_now() - t0;
 		for (uint64_t w = 0; w < words; w++)
 			if (bm[w])
-				fail("harvest reported unwritten pages", -S2_EINVAL);
+				s2_bench_fail("harvest reported unwritten pages", -S2_EINVAL);
 		if ((double)pages / secs > r->dirty_hw_none_per_s)
 			r->dirty_hw_none_per_s = (double)pages / secs;
 	}

@@ -60,20 +60,6 @@ static uint64_t fh_size(void *host, s2_hva_t hva)
 
 static const struct s2_host_ops fh_ops = { fh_resolve, fh_put, fh_size, NULL };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void fail(const char *what, int ret)
-{
-	fprintf(stderr, "s2mmu bench: %s failed: %d\n", what, ret);
-	exit(2);
-}
-
 static struct s2_vm *mkvm(struct s2_hosted *h, unsigned flags)
 {
 	struct s2_vm_cfg cfg = {
@@ -84,7 +70,7 @@ static struct s2_vm *mkvm(struct s2_hosted *h, unsigned flags)
 	int ret;
 
 	if ((ret = s2_vm_create(&cfg, &vm)))
-		fail("vm create", ret);
+		s2_bench_fail("vm create", ret);
 	return vm;
 }
 
@@ -106,7 +92,7 @@ static uint64_t fault(struct s2_vm *vm, uint64_t gpa, unsigned acc, struct s2_me
 		n++;
 	} while (ret == -S2_EAGAIN);
 	if (ret < 0)
-		fail("fault", ret);
+		s2_bench_fail("fault", ret);
 	return n;
 }
 
@@ -123,21 +109,21 @@ static double pass_bitmap(struct s2_hosted *h, uint64_t bytes, bool manual)
 
 	bm = calloc(words, sizeof(*bm));
 	if (!bm)
-		fail("bitmap", -S2_ENOMEM);
+		s2_bench_fail("bitmap", -S2_ENOMEM);
 	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), bytes, s2_hva(HVA0), S2_MEM_DIRTY_LOG)))
-		fail("memslot", ret);
+		s2_bench_fail("memslot", ret);
 	for (uint64_t a = 0; a < bytes; a += PG)
 		fault(vm, a, S2_ACC_WRITE, &mc, NULL);
-	t0 = now_s();
+	t0 = s2_bench_now();
 	if ((ret = s2_vm_get_dirty_log(vm, 0, bm, words)))
-		fail("get_dirty_log", ret);
+		s2_bench_fail("get_dirty_log", ret);
 	for (w = 0; manual && w < words; w++)
 		if (bm[w] && (ret = s2_vm_clear_dirty_log(vm, 0, w * 64, 64, &bm[w])))
-			fail("clear_dirty_log", ret);
-	t = now_s() - t0;
+			s2_bench_fail("clear_dirty_log", ret);
+	t = s2_bench_now() - t0;
 	for (w = 0; w < words; w++)
 		if (bm[w] != ~0ULL)
-			fail("a pass that missed pages", -S2_EINVAL);
+			s2_bench_fail("a pass that missed pages", -S2_EINVAL);
 	free(bm);
 	rmvm(vm, &mc);
 	return t;
@@ -154,11 +140,11 @@ static double pass_ring(struct s2_hosted *h, uint64_t bytes)
 	int ret;
 
 	if (!g)
-		fail("ring buffer", -S2_ENOMEM);
+		s2_bench_fail("ring buffer", -S2_ENOMEM);
 	if ((ret = s2_vm_dirty_ring_create(vm, RING, &r)))
-		fail("ring create", ret);
+		s2_bench_fail("ring create", ret);
 	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), bytes, s2_hva(HVA0), S2_MEM_DIRTY_LOG)))
-		fail("memslot", ret);
+		s2_bench_fail("memslot", ret);
 	for (uint64_t a = 0; a < bytes; a += (uint64_t)RING * PG) {
 		uint64_t end = a + (uint64_t)RING * PG < bytes ? a + (uint64_t)RING * PG : bytes;
 		double t0;
@@ -166,15 +152,15 @@ static double pass_ring(struct s2_hosted *h, uint64_t bytes)
 
 		for (uint64_t p = a; p < end; p += PG)
 			fault(vm, p, S2_ACC_WRITE, &mc, r);
-		t0 = now_s();
+		t0 = s2_bench_now();
 		n = s2_dirty_ring_harvest(r, g, RING);
 		if (s2_vm_reset_dirty_rings(vm) != (long)n)
-			fail("ring reset", -S2_EINVAL);
-		t += now_s() - t0;
+			s2_bench_fail("ring reset", -S2_EINVAL);
+		t += s2_bench_now() - t0;
 		done += n;
 	}
 	if (done != bytes / PG)
-		fail("a pass that missed pages", -S2_EINVAL);
+		s2_bench_fail("a pass that missed pages", -S2_EINVAL);
 	free(g);
 	s2_vm_dirty_ring_free(vm, r);
 	rmvm(vm, &mc);
@@ -195,12 +181,12 @@ static void read_heavy(struct s2_hosted *h, uint64_t bytes, bool eager, double *
 
 	host_map_size = M2;
 	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), bytes, s2_hva(HVA0), 0)))
-		fail("memslot", ret);
+		s2_bench_fail("memslot", ret);
 	for (uint64_t a = 0; a < bytes; a += M2)
 		fault(vm, a, S2_ACC_READ, &mc, NULL);
-	t0 = now_s();
+	t0 = s2_bench_now();
 	if ((ret = s2_vm_set_memslot(vm, 0, s2_gpa(0), bytes, s2_hva(HVA0), S2_MEM_DIRTY_LOG)))
-		fail("dirty log on", ret);
+		s2_bench_fail("dirty log on", ret);
 	for (uint64_t a = 0; a < bytes; a += PG) {
 		bool write = (a / PG) % 10 == 0;
 		struct s2_mapping m;
@@ -210,7 +196,7 @@ static void read_heavy(struct s2_hosted *h, uint64_t bytes, bool eager, double *
 			continue;
 		n += fault(vm, a, write ? S2_ACC_WRITE : S2_ACC_READ, &mc, NULL);
 	}
-	*secs = now_s() - t0;
+	*secs = s2_bench_now() - t0;
 	*faults = n;
 	host_map_size = PG;
 	rmvm(vm, &mc);
