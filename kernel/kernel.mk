@@ -107,12 +107,12 @@ $(S2K_MOD)/s2mmu.ko: $(S2K_MOD_SRCS) $(S2K_ROOT)/version
 		CC=$(KERNEL_CC) S2MMU_INCLUDE=$(S2K_TOP)/include modules
 
 # The test runs as init's child in the guest: static, no libc in there.
-$(S2K_OUT)/s2test: $(S2K_SRC)/test/s2test.c $(S2K_SRC)/test/s2trace.h $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
+$(S2K_OUT)/s2test: $(S2K_SRC)/test/s2test.c $(S2K_SRC)/test/s2trace.h $(S2K_SRC)/test/s2util.h $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
 	@mkdir -p $(S2K_OUT)
 	$(KERNEL_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread \
 		-I$(S2K_SRC) -o $@ $< -lpthread
 
-$(S2K_OUT)/s2mirror: $(S2K_SRC)/test/s2mirror.c $(S2K_SRC)/test/s2trace.h $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
+$(S2K_OUT)/s2mirror: $(S2K_SRC)/test/s2mirror.c $(S2K_SRC)/test/s2trace.h $(S2K_SRC)/test/s2util.h $(S2K_SRC)/s2mmu_uapi.h | $(S2K_OUT)/.deps
 	@mkdir -p $(S2K_OUT)
 	$(KERNEL_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread \
 		-I$(S2K_SRC) -o $@ $< -lpthread

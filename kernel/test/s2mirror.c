@@ -64,6 +64,7 @@
 #include <unistd.h>
 #include "s2mmu_uapi.h"
 #include "s2trace.h"
+#include "s2util.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -112,38 +113,6 @@ static void sleep_s(double s)
 	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
 
 	nanosleep(&ts, NULL);
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
-static void write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		return;
-	if (write(fd, val, strlen(val)) < 0) { /* optional knobs */ }
-	close(fd);
-}
-
-static long read_long(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY);
-	long v = -1;
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		v = strtol(buf, NULL, 10);
-	close(fd);
-	return v;
 }
 
 /* ---- the stressors ------------------------------------------------------- */

@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include "s2mmu_uapi.h"
 #include "s2trace.h"
+#include "s2util.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
@@ -114,15 +115,6 @@ static void fail_msg(const char *f, int l, const char *fmt, ...)
 	printf("S2TEST: FAIL %s:%d: %s\n", f, l, buf);
 	fflush(stdout);
 	atomic_fetch_add(&failures, 1);
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	/* xorshift64*: per-thread, reproducible, no libc locking */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
 }
 
 static double now(void)
@@ -405,30 +397,6 @@ static void *chaos_disruptor(void *arg)
 }
 
 /* ---- disruptors ----------------------------------------------------------- */
-
-static void write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		return;
-	if (write(fd, val, strlen(val)) < 0) { /* optional knobs */ }
-	close(fd);
-}
-
-static long read_long(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY);
-	long v = -1;
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		v = strtol(buf, NULL, 10);
-	close(fd);
-	return v;
-}
 
 static void op_dontneed(unsigned g, unsigned vcpu)
 {
