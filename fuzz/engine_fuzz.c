@@ -118,15 +118,24 @@ static void clamp(struct fz *f, uint64_t *ipa, uint64_t *size)
 		*ipa = f->m.base + f->window - *size;
 }
 
-/* Upper bound of table pages a split of the range can take. */
+/*
+ * Upper bound of table pages a split of the range can take: one table
+ * under each entry the range overlaps, at every level above the last.
+ * Not the blocks around the range widened to the largest block: with
+ * FEAT_LPA2's 512 GiB level-0 blocks (and FEAT_LPA's 4 TiB ones at 64K)
+ * that widening asked the cache for a quarter of a million pages, and the
+ * fuzzer ran out of memory on a 4 MiB split.
+ */
 static unsigned long split_bound(struct fz *f, uint64_t ipa, uint64_t size)
 {
-	uint64_t blk = s2_pgt_max_block(&f->pgt, 0);
-	uint64_t lo = ipa & ~(blk - 1), hi = (ipa + size + blk - 1) & ~(blk - 1);
 	unsigned long n = 0;
 
-	for (int l = f->pgt.start_level; l < S2_LAST_LEVEL; l++)
-		n += (unsigned long)((hi - lo) / pm_span(&f->m, l) + 1);
+	for (int l = f->pgt.start_level; l < S2_LAST_LEVEL; l++) {
+		uint64_t span = pm_span(&f->m, l);
+		uint64_t lo = ipa & ~(span - 1), hi = (ipa + size + span - 1) & ~(span - 1);
+
+		n += (unsigned long)((hi - lo) / span);
+	}
 	return n;
 }
 
