@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Randomized host-model test: 100,000 mixed operations over a few mms
- * (fork makes more, exit removes them) with a fixed seed.  Checks frame
+ * Randomized host-model test: 100,000 mixed operations (25,000 with
+ * 16K and 64K pages) over a few mms
+ * (fork makes more, exit removes them) with a fixed seed, once for each
+ * host page size (4K, 16K, 64K: host_set_page_shift).  Checks frame
  * accounting with host_audit (no frame both free and mapped, refcounts
  * equal mappings, no leak) every few thousand operations, data integrity
  * against a shadow copy of every page's content word on each read, and
@@ -15,10 +17,10 @@
 
 #define NOPS	100000
 #define MAXMM	4
-#define SLOT	(4ULL << 20)			/* arena slot: 4M (2 THPs) */
+#define SLOT	(2 * HOST_PMD_SIZE)		/* arena slot: 2 THPs */
 #define NSLOT	8
 #define BASE	0x100000000ULL
-#define NPAGES	(NSLOT * SLOT / 4096)
+#define NPAGES	(NSLOT * SLOT / HOST_PAGE_SIZE)
 
 struct tmm {
 	struct host_mm *mm;
@@ -72,8 +74,8 @@ static void new_tmm(struct tmm *t, struct host_mm *mm)
 
 static void zero_shadow(struct tmm *t, uint64_t a, uint64_t len)
 {
-	for (uint64_t p = a; p < a + len; p += 4096)
-		t->shadow[(p - BASE) / 4096] = 0;
+	for (uint64_t p = a; p < a + len; p += HOST_PAGE_SIZE)
+		t->shadow[(p - BASE) / HOST_PAGE_SIZE] = 0;
 }
 
 static int do_audit(void)
@@ -97,8 +99,8 @@ static void one_op(int opi)
 	struct tmm *t = any_mm();
 	int s = (int)pick(NSLOT), r;
 	uint64_t sb = BASE + s * SLOT;
-	uint64_t pg = pick(SLOT / 4096), a = sb + pg * 4096, n;
-	uint64_t len = (1 + pick(64)) * 4096;
+	uint64_t pg = pick(SLOT / HOST_PAGE_SIZE), a = sb + pg * HOST_PAGE_SIZE, n;
+	uint64_t len = (1 + pick(64)) * HOST_PAGE_SIZE;
 	unsigned op = (unsigned)pick(100);
 
 	if (a + len > sb + SLOT)
@@ -137,14 +139,14 @@ static void one_op(int opi)
 		} else if (r) {
 			fails++, tap_diag("op %d access -> %d", opi, r);
 		} else if (w) {
-			t->shadow[(a - BASE) / 4096] = v;
-		} else if (t->kind[s] != HOST_VMA_HUGETLB_2M && v != t->shadow[(a - BASE) / 4096]) {
+			t->shadow[(a - BASE) / HOST_PAGE_SIZE] = v;
+		} else if (t->kind[s] != HOST_VMA_HUGETLB_2M && v != t->shadow[(a - BASE) / HOST_PAGE_SIZE]) {
 			/* hugetlb is shared with forked children (no COW), so
 			 * a per-mm shadow cannot predict it: checked only for
 			 * private memory */
 			fails++, tap_diag("op %d data at %#llx: %#llx, want %#llx", opi,
 					  (unsigned long long)a, (unsigned long long)v,
-					  (unsigned long long)t->shadow[(a - BASE) / 4096]);
+					  (unsigned long long)t->shadow[(a - BASE) / HOST_PAGE_SIZE]);
 		}
 	} else if (op < 56) {
 		r = host_madvise_dontneed(t->mm, s2_hva(a), len);
@@ -218,34 +220,60 @@ static void one_op(int opi)
 	ops_ok++;
 }
 
-int main(void)
+/* One run at the current host page size; frames: 8 times the arena. */
+static void run_one(int nops)
 {
-	uint64_t nframes = 1ULL << 16;
+	uint64_t nframes = 8 * NPAGES;
+	unsigned kb = 1u << (HOST_PAGE_SHIFT - 10);
 	int audits_bad = 0;
 
+	fails = ops_ok = 0;
+	n_collapse = n_migrate = n_reclaimed = n_merged = n_split = n_fork = 0;
 	phys = host_phys_create(nframes, 0);
 	if (!phys)
 		TAP_BAIL("phys");
 	new_tmm(&mms[0], host_mm_create(phys));
-	for (int i = 0; i < NOPS; i++) {
+	for (int i = 0; i < nops; i++) {
 		one_op(i);
 		if (i % 5000 == 4999 && do_audit())
 			audits_bad++;
 		if (fails > 20)
 			break;
 	}
-	tap_diag("collapsed %lu, split %lu, migrated %lu, reclaimed %lu, merged %lu, forks %lu",
-		 n_collapse, n_split, n_migrate, n_reclaimed, n_merged, n_fork);
-	tap_ok(fails == 0, "%lu operations: results and data as expected (%lu failures)", ops_ok, fails);
-	tap_ok(!audits_bad && !do_audit(), "frame accounting audits");
+	tap_diag("%uK pages: collapsed %lu, split %lu, migrated %lu, reclaimed %lu, merged %lu, "
+		 "forks %lu", kb, n_collapse, n_split, n_migrate, n_reclaimed, n_merged, n_fork);
+	tap_ok(fails == 0, "%uK pages: %lu operations: results and data as expected (%lu failures)",
+	       kb, ops_ok, fails);
+	tap_ok(!audits_bad && !do_audit(), "%uK pages: frame accounting audits", kb);
+	/* THP and its splits happened at this page size's PMD, not 2M */
+	tap_ok(n_collapse > 0 && n_split > 0, "%uK pages: %lluK THPs collapsed and split", kb,
+	       (unsigned long long)(HOST_PMD_SIZE >> 10));
 	for (int i = 0; i < MAXMM; i++)
 		if (mms[i].mm) {
 			host_mmput(mms[i].mm);
 			free(mms[i].shadow);
 		}
-	tap_ok(host_phys_nr_free(phys) == nframes, "nothing leaked after exit_mmap (%llu free of %llu)",
-	       (unsigned long long)host_phys_nr_free(phys), (unsigned long long)nframes);
-	tap_ok(host_phys_swap_used(phys) == 0, "no swap slot leaked");
+	memset(mms, 0, sizeof(mms));
+	tap_ok(host_phys_nr_free(phys) == nframes, "%uK pages: nothing leaked after exit_mmap "
+	       "(%llu free of %llu)", kb, (unsigned long long)host_phys_nr_free(phys),
+	       (unsigned long long)nframes);
+	tap_ok(host_phys_swap_used(phys) == 0, "%uK pages: no swap slot leaked", kb);
+	tap_ok(host_set_page_shift(14) == -EBUSY, "%uK pages: the page size is fixed while "
+	       "physical memory exists", kb);
 	host_phys_destroy(phys);
+}
+
+int main(void)
+{
+	static const unsigned shifts[] = { 12, 14, 16 };
+
+	tap_ok(host_set_page_shift(13) == -EINVAL && host_set_page_shift(17) == -EINVAL,
+	       "host page sizes other than 4K, 16K and 64K refused");
+	for (unsigned i = 0; i < 3; i++) {
+		if (host_set_page_shift(shifts[i]))
+			TAP_BAIL("host_set_page_shift(%u)", shifts[i]);
+		/* fewer at 16K and 64K: each audit walks 4 and 16 times the frames */
+		run_one(i ? NOPS / 4 : NOPS);
+	}
 	return tap_done();
 }

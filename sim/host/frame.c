@@ -2,9 +2,10 @@
 /*
  * Physical memory: frames, folios, the page allocator and swap.
  *
- * A folio is a naturally aligned block of 2^order frames (0, 9 = 2M,
- * 18 = 1G) whose reference count lives on its head frame, as Linux's folio
- * refcount lives on the head page.  Each 4K frame keeps its own PTE mapcount;
+ * A folio is a naturally aligned block of 2^order frames (0, or the PMD
+ * or PUD order: 9 = 2M and 18 = 1G with 4K pages) whose reference count
+ * lives on its head frame, as Linux's folio refcount lives on the head
+ * page.  Each frame keeps its own PTE mapcount;
  * PMD/PUD mappings count in the head's entire_mapcount.
  *
  * Free lists are LIFO per order and never coalesce on free: the frame freed
@@ -20,7 +21,24 @@
 
 #define NIL UINT64_MAX
 
-static const unsigned order_of_idx[NR_ORDERS] = { 0, PMD_ORDER, PUD_ORDER };
+unsigned host_page_shift = 12;
+/* host_phys objects alive: the page size is theirs while any exists. */
+static _Atomic long phys_alive;
+
+int host_set_page_shift(unsigned shift)
+{
+	if (shift != 12 && shift != 14 && shift != 16)
+		return -EINVAL;
+	if (phys_alive)
+		return -EBUSY;
+	host_page_shift = shift;
+	return 0;
+}
+
+static unsigned order_of_idx(int i)
+{
+	return i == 2 ? PUD_ORDER : i == 1 ? PMD_ORDER : 0;
+}
 
 static int order_idx(unsigned order)
 {
@@ -131,6 +149,7 @@ struct host_phys *host_phys_create(uint64_t nr_frames, uint64_t nr_io_frames)
 		phys->f[i].head = i;
 	}
 	hsync_store64(&phys->nr_free, nr_frames);
+	phys_alive++;
 	return phys;
 }
 
@@ -144,6 +163,7 @@ void host_phys_destroy(struct host_phys *phys)
 	free(phys->swap.count);
 	free(phys->f);
 	free(phys);
+	phys_alive--;
 }
 
 /* Last-resort compaction: find an aligned run of 2^order free frames made
@@ -189,7 +209,7 @@ static bool take_block(struct host_phys *phys, unsigned order, uint64_t *out)
 		return true;
 	}
 	if (oi + 1 < NR_ORDERS) {
-		unsigned big = order_of_idx[oi + 1];
+		unsigned big = order_of_idx(oi + 1);
 		uint64_t b;
 
 		if (take_block(phys, big, &b)) {

@@ -54,10 +54,31 @@ struct host_phys;
 struct host_mm;
 struct host_mn_sub;
 
-#define HOST_PAGE_SHIFT	12
-#define HOST_PAGE_SIZE	(1ULL << 12)
-#define HOST_PMD_SIZE	(1ULL << 21)
-#define HOST_PUD_SIZE	(1ULL << 30)
+/*
+ * The host's page size: 4K (the default), 16K or 64K, as an arm64 Linux
+ * host is built with one of the three.  KVM arm64 maps stage 2 with the
+ * host's PAGE_SIZE granule, so a 16K or 64K stage-2 format needs a host of
+ * the same page size under it: the core maps a stage-2 page from one host
+ * frame.  A table level resolves page_shift - 3 bits (512, 2048 or 8192
+ * entries), so the PMD level (THP) is 2M, 32M or 512M and the PUD level
+ * 1G, 64G or 4T.  The walk keeps four levels whatever the page size (the
+ * top one indexes fewer bits), which changes no rule the model follows.
+ * One page size per process: host_set_page_shift() changes it while no
+ * host_phys exists.
+ */
+extern unsigned host_page_shift;
+#define HOST_PAGE_SHIFT	host_page_shift
+#define HOST_LEVEL_BITS	(host_page_shift - 3)
+#define HOST_PAGE_SIZE	(1ULL << HOST_PAGE_SHIFT)
+#define HOST_PMD_SIZE	(1ULL << (HOST_PAGE_SHIFT + HOST_LEVEL_BITS))
+#define HOST_PUD_SIZE	(1ULL << (HOST_PAGE_SHIFT + 2 * HOST_LEVEL_BITS))
+/**
+ * host_set_page_shift() - the host's page size, 12, 14 or 16.
+ * Return: 0; -EINVAL for another shift; -EBUSY while a host_phys exists
+ * (every frame number, table and folio order is in the old size).
+ * Context: no other thread uses the host model.
+ */
+int host_set_page_shift(unsigned shift);
 /* User address space: 4-level paging, lower half (47 bits). */
 #define HOST_TASK_SIZE	(1ULL << 47)
 
@@ -88,7 +109,7 @@ struct host_frame_info {
 	bool free;
 	bool io;		/* device frame (PFNMAP target): no refcount */
 	bool ksm;		/* KSM-merged, always mapped read-only */
-	unsigned order;		/* order of the folio it belongs to (0, 9, 18) */
+	unsigned order;		/* order of the folio: 0, or its PMD or PUD order */
 	uint64_t head;		/* pfn of the folio head */
 	int32_t refcount;	/* folio reference count (head's) */
 	int32_t mapcount;	/* PTE mappings of this 4K frame */
@@ -101,7 +122,7 @@ struct host_frame_info {
 
 /**
  * host_phys_create() - physical memory of @nr_frames RAM frames (a multiple
- * of 512) followed by @nr_io_frames device frames for PFNMAP.
+ * of the entries of a table, 512 with 4K pages) followed by @nr_io_frames device frames for PFNMAP.
  * Return: the memory, or NULL on allocation failure.
  * Context: any; the result is shared by every mm created on it.
  */

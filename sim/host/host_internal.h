@@ -10,10 +10,10 @@
 #include "sim/host/host.h"
 #include "sim/host/hsync.h"
 
-#define PTRS_PER_TABLE	512
-#define PMD_ORDER	9
-#define PUD_ORDER	18
-#define NR_ORDERS	3		/* free lists for orders 0, 9, 18 */
+#define PTRS_PER_TABLE	(1u << HOST_LEVEL_BITS)
+#define PMD_ORDER	HOST_LEVEL_BITS
+#define PUD_ORDER	(2 * HOST_LEVEL_BITS)
+#define NR_ORDERS	3		/* free lists for orders 0, PMD, PUD */
 /* MAX_GATHER_BATCH_COUNT-ish: a zap flushes and frees mid-range (before
  * E) once this many pages are queued, as tlb_next_batch fails. */
 #define GATHER_BATCH_MAX 10000
@@ -75,7 +75,9 @@ int host_srcu_read_lock(struct host_srcu *s);
 void host_srcu_read_unlock(struct host_srcu *s, int idx);
 void host_srcu_synchronize(struct host_srcu *s);
 
-struct host_table { hsync_u64 e[PTRS_PER_TABLE]; };
+/* PTRS_PER_TABLE entries (one host page, so the allocation is the page
+ * size and not this type's size, which covers 64K pages). */
+struct host_table { hsync_u64 e[8192]; };
 
 struct host_vma {
 	uint64_t start, end;
@@ -107,12 +109,13 @@ struct host_mm {
 /* ---- helpers ---- */
 static inline uint64_t level_size(int level)
 {
-	return 1ULL << (HOST_PAGE_SHIFT + 9 * (level - 1));
+	return 1ULL << (HOST_PAGE_SHIFT + HOST_LEVEL_BITS * (level - 1));
 }
-static inline unsigned level_order(int level) { return 9u * (unsigned)(level - 1); }
+static inline unsigned level_order(int level) { return HOST_LEVEL_BITS * (unsigned)(level - 1); }
 static inline unsigned pt_index(uint64_t addr, int level)
 {
-	return (unsigned)(addr >> (HOST_PAGE_SHIFT + 9 * (level - 1))) & 511u;
+	return (unsigned)(addr >> (HOST_PAGE_SHIFT + HOST_LEVEL_BITS * (level - 1))) &
+	       (PTRS_PER_TABLE - 1);
 }
 static inline bool pte_present(uint64_t e) { return e & HOST_PTE_P; }
 static inline bool pte_none(uint64_t e) { return e == 0; }

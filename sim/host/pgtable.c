@@ -124,13 +124,13 @@ uint64_t mk_table_entry(struct host_table *t)
 
 struct host_table *table_alloc(void)
 {
-	struct host_table *t = aligned_alloc(HOST_PAGE_SIZE, sizeof(*t));
+	struct host_table *t = aligned_alloc(HOST_PAGE_SIZE, HOST_PAGE_SIZE);
 
 	/* The model has no out-of-memory path for page tables: a failure
 	 * here is the test machine's, not a state worth simulating. */
 	if (!t)
 		abort();
-	for (int i = 0; i < PTRS_PER_TABLE; i++)
+	for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
 		hsync_store64(&t->e[i], 0);
 	return t;
 }
@@ -145,7 +145,7 @@ struct host_table *table_alloc(void)
  */
 void table_free_now(struct host_mm *mm, struct host_table *t)
 {
-	for (int j = 0; j < PTRS_PER_TABLE; j++)
+	for (unsigned j = 0; j < PTRS_PER_TABLE; j++)
 		hsync_store64(&t->e[j], 0xdead000000000001ULL);
 	trace_simple(mm, HOST_TR_TABLE_FREE, (uint64_t)(uintptr_t)t, 0);
 	free(t);
@@ -237,7 +237,7 @@ void mapcount_dec(struct host_phys *phys, uint64_t e, int level)
 void pt_collect_tables(struct host_table *t, int level, struct gather *g)
 {
 	if (level > 1)
-		for (int i = 0; i < PTRS_PER_TABLE; i++) {
+		for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
 			uint64_t v = hsync_load64(&t->e[i]);
 
 			if (pte_is_table(v, level))
@@ -340,8 +340,8 @@ int host_pt_query_pfns(struct host_mm *mm, s2_hva_t hva, unsigned n, uint64_t *p
 		if (!(ent & HOST_PTE_P))
 			continue;
 		/* a huge entry: the 4K frame inside it */
-		pfn[i] = ((ent & HOST_PTE_ADDR) >> 12) +
-			 ((a & ((1ULL << (12 + 9 * (l - 1))) - 1)) >> 12);
+		pfn[i] = ((ent & HOST_PTE_ADDR) >> HOST_PAGE_SHIFT) +
+			 ((a & (level_size(l) - 1)) >> HOST_PAGE_SHIFT);
 		rw[i] = (ent & HOST_PTE_RW) != 0;
 	}
 	hsync_mutex_unlock(&mm->ptl);
