@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sim/machine/machine.h"
+#include "tools/formats.h"
 #include "tools/run.h"
 #include "tools/version.h"
 
@@ -37,11 +38,14 @@ static void usage(FILE *f)
 		"                     Default: munmap=8,dontneed=16,mprotect=8,collapse=8,\n"
 		"                     split=8,migrate=16,reclaim=8,fork=4,ksm=4,age=16,oom=1\n"
 		"  --seed N           seed of workloads and churn (default 1)\n"
-		"  --format F         stage-2 format: arm64 (4K granule, default), ept\n"
-		"                     (4-level, accessed/dirty flags on), test, or\n"
-		"                     arm64-lpa2 (4K, FEAT_LPA2: 52-bit IPA and output,\n"
-		"                     walks from level -1, memslots at the top of the\n"
-		"                     IPA space, physical memory above 2^48)\n"
+		"  --format F         stage-2 format: arm64 (4K granule, default),\n"
+		"                     arm64-16k, arm64-64k, ept (4-level, accessed/dirty\n"
+		"                     flags on), test, or a 52-bit one: arm64-lpa2 (4K,\n"
+		"                     FEAT_LPA2, walks from level -1), arm64-16k-lpa2,\n"
+		"                     arm64-64k-lpa (FEAT_LPA); 52-bit ones put the\n"
+		"                     memslots at the top of the IPA space and physical\n"
+		"                     memory above 2^48.  A 16K or 64K granule runs on a\n"
+		"                     host of that page size (THP 32M or 512M)\n"
 		"  --hw-af            hardware-managed access flag (S2_PGT_HW_AF)\n"
 		"  --hw-dbm           hardware-managed dirty state (S2_PGT_HW_DBM)\n"
 		"  --no-fwb           stage 2 not cache-coherent: data-cache model, I8\n"
@@ -115,15 +119,10 @@ static uint64_t sum_retries(const struct mach_stats *s)
 /* The --format value (@long: as the table's heading says it). */
 static const char *fmt_name(const struct mach_cfg *c, bool long_name)
 {
-	enum s2_format_id f = c->format;
+	const struct s2_tool_format *f = s2_tool_format_of(c->format, c->granule_shift,
+							   c->pgt_flags, c->ia_bits);
 
-	if (f == S2_FMT_ARM64 && (c->pgt_flags & S2_PGT_LPA2))
-		return long_name ? "arm64 4K LPA2, 52-bit IPA/OA from level -1" : "arm64-lpa2";
-	if (f == S2_FMT_TEST)
-		return long_name ? "test format" : "test";
-	if (f == S2_FMT_EPT)
-		return long_name ? "x86 EPT 4-level" : "ept";
-	return long_name ? "arm64 4K" : "arm64";
+	return long_name ? f->desc : f->name;
 }
 
 static void print_json(const struct mach_run_opts *o, const struct mach_stats *s)
@@ -354,22 +353,19 @@ int s2_run_main(int argc, char **argv)
 				goto bad_val;
 			o.cfg.seed = u;
 			break;
-		case 'f':
-			o.cfg.pgt_flags &= ~(S2_PGT_LPA2 | S2_PGT_NO_CONCAT);
-			o.cfg.ia_bits = o.cfg.oa_bits = 0;
-			if (!strcmp(optarg, "arm64")) {
-				o.cfg.format = S2_FMT_ARM64;
-			} else if (!strcmp(optarg, "arm64-lpa2")) {
-				o.cfg.format = S2_FMT_ARM64;
-				o.cfg.pgt_flags |= S2_PGT_LPA2 | S2_PGT_NO_CONCAT;
-				o.cfg.ia_bits = o.cfg.oa_bits = 52;
-			} else if (!strcmp(optarg, "test"))
-				o.cfg.format = S2_FMT_TEST;
-			else if (!strcmp(optarg, "ept"))
-				o.cfg.format = S2_FMT_EPT;
-			else
+		case 'f': {
+			const struct s2_tool_format *tf = s2_tool_format_find(optarg);
+
+			if (!tf)
 				goto bad_val;
+			o.cfg.format = tf->id;
+			o.cfg.granule_shift = tf->granule_shift;
+			o.cfg.ia_bits = tf->ia_bits;
+			o.cfg.oa_bits = tf->oa_bits;
+			o.cfg.pgt_flags = (o.cfg.pgt_flags & ~(S2_PGT_LPA2 | S2_PGT_NO_CONCAT)) |
+					  tf->pgt_flags;
 			break;
+		}
 		case 'A': o.cfg.pgt_flags |= S2_PGT_HW_AF; break;
 		case 'D': o.cfg.pgt_flags |= S2_PGT_HW_DBM; break;
 		case 'F': o.cfg.pgt_flags |= S2_PGT_NO_FWB; break;

@@ -29,7 +29,7 @@ int host_set_page_shift(unsigned shift)
 {
 	if (shift != 12 && shift != 14 && shift != 16)
 		return -EINVAL;
-	if (phys_alive)
+	if (phys_alive && shift != host_page_shift)
 		return -EBUSY;
 	host_page_shift = shift;
 	return 0;

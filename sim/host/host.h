@@ -74,8 +74,9 @@ extern unsigned host_page_shift;
 #define HOST_PUD_SIZE	(1ULL << (HOST_PAGE_SHIFT + 2 * HOST_LEVEL_BITS))
 /**
  * host_set_page_shift() - the host's page size, 12, 14 or 16.
- * Return: 0; -EINVAL for another shift; -EBUSY while a host_phys exists
- * (every frame number, table and folio order is in the old size).
+ * Return: 0; -EINVAL for another shift; -EBUSY for a new size while a
+ * host_phys exists (its frame numbers, tables and folio orders are in
+ * the old one).
  * Context: no other thread uses the host model.
  */
 int host_set_page_shift(unsigned shift);

@@ -92,7 +92,9 @@ uint64_t mach_rand(uint64_t *s)
 static uint64_t pick_range(struct machine *m, uint64_t *rnd, uint64_t len, uint64_t align)
 {
 	const struct mslot *s = &m->slot[mach_rand(rnd) % 2];
-	uint64_t n = (s->size - len) / align + 1;
+	/* a THP operation on a slot smaller than the host's PMD (64K pages:
+	 * 512M) gets the slot's start and fails there, as it would */
+	uint64_t n = len > s->size ? 1 : (s->size - len) / align + 1;
 
 	return s->hva + (mach_rand(rnd) % n) * align;
 }
@@ -108,7 +110,7 @@ static void set_ro(struct machine *m, uint64_t hva, uint64_t len, uint8_t v)
 
 static int op_munmap(struct machine *m, uint64_t *rnd)
 {
-	uint64_t len = (mach_rand(rnd) % 2) ? HOST_PMD_SIZE : 16 * HOST_PAGE_SIZE;
+	uint64_t len = (mach_rand(rnd) % 2) ? m->huge : 16 * HOST_PAGE_SIZE;
 	uint64_t hva = pick_range(m, rnd, len, len);
 	int ret;
 
@@ -184,8 +186,8 @@ int mach_host_op(struct machine *m, enum mach_hop k, uint64_t *rnd)
 		ret = host_migrate(m->mm, s2_hva(hva));
 		break;
 	case MH_RECLAIM:
-		hva = pick_range(m, rnd, HOST_PMD_SIZE, HOST_PMD_SIZE);
-		ret = host_reclaim(m->mm, s2_hva(hva), HOST_PMD_SIZE, NULL);
+		hva = pick_range(m, rnd, m->huge, m->huge);
+		ret = host_reclaim(m->mm, s2_hva(hva), m->huge, NULL);
 		break;
 	case MH_FORK:
 		if (m->child) {
@@ -201,12 +203,12 @@ int mach_host_op(struct machine *m, enum mach_hop k, uint64_t *rnd)
 		}
 		break;
 	case MH_KSM:
-		hva = pick_range(m, rnd, HOST_PMD_SIZE, HOST_PMD_SIZE);
-		ret = host_ksm_merge(m->mm, s2_hva(hva), HOST_PMD_SIZE, NULL);
+		hva = pick_range(m, rnd, m->huge, m->huge);
+		ret = host_ksm_merge(m->mm, s2_hva(hva), m->huge, NULL);
 		break;
 	case MH_AGE:
-		hva = pick_range(m, rnd, HOST_PMD_SIZE, HOST_PMD_SIZE);
-		ret = host_age(m->mm, s2_hva(hva), HOST_PMD_SIZE,
+		hva = pick_range(m, rnd, m->huge, m->huge);
+		ret = host_age(m->mm, s2_hva(hva), m->huge,
 			       (enum host_age_mode)(m->age_mode++ % 3));
 		break;
 	case MH_OOM:
@@ -253,7 +255,8 @@ void *mach_churn_thread(void *arg)
 	return NULL;
 }
 
-/* The aging phase (machine.h): a sweep over the RAM slots, 2M a call. */
+/* The aging phase (machine.h): a sweep over the RAM slots, a host PMD
+ * (2M with 4K pages) a call. */
 static void *ager_thread(void *arg)
 {
 	static const enum host_age_mode modes[] = {
@@ -274,10 +277,10 @@ static void *ager_thread(void *arg)
 		 * the count, or the number begun move, ran beside it */
 		__atomic_fetch_add(&m->age_begun, 1, __ATOMIC_SEQ_CST);
 		__atomic_fetch_add(&m->age_busy, 1, __ATOMIC_SEQ_CST);
-		ret = host_age(m->mm, s2_hva(hva), HOST_PMD_SIZE, modes[n++ % 4]);
+		ret = host_age(m->mm, s2_hva(hva), m->huge, modes[n++ % 4]);
 		__atomic_fetch_sub(&m->age_busy, 1, __ATOMIC_SEQ_CST);
 		inc(ret < 0 ? &m->c_age_phase_fail : &m->c_age_phase);
-		off = (off + HOST_PMD_SIZE) % ram;
+		off = (off + m->huge) % ram;
 	}
 	s2_hosted_thread_offline();
 	return NULL;

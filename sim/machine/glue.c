@@ -671,13 +671,19 @@ static int setup_host(struct machine *m)
 {
 	const struct mach_cfg *c = &m->cfg;
 	uint64_t ram = c->guest_size >> HOST_PAGE_SHIFT, half = c->guest_size / 2;
-	/* Room for COW copies after fork, migration targets and THP. */
-	uint64_t frames = ((2 * ram + 65536) + 511) & ~511ULL;
+	uint64_t pmd = HOST_PMD_SIZE >> HOST_PAGE_SHIFT;
+	/* Room for COW copies after fork, migration targets and THP: 256M
+	 * more, and at least four free PMD blocks with 64K pages (512M
+	 * each), in whole PMD blocks (the allocator's unit). */
+	uint64_t extra = (256ULL << 20) >> HOST_PAGE_SHIFT;
+	uint64_t frames = 2 * ram + (extra > 4 * pmd ? extra : 4 * pmd);
 	unsigned nio = c->pfnmap_slot ? PFNMAP_SIZE >> HOST_PAGE_SHIFT : 0;
 	enum host_vma_kind kind = c->thp ? HOST_VMA_THP : HOST_VMA_ANON;
 	unsigned i;
 	int ret;
 
+	frames = (frames + pmd - 1) & ~(pmd - 1);
+	m->huge = HOST_PMD_SIZE < half ? HOST_PMD_SIZE : half;
 	m->phys = host_phys_create(frames, nio);
 	if (!m->phys)
 		return -ENOMEM;
@@ -812,6 +818,17 @@ int mach_create(const struct mach_cfg *cfg, struct machine **out)
 	    (cfg->oa_bits && (cfg->oa_bits < 40 || cfg->oa_bits > 52))) {
 		free(m);
 		return -EINVAL;
+	}
+	/*
+	 * KVM arm64 maps stage 2 with the host's PAGE_SIZE: the core maps a
+	 * stage-2 page from one host frame, so a 16K or 64K granule runs on a
+	 * host of that page size (-EINVAL for another granule, -EBUSY while a
+	 * machine of another page size exists).
+	 */
+	ret = host_set_page_shift(cfg->granule_shift);
+	if (ret) {
+		free(m);
+		return ret;
 	}
 	/* 128G below the top of the IPA space: both RAM slots (at most
 	 * 64G) and the PFNMAP slot at +64G */

@@ -85,6 +85,9 @@ struct machine {
 	struct s2_platform plat_hi;	/* the hosted one, moved up by pa_base */
 	uint64_t gpa_base;		/* memslots start here (ia_bits > 48) */
 	uint64_t pa_base;		/* physical address of frame 0 (oa_bits > 48) */
+	/* the unit of range-wide churn (reclaim, KSM, aging, munmap): the
+	 * host's PMD size (2M, 32M or 512M), or a RAM slot when smaller */
+	uint64_t huge;
 	struct s2_vm *vm;
 	struct host_mn_sub sub;
 	bool registered;

@@ -530,11 +530,11 @@ static void check_i6(struct mach_vcpu *v, uint64_t gpa, const struct walk_out *o
 			break;
 		}
 		pfn = (ent & HOST_PTE_ADDR) >> HOST_PAGE_SHIFT;
-		if (lvl == 2)
-			pfn = (pfn & ~511ULL) + (((hva0 + off[i]) >> HOST_PAGE_SHIFT) & 511);
-		else if (lvl == 3)
-			pfn = (pfn & ~((1ULL << 18) - 1)) +
-			      (((hva0 + off[i]) >> HOST_PAGE_SHIFT) & ((1ULL << 18) - 1));
+		if (lvl == 2 || lvl == 3) {
+			uint64_t n = (lvl == 2 ? HOST_PMD_SIZE : HOST_PUD_SIZE) >> HOST_PAGE_SHIFT;
+
+			pfn = (pfn & ~(n - 1)) + (((hva0 + off[i]) >> HOST_PAGE_SHIFT) & (n - 1));
+		}
 		if (pfn != want) {
 			bad = (int)i;
 			bad_entry = ent;
