@@ -80,20 +80,61 @@ void s2pgt_defer_free_table(struct s2_pgtable *pgt, uint64_t *table, int level)
 	pgt->plat->defer_free(pgt->ctx, table, level, free_subtree_cb, pgt);
 }
 
-/* After a table's translations are gone: push their data to PoC (I8). */
-void s2pgt_cmo_subtree(struct s2_pgtable *pgt, uint64_t *table, int level)
+/* Physically contiguous output gathered for one clean+invalidate. */
+struct cmo_run {
+	uint64_t pa, size;
+};
+
+static void cmo_run_flush(struct s2_pgtable *pgt, struct cmo_run *r)
+{
+	if (r->size)
+		pgt->plat->dcache_clean_inval_poc(pgt->ctx, s2_hpa(r->pa), r->size);
+	r->size = 0;
+}
+
+static void cmo_subtree_run(struct s2_pgtable *pgt, uint64_t *table, int level,
+			    struct cmo_run *r)
 {
 	const struct s2_fmt_level *lv = s2_lv(pgt, level);
 	unsigned i, n = 1U << pgt->fmt.bits_per_level;
+	uint64_t span = pgt_span(pgt, level);
 
 	for (i = 0; i < n; i++) {
-		uint64_t pte = pte_load_private(&table[i]);
+		uint64_t pte = pte_load_private(&table[i]), pa;
 
-		if (lv_table(lv, pte))
-			s2pgt_cmo_subtree(pgt, lv_child(pgt, lv, pte), level + 1);
-		else if (lv_valid(lv, pte))
-			cmo_unmapped(pgt, lv, pte, pgt_span(pgt, level));
+		if (lv_table(lv, pte)) {
+			cmo_subtree_run(pgt, lv_child(pgt, lv, pte), level + 1, r);
+			continue;
+		}
+		/* device memory is never cached by the guest (cmo_unmapped) */
+		if (!lv_valid(lv, pte) || (lv_prot(lv, pte) & S2_PROT_DEVICE))
+			continue;
+		pa = lv_oa(pgt, lv, pte);
+		if (r->size && r->pa + r->size == pa) {
+			r->size += span;
+			continue;
+		}
+		cmo_run_flush(pgt, r);
+		r->pa = pa;
+		r->size = span;
 	}
+}
+
+/*
+ * After a table's translations are gone (the TLBI done): push their data
+ * to PoC (I8), as cmo_unmapped does leaf by leaf, but one clean+invalidate
+ * per run of physically contiguous output: the same cache lines, and a
+ * detached 1G of contiguous 4K pages costs one platform call instead of
+ * 262,144.  Only without FWB.
+ */
+void s2pgt_cmo_subtree(struct s2_pgtable *pgt, uint64_t *table, int level)
+{
+	struct cmo_run r = { 0, 0 };
+
+	if (!(pgt->flags & S2_PGT_NO_FWB))
+		return;
+	cmo_subtree_run(pgt, table, level, &r);
+	cmo_run_flush(pgt, &r);
 }
 
 /*
@@ -107,11 +148,16 @@ void s2_pgt_unmap_fast_finish(struct s2_pgtable *pgt, struct s2_detached *det)
 
 	if (!pgt || !det)
 		return;
-	for (i = 0; i < det->nr; i++) {
-		if (pgt->flags & S2_PGT_NO_FWB)
-			s2pgt_cmo_subtree(pgt, det->table[i], det->level[i]);
-		s2pgt_defer_free_table(pgt, det->table[i], det->level[i]);
+	if (pgt->flags & S2_PGT_NO_FWB) {
+		/* one run across the subtrees: neighbours are usually contiguous */
+		struct cmo_run r = { 0, 0 };
+
+		for (i = 0; i < det->nr; i++)
+			cmo_subtree_run(pgt, det->table[i], det->level[i], &r);
+		cmo_run_flush(pgt, &r);
 	}
+	for (i = 0; i < det->nr; i++)
+		s2pgt_defer_free_table(pgt, det->table[i], det->level[i]);
 	det->nr = 0;
 }
 
