@@ -9,30 +9,38 @@
  * release) returns its error and the thread goes on, so shrinking may
  * drop any operation without making the rest invalid.  Configurations
  * are drawn only among those w_create() accepts (it aborts otherwise):
- * the VMA ends below the PFNMAP range at HVA +0x3f0000, slot 0 fits in
+ * the VMA ends below the PFNMAP range (W_PFNMAP_HVA), slot 0 fits in
  * the VMA and below the PFNMAP slot's GPA, and EPT worlds carry no
  * arm64-only table flags.
+ *
+ * Sizes are in the world's granule: a page PG, a block BLK (2M at 4K,
+ * 32M at 16K, 512M at 64K), so that a seed draws the same world, page
+ * for page and block for block, at every granule; the granule is chosen
+ * (gen_select) before the world is drawn.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check/gen.h"
 #include "check/world.h"
+#include "tools/formats.h"
 
-#define K4	0x1000ULL
-#define M2	0x200000ULL
+#define PG	W_PG
+#define BLK	W_BLK
 
 /*
- * The guest-physical layout every world shares: slot 0 starts at 0, 4K
- * or 2M (its size is at most 2M + 16K); a move takes it to GPA_ALT or to
- * GPA_ALT + 4K (where no block can be congruent with its HVA); slot 2
- * maps the part of the VMA that slot 0 does not; nothing ever maps
- * GPA_HOLE; world.c puts the PFNMAP slot 1 at 16M.
+ * The guest-physical layout every world shares: slot 0 starts at 0, a
+ * page or a block (its size is at most a block and 4 pages); a move
+ * takes it to GPA_ALT or to GPA_ALT + a page (where no block can be
+ * congruent with its HVA); slot 2 maps the part of the VMA that slot 0
+ * does not; nothing ever maps GPA_HOLE; world.c puts the PFNMAP slot 1
+ * at 8 blocks (16M at 4K).
  */
-#define GPA_ALT		0x600000ULL
-#define GPA_SLOT2	0xa00000ULL
-#define GPA_HOLE	0xe00000ULL
-#define GPA_PFNMAP	0x1000000ULL
-#define HVA_PFNMAP	0x3f0000ULL	/* world.c's PFNMAP VMA: 16 pages */
+#define GPA_ALT		(3 * BLK)
+#define GPA_SLOT2	(5 * BLK)
+#define GPA_HOLE	(7 * BLK)
+#define GPA_PFNMAP	W_PFNMAP_GPA
+#define HVA_PFNMAP	W_PFNMAP_HVA	/* world.c's PFNMAP VMA: 16 pages */
 #define PFNMAP_PAGES	16
 
 enum gen_kind {
@@ -220,43 +228,43 @@ static void draw_cfg(void)
 	switch (lt[pick(8)]) {
 	case 0:		/* four 4K pages, all in slot 0 */
 		c->kind = HOST_VMA_ANON;
-		c->vma_len = c->slot_size = 4 * K4;
+		c->vma_len = c->slot_size = 4 * PG;
 		break;
 	case 1:		/* eight pages: slot 0 the first four, slot 2 the rest */
 		c->kind = HOST_VMA_ANON;
-		c->vma_len = 8 * K4;
-		c->slot_size = 4 * K4;
-		G.s2_off = 4 * K4;
-		G.s2_len = 4 * K4;
+		c->vma_len = 8 * PG;
+		c->slot_size = 4 * PG;
+		G.s2_off = 4 * PG;
+		G.s2_len = 4 * PG;
 		break;
 	case 2:		/* one THP; sometimes a slot of half of it */
 		c->kind = HOST_VMA_THP;
-		c->vma_len = c->slot_size = M2;
+		c->vma_len = c->slot_size = BLK;
 		if (coin(th == T_BLOCKS ? 10 : 25)) {
-			c->slot_size = M2 / 2;
-			c->slot_hva_off = coin(30) ? M2 / 2 : 0;
+			c->slot_size = BLK / 2;
+			c->slot_hva_off = coin(30) ? BLK / 2 : 0;
 		}
 		break;
 	case 3:		/* two last-level tables' worth: 2M and 4 pages */
 		c->kind = HOST_VMA_ANON;
-		c->vma_len = c->slot_size = M2 + 4 * K4;
+		c->vma_len = c->slot_size = BLK + 4 * PG;
 		break;
 	case 4:		/* a THP and 4 pages: slot 0 the THP, slot 2 the rest */
 		c->kind = HOST_VMA_THP;
-		c->vma_len = M2 + 4 * K4;
-		c->slot_size = M2;
-		G.s2_off = M2;
-		G.s2_len = 4 * K4;
+		c->vma_len = BLK + 4 * PG;
+		c->slot_size = BLK;
+		G.s2_off = BLK;
+		G.s2_len = 4 * PG;
 		break;
 	default:	/* one 2M hugetlb page */
 		c->kind = HOST_VMA_HUGETLB_2M;
-		c->vma_len = c->slot_size = M2;
+		c->vma_len = c->slot_size = BLK;
 		break;
 	}
 	r = pick(10);
 	if (th == T_BLOCKS)	/* a GPA a block can be congruent at */
 		r = pick(8);
-	c->slot_gpa = r < 6 ? 0 : r < 8 ? M2 : K4;
+	c->slot_gpa = r < 6 ? 0 : r < 8 ? BLK : PG;
 	r = pick(10);
 	if (th == T_DIRTY)
 		r = r < 2 ? 0 : 6;
@@ -281,7 +289,7 @@ static void draw_cfg(void)
 	c->pfnmap_slot = th == T_PFNMAP || coin(th == T_ANY ? 35 : 20);
 	c->pfnmap_mem = c->pfnmap_slot && coin(th == T_PFNMAP ? 60 : 50);
 	c->populate = coin(70);
-	G.alt = coin(70) ? GPA_ALT : GPA_ALT + K4;
+	G.alt = coin(70) ? GPA_ALT : GPA_ALT + PG;
 }
 
 static void add_u64(uint64_t *t, unsigned *n, unsigned max, uint64_t v)
@@ -298,29 +306,29 @@ static void add_u64(uint64_t *t, unsigned *n, unsigned max, uint64_t v)
 static void draw_tables(void)
 {
 	const struct w_cfg *c = &G.cfg0;
-	uint64_t npg = c->vma_len / K4, cand[10];
+	uint64_t npg = c->vma_len / PG, cand[10];
 	unsigned nc = 0;
 
 	G.noff = G.ngpa = G.nlen = 0;
 	cand[nc++] = c->slot_hva_off;
-	cand[nc++] = c->slot_hva_off + K4;
+	cand[nc++] = c->slot_hva_off + PG;
 	cand[nc++] = 0;
-	cand[nc++] = K4;
-	cand[nc++] = 2 * K4;
-	cand[nc++] = 3 * K4;
-	cand[nc++] = (npg - 1) * K4;
-	if (npg >= 512) {	/* pages further into the block */
-		cand[nc++] = 5 * K4;
-		cand[nc++] = 7 * K4;
+	cand[nc++] = PG;
+	cand[nc++] = 2 * PG;
+	cand[nc++] = 3 * PG;
+	cand[nc++] = (npg - 1) * PG;
+	if (npg >= W_BLK_PAGES) {	/* pages further into the block */
+		cand[nc++] = 5 * PG;
+		cand[nc++] = 7 * PG;
 	}
-	if (npg > 512)
-		cand[nc++] = M2;
+	if (npg > W_BLK_PAGES)
+		cand[nc++] = BLK;
 	for (unsigned i = 0; i < nc; i++)
 		add_u64(G.off, &G.noff, 12, cand[i]);
 	if (c->pfnmap_slot) {
 		G.pfo0 = G.noff;
 		add_u64(G.off, &G.noff, 12, HVA_PFNMAP);
-		add_u64(G.off, &G.noff, 12, HVA_PFNMAP + K4);
+		add_u64(G.off, &G.noff, 12, HVA_PFNMAP + PG);
 		G.npfo = G.noff - G.pfo0;
 	}
 	/* slot 0's pages at their GPA come first: the favourite targets */
@@ -331,27 +339,27 @@ static void draw_tables(void)
 		}
 	G.nhome = G.ngpa;
 	add_u64(G.gpa, &G.ngpa, 16, G.alt);
-	add_u64(G.gpa, &G.ngpa, 16, G.alt + K4);
+	add_u64(G.gpa, &G.ngpa, 16, G.alt + PG);
 	if (G.s2_len) {
 		add_u64(G.gpa, &G.ngpa, 16, GPA_SLOT2);
-		add_u64(G.gpa, &G.ngpa, 16, GPA_SLOT2 + K4);
+		add_u64(G.gpa, &G.ngpa, 16, GPA_SLOT2 + PG);
 	}
 	if (c->pfnmap_slot) {
 		G.pfn0 = G.ngpa;
-		add_u64(G.gpa, &G.ngpa, 16, GPA_PFNMAP + K4);
+		add_u64(G.gpa, &G.ngpa, 16, GPA_PFNMAP + PG);
 		add_u64(G.gpa, &G.ngpa, 16, GPA_PFNMAP);
 		G.npfn = G.ngpa - G.pfn0;
 	}
 	add_u64(G.gpa, &G.ngpa, 16, GPA_HOLE);
-	G.len[G.nlen++] = K4;
-	G.len[G.nlen++] = 2 * K4;
-	G.len[G.nlen++] = 3 * K4;	/* odd: a range TLBI's last chunk */
-	G.len[G.nlen++] = 4 * K4;
+	G.len[G.nlen++] = PG;
+	G.len[G.nlen++] = 2 * PG;
+	G.len[G.nlen++] = 3 * PG;	/* odd: a range TLBI's last chunk */
+	G.len[G.nlen++] = 4 * PG;
 	G.len[G.nlen++] = c->vma_len;
-	if (npg >= 512) {
-		G.len[G.nlen++] = M2;
-		if (npg > 512)
-			G.len[G.nlen++] = M2 + 4 * K4;
+	if (npg >= W_BLK_PAGES) {
+		G.len[G.nlen++] = BLK;
+		if (npg > W_BLK_PAGES)
+			G.len[G.nlen++] = BLK + 4 * PG;
 	}
 }
 
@@ -623,7 +631,7 @@ static void draw_setup(unsigned nv)
 	}
 	/* two tables: the last page touched is the first of the next one */
 	for (unsigned i = 0; th == T_RANGES && i < G.nhome; i++)
-		if (G.off[G.home_off[i]] == M2)
+		if (G.off[G.home_off[i]] == BLK)
 			G.setup[G.nsetup - 1].a = (uint8_t)i;
 }
 
@@ -763,12 +771,25 @@ uint32_t gen_world_drop(uint64_t seed)
 
 void gen_select(uint64_t seed, uint32_t mask, uint32_t drop)
 {
+	unsigned gran = (drop & GEN_GRAN_MASK) >> GEN_GRAN_SHIFT;
 	struct w_cfg *c;
 
+	/* the format is one of the draws, the granule comes before them
+	 * all: draw at 4K, and again at the granule for an arm64 world (the
+	 * same draws, in its pages and blocks) */
+	if (gran > 2)
+		drop &= ~GEN_GRAN_MASK, gran = 0;
+	if (!w_set_granule(12))
+		abort();
 	draw_world(seed);
+	if (G.format == S2_FMT_ARM64 && gran) {
+		if (!w_set_granule(12 + 2 * gran))
+			abort();
+		draw_world(seed);
+	}
 	G.mask = mask & (G.nops >= 32 ? GEN_ALL : (1u << G.nops) - 1);
 	G.drop = drop & (((1u << GEN_NR_DROPS) - 1) | GEN_MODE_MASK |
-			 (G.format == S2_FMT_ARM64 ? GEN_LPA2 : 0));
+			 (G.format == S2_FMT_ARM64 ? GEN_LPA2 | GEN_GRAN_MASK : 0));
 	G.cfg = G.cfg0;
 	c = &G.cfg;
 	c->dirty_mode = (G.drop & GEN_MODE_MASK) >> GEN_MODE_SHIFT;
@@ -799,9 +820,16 @@ void gen_select(uint64_t seed, uint32_t mask, uint32_t drop)
 	G.on = true;
 }
 
-bool gen_pick_lpa2(uint64_t seed)
+/*
+ * From side hashes of their own: LPA2 was once the top two bits of the
+ * seed's product with the golden ratio, whose top bit is G.hw, so every
+ * 52-bit world was a hardware-logging one.
+ */
+uint32_t gen_pick_config(uint64_t seed)
 {
-	return ((seed * 0x9e3779b97f4a7c15ULL) >> 62) == 0;
+	uint64_t g = side_hash(seed, 0x6772616e) % 4, l = side_hash(seed, 0x6c706132) % 4;
+
+	return (g == 2 ? GEN_GRAN(14) : g == 3 ? GEN_GRAN(16) : 0) | (l == 0 ? GEN_LPA2 : 0);
 }
 
 bool gen_select_name(const char *name)
@@ -892,7 +920,7 @@ static uint64_t slot_range(unsigned id, uint64_t *len)
 		*len = W->cfg.slot_size;
 		return W->cfg.slot_hva_off;
 	case 1:
-		*len = PFNMAP_PAGES * K4;
+		*len = PFNMAP_PAGES * PG;
 		return HVA_PFNMAP;
 	default:
 		*len = G.s2_len;
@@ -912,7 +940,7 @@ static void young_begin(unsigned id, uint64_t *save)
 {
 	uint64_t len, off = slot_range(id, &len);
 
-	for (uint64_t g = off / K4; g < (off + len) / K4 && g < W_MAX_PAGES; g++) {
+	for (uint64_t g = off / PG; g < (off + len) / PG && g < W_MAX_PAGES; g++) {
 		save[g] = W->cfy_done[g];
 		W->cfy_done[g] = ~0ULL;
 		W->young_seen[g] = false;
@@ -923,7 +951,7 @@ static void young_end(unsigned id, const uint64_t *save)
 {
 	uint64_t len, off = slot_range(id, &len);
 
-	for (uint64_t g = off / K4; g < (off + len) / K4 && g < W_MAX_PAGES; g++) {
+	for (uint64_t g = off / PG; g < (off + len) / PG && g < W_MAX_PAGES; g++) {
 		if (W->cfy_done[g] == ~0ULL)
 			W->cfy_done[g] = save[g];
 		W->young_seen[g] = false;
@@ -939,7 +967,7 @@ static void stamp(unsigned id, uint64_t t)
 {
 	uint64_t len, off = slot_range(id, &len);
 
-	for (uint64_t g = off / K4; g < (off + len) / K4 && g < W_MAX_PAGES; g++)
+	for (uint64_t g = off / PG; g < (off + len) / PG && g < W_MAX_PAGES; g++)
 		if (W->inv_epoch[g] < t)
 			W->inv_epoch[g] = t;
 	W->inv_events++;
@@ -965,7 +993,7 @@ static int slot0_set(uint64_t gpa, unsigned flags)
 	if (!log || fresh)
 		W->logging = false;
 	if (fresh)
-		for (uint64_t g = off / K4; g < (off + len) / K4 && g < W_MAX_PAGES; g++)
+		for (uint64_t g = off / PG; g < (off + len) / PG && g < W_MAX_PAGES; g++)
 			W->unreported[g] = false;
 	ret = s2_vm_set_memslot(W->vm, 0, s2_gpa(gpa), W->cfg.slot_size, H(W->cfg.slot_hva_off),
 				flags);
@@ -1031,7 +1059,7 @@ static int slot_delete(unsigned id)
  * VMA: the frames w_create gave it (not flat, seed 003). */
 static int remap_pfnmap(uint64_t off, uint64_t len)
 {
-	uint64_t pfns[PFNMAP_PAGES], p0 = (off - HVA_PFNMAP) / K4, n = len / K4;
+	uint64_t pfns[PFNMAP_PAGES], p0 = (off - HVA_PFNMAP) / PG, n = len / PG;
 
 	if (p0 + n > PFNMAP_PAGES)
 		return -S2_EINVAL;
@@ -1074,7 +1102,7 @@ static int exec_op(const struct gen_op *o)
 		if (off >= HVA_PFNMAP)
 			return remap_pfnmap(off, len);
 		return host_mmap(W->mm, H(off), len, W->cfg.kind, W->cfg.vma_prot);
-	case G_COLLAPSE: return w_collapse(off & ~(M2 - 1));
+	case G_COLLAPSE: return w_collapse(off & ~(BLK - 1));
 	case G_SPLIT: return w_split(off);
 	case G_MIGRATE: return w_migrate(off);
 	case G_RECLAIM: return w_reclaim(off, len);
@@ -1242,7 +1270,7 @@ void gen_describe(FILE *f)
 
 	fprintf(f, "world %s (%s): %s, %s VMA %#llx %s, slot 0 GPA %#llx+%#llx at HVA +%#llx%s%s\n",
 		G.name, theme_name[G.theme],
-		G.format == S2_FMT_EPT ? "EPT" : (c->pgt_flags & S2_PGT_LPA2) ? "arm64 LPA2 52-bit" : "arm64",
+		w_tool_format(G.format, c->pgt_flags & S2_PGT_LPA2)->desc,
 		vma_kind[c->kind],
 		(unsigned long long)c->vma_len,
 		c->vma_prot & HOST_PROT_WRITE ? "rw" : "ro", (unsigned long long)c->slot_gpa,

@@ -47,18 +47,28 @@ enum {
 	GEN_NR_DROPS = 9,
 };
 /*
- * Not a drop but an addition, carried in the same field so that the
- * token names it: the arm64 world walks a FEAT_LPA2 table with a 52-bit
- * IPA and output from level -1 (issue 17 item 2).  Tokens from before it
- * never have the bit, so their worlds are what they were.  `--generate`
- * sets it on about one arm64 world in four (gen_pick_lpa2); on an EPT
- * world it is dropped.
+ * Not drops but additions, carried in the same field so that the token
+ * names them.  GEN_LPA2: the arm64 world has a 52-bit IPA and output
+ * (issue 17 item 2): FEAT_LPA2 at 4K (walked from level -1) and 16K,
+ * FEAT_LPA at 64K.  Bits 10-11, the arm64 world's granule: 0 4K, 1 16K,
+ * 2 64K (its host model's page size too).  Tokens from before them never
+ * have the bits, so their worlds are what they were (4K).  On an EPT
+ * world they are dropped.
  */
 #define GEN_LPA2	(1u << 9)
+#define GEN_GRAN_SHIFT	10
+#define GEN_GRAN_MASK	(3u << GEN_GRAN_SHIFT)
+/* The GEN_GRAN_MASK bits of granule @shift (12, 14, 16). */
+#define GEN_GRAN(shift)	((((shift) - 12) / 2) << GEN_GRAN_SHIFT)
 
-/* Whether `--generate` makes world @seed a FEAT_LPA2 one: a function of
- * the seed, so that --shard and reruns agree. */
-bool gen_pick_lpa2(uint64_t seed);
+/*
+ * The granule and 52-bit bits `--generate` gives world @seed when no
+ * --format chose them: a quarter of the worlds at 16K, a quarter at 64K,
+ * one in four 52-bit, each apart from the others and from the world's
+ * hardware dirty-logging draw.  A function of the seed, so that --shard
+ * and reruns agree.
+ */
+uint32_t gen_pick_config(uint64_t seed);
 
 /*
  * Not a drop: bits 12-13 of the DROP field carry the world's dirty-logging

@@ -19,6 +19,7 @@
 #include "check/memmodel.h"
 #include "check/scenarios.h"
 #include "check/trace.h"
+#include "tools/formats.h"
 
 static const char *const bug_names[S2_NR_BUGS] = {
 #define BN(n) #n,
@@ -90,6 +91,8 @@ static bool dfs_next(struct ck_sched_io *io, unsigned bound)
 
 static void run_schedule(const struct scenario *s)
 {
+	struct w_cfg cfg;
+
 	if (trace_selected()) {
 		trace_run(&J->io);
 		return;
@@ -98,7 +101,8 @@ static void run_schedule(const struct scenario *s)
 		gen_run(&J->io);
 		return;
 	}
-	w_create(&s->cfg);
+	scenario_cfg(s, &cfg);
+	w_create(&cfg);
 	if (s->setup)
 		s->setup();
 	ck_begin(&J->io);
@@ -704,10 +708,18 @@ static void usage(FILE *f)
 "                        visible to other threads late and out of order\n"
 "                        (per-thread store buffers, docs/bugs.md); tokens\n"
 "                        found so start with W/ and replay in that mode\n"
-"  --format F            stage-2 format: arm64 (default), arm64-lpa2 (4K,\n"
-"                        FEAT_LPA2, 52-bit IPA and output from level -1)\n"
-"                        or ept; on ept the scenarios needing arm64-only\n"
-"                        hardware are skipped\n"
+"  --format F            stage-2 format (tools/formats.h): arm64 (default;\n"
+"                        alias arm64-4k), arm64-16k, arm64-64k, the 52-bit\n"
+"                        arm64-lpa2 (alias arm64-4k-lpa2: FEAT_LPA2 from\n"
+"                        level -1), arm64-16k-lpa2, arm64-64k-lpa (FEAT_LPA),\n"
+"                        or ept (4K); test is refused (no hardware walks\n"
+"                        it).  A 16K or 64K world runs on a host model of\n"
+"                        that page size and scales every scenario: a page\n"
+"                        is a granule page, a 2M block a 32M or 512M one.\n"
+"                        On ept the scenarios needing arm64-only hardware\n"
+"                        are skipped.  With --generate, an arm64 format\n"
+"                        sets every arm64 world's granule and 52-bit mode\n"
+"                        (otherwise each world draws them from its seed)\n"
 "  --json                JSON on stdout instead of the table\n"
 "  --depth D             PCT depth (3); --bound B: DFS preemption bound (2)\n"
 "  --corpus FILE         append every counterexample's token to FILE\n"
@@ -778,6 +790,9 @@ static void progress(const char *what, double frac)
 static unsigned shard_i, shard_n = 1;
 /* --dirty-mode: W_DIRTY_* forced on every generated world, -1: drawn */
 static int gen_dirty_mode = -1;
+/* with --generate: the granule and 52-bit bits an arm64 --format gives
+ * every arm64 world (gen.h); -1: each world's own (gen_pick_config) */
+static int gen_format_bits = -1;
 static bool shard_by_world;
 
 static bool shard_mine(uint64_t unit)
@@ -1127,7 +1142,8 @@ static int gen_main(unsigned nworlds, const char *world, const char *inject, int
 			gen_select(ws, GEN_ALL,
 				   (gen_dirty_mode < 0 ? gen_world_drop(ws) :
 				    (uint32_t)gen_dirty_mode << GEN_MODE_SHIFT) |
-				   (gen_pick_lpa2(ws) ? GEN_LPA2 : 0));
+				   (gen_format_bits >= 0 ? (uint32_t)gen_format_bits :
+				    gen_pick_config(ws)));
 		else if (!gen_select_name(world))
 			return 2;
 		ws = gen_seed();
@@ -1215,15 +1231,28 @@ int main(int argc, char **argv)
 			}
 			i++;
 		} else if (v && !strcmp(a, "--format")) {
-			ck_lpa2 = !strcmp(v, "arm64-lpa2");
-			if (!strcmp(v, "arm64") || ck_lpa2)
-				ck_format = S2_FMT_ARM64;
-			else if (!strcmp(v, "ept"))
-				ck_format = S2_FMT_EPT;
-			else {
-				fprintf(stderr, "s2mmu check: --format arm64, arm64-lpa2 or ept\n");
+			const struct s2_tool_format *f = s2_tool_format_find(v);
+
+			if (!f) {
+				fprintf(stderr, "s2mmu check: unknown --format %s; one of:", v);
+				for (unsigned k = 0; k < S2_NR_TOOL_FORMATS; k++)
+					if (s2_tool_formats[k].id != S2_FMT_TEST)
+						fprintf(stderr, " %s", s2_tool_formats[k].name);
+				fprintf(stderr, "\n");
 				return 2;
 			}
+			/* the oracle's vCPU walks the hardware formats; the test
+			 * format is no hardware's (nothing walks it but the
+			 * library's unit tests) */
+			if (f->id == S2_FMT_TEST) {
+				fprintf(stderr, "s2mmu check: --format test: the checker models arm64 "
+					"and EPT hardware only\n");
+				return 2;
+			}
+			ck_format = f->id;
+			ck_lpa2 = f->ia_bits > 48;
+			if (!w_set_granule(f->granule_shift))
+				return 2;
 			format_given = true;
 			i++;
 		} else if (!strcmp(a, "--list")) {
@@ -1307,6 +1336,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (format_given && ck_format == S2_FMT_ARM64)
+		gen_format_bits = (int)(GEN_GRAN(w_page_shift) | (ck_lpa2 ? GEN_LPA2 : 0));
 	if (mm_enabled() && strategy == CK_DFS) {
 		/* DFS enumerates thread choices only; the memory model's
 		 * decisions would be taken as thread choices */
@@ -1323,6 +1354,11 @@ int main(int argc, char **argv)
 		/* the module's stage 2 is EPT (kernel/vm.c) */
 		if (!format_given)
 			ck_format = S2_FMT_EPT;
+		/* recorded on a 4K x86 host: its addresses are 4K pages */
+		if (w_page_shift != 12) {
+			fprintf(stderr, "s2mmu check: --trace replays 4K recordings: a 4K --format\n");
+			return 2;
+		}
 		trace_params(trace_ops, reorder);
 		if (trace_load(trace, err, sizeof(err))) {
 			fprintf(stderr, "s2mmu check: %s\n", err);
@@ -1495,7 +1531,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "\r%70s\r", "");
 		if (json) {
 			printf("{\"format\":\"%s\",\"scenarios\":[",
-			       ck_format == S2_FMT_EPT ? "ept" : ck_lpa2 ? "arm64-lpa2" : "arm64");
+			       w_tool_format(ck_format, ck_lpa2)->name);
 			for (unsigned i = 0; i < nr_scenarios; i++)
 				printf("%s{\"name\":\"%s\",\"schedules\":%llu,\"violations\":%u}",
 				       i ? "," : "", scenarios[i].name,

@@ -4,13 +4,21 @@
  * schedule is a few hundred scheduling points and thousands run a second.
  * Offsets are from the VMA's start (W_HVA); the slot maps it at GPA 0
  * unless the configuration says otherwise.
+ *
+ * Written in pages and blocks, so that each scenario is the same race at
+ * every granule: the table's configurations in the 4K granule's sizes
+ * (K4 a page, M2 a last-level block), which w_scale_cfg() turns into as
+ * many pages and blocks of the world's granule (scenario_cfg); the
+ * threads in the world's own (PG, BLK).
  */
 #include <string.h>
 
 #include "check/scenarios.h"
 
-#define K4	0x1000ULL
+#define K4	0x1000ULL	/* the table's units: scaled by scenario_cfg() */
 #define M2	0x200000ULL
+#define PG	W_PG		/* the threads': the world's page and block */
+#define BLK	W_BLK
 
 #define ANON(pages) .kind = HOST_VMA_ANON, .vma_len = (pages) * K4, \
 	.vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = (pages) * K4
@@ -19,16 +27,16 @@
 
 /* ---- threads ---- */
 
-static void v0_rw_page1(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, false); }
+static void v0_rw_page1(void *a) { (void)a; w_access(0, PG, true); w_access(0, PG, false); }
 static void v0_read_page0_x3(void *a)
 {
 	(void)a;
 	for (int i = 0; i < 3; i++)
 		w_access(0, 0, false);
 }
-static void h_dontneed_page1(void *a) { (void)a; w_dontneed(K4, K4); }
-static void h_dontneed_page0(void *a) { (void)a; w_dontneed(0, K4); }
-static void h_dontneed_page2(void *a) { (void)a; w_dontneed(2 * K4, K4); }
+static void h_dontneed_page1(void *a) { (void)a; w_dontneed(PG, PG); }
+static void h_dontneed_page0(void *a) { (void)a; w_dontneed(0, PG); }
+static void h_dontneed_page2(void *a) { (void)a; w_dontneed(2 * PG, PG); }
 static void v0_read_page0_then_1(void *a) { (void)a; w_access(0, 0, false); w_access(0, 0, false); }
 static void h_exit(void *a) { (void)a; w_exit_mm(); }
 static void h_destroy(void *a) { (void)a; w_vm_destroy_path(); }
@@ -37,47 +45,47 @@ static void v0_loop(void *a)
 {
 	(void)a;
 	for (int i = 0; i < 3; i++)
-		if (w_access(0, (uint64_t)(i & 1) * K4, i == 1) == -S2_ENOENT)
+		if (w_access(0, (uint64_t)(i & 1) * PG, i == 1) == -S2_ENOENT)
 			break;
 }
-static void h_age_cfy(void *a) { (void)a; w_age(0, 4 * K4, HOST_AGE_CLEAR_FLUSH_YOUNG); }
-static void h_split_hole(void *a) { (void)a; w_split(0); w_dontneed(K4, K4); }
-static void v0_thp_read(void *a) { (void)a; w_access(0, 3 * K4, false); w_access(0, K4, false); }
+static void h_age_cfy(void *a) { (void)a; w_age(0, 4 * PG, HOST_AGE_CLEAR_FLUSH_YOUNG); }
+static void h_split_hole(void *a) { (void)a; w_split(0); w_dontneed(PG, PG); }
+static void v0_thp_read(void *a) { (void)a; w_access(0, 3 * PG, false); w_access(0, PG, false); }
 static void h_collapse(void *a) { (void)a; w_collapse(0); }
-static void v0_thp_read2(void *a) { (void)a; w_access(0, 2 * K4, false); }
-static void h_level(void *a) { (void)a; w_host_level(2 * K4); w_host_level(2 * K4); }
-static void h_mprotect(void *a) { (void)a; w_mprotect_ro(0, 4 * K4); }
+static void v0_thp_read2(void *a) { (void)a; w_access(0, 2 * PG, false); }
+static void h_level(void *a) { (void)a; w_host_level(2 * PG); w_host_level(2 * PG); }
+static void h_mprotect(void *a) { (void)a; w_mprotect_ro(0, 4 * PG); }
 static void v0_read_write0(void *a) { (void)a; w_access(0, 0, false); w_access(0, 0, true); }
-static void v0_pfnmap(void *a) { (void)a; w_access(0, 0x1000000 + K4, false); }
-static void h_munmap_all4(void *a) { (void)a; w_munmap(0, 4 * K4); }
-static void v1_read_page0_b(void *a) { (void)a; w_access(1, 0, false); w_access(1, 2 * K4, false); }
+static void v0_pfnmap(void *a) { (void)a; w_access(0, W_PFNMAP_GPA + PG, false); }
+static void h_munmap_all4(void *a) { (void)a; w_munmap(0, 4 * PG); }
+static void v1_read_page0_b(void *a) { (void)a; w_access(1, 0, false); w_access(1, 2 * PG, false); }
 static void v0_three(void *a)
 {
 	(void)a;
 	w_access(0, 0, false);
-	w_access(0, K4, false);
-	w_access(0, 2 * K4, false);
-	w_access(0, 2 * K4, false);
+	w_access(0, PG, false);
+	w_access(0, 2 * PG, false);
+	w_access(0, 2 * PG, false);
 }
-static void h_dontneed3(void *a) { (void)a; w_dontneed(0, 3 * K4); }
+static void h_dontneed3(void *a) { (void)a; w_dontneed(0, 3 * PG); }
 static void v0_write0_x3(void *a)
 {
 	(void)a;
 	for (int i = 0; i < 3; i++)
 		w_access(0, 0, true);
 }
-static void h_dontneed0_nofwb(void *a) { (void)a; w_dontneed(0, K4); }
-static void v0_walk_0_then_1(void *a) { (void)a; w_access(0, 0, false); w_access(0, K4, false); }
+static void h_dontneed0_nofwb(void *a) { (void)a; w_dontneed(0, PG); }
+static void v0_walk_0_then_1(void *a) { (void)a; w_access(0, 0, false); w_access(0, PG, false); }
 static void v0_writes_log(void *a)
 {
 	(void)a;
 	w_access(0, 0, true);
-	w_access(0, K4, true);
+	w_access(0, PG, true);
 	w_access(0, 0, true);
 }
 static void h_harvest2(void *a) { (void)a; w_harvest(); w_harvest(); }
 static void h_delete(void *a) { (void)a; w_delete_slot(0); }
-static void c_log_on_then_v1_write(void *a) { (void)a; w_dirty_log(true); w_access(1, K4, true); }
+static void c_log_on_then_v1_write(void *a) { (void)a; w_dirty_log(true); w_access(1, PG, true); }
 static void v0_write_then_read(void *a)
 {
 	(void)a;
@@ -85,30 +93,30 @@ static void v0_write_then_read(void *a)
 	w_access(0, 0, false);
 	w_access(0, 0, false);
 }
-static void c_log_off_then_v1_read(void *a) { (void)a; w_dirty_log(false); w_access(1, 2 * K4, false); }
+static void c_log_off_then_v1_read(void *a) { (void)a; w_dirty_log(false); w_access(1, 2 * PG, false); }
 static void h_cfy_log_ty(void *a)
 {
 	(void)a;
-	w_age(0, K4, HOST_AGE_CLEAR_FLUSH_YOUNG);
+	w_age(0, PG, HOST_AGE_CLEAR_FLUSH_YOUNG);
 	w_dirty_log(true);
-	w_age(0, K4, HOST_AGE_TEST_YOUNG);
+	w_age(0, PG, HOST_AGE_TEST_YOUNG);
 }
-static void v0_read1_after(void *a) { (void)a; w_access(0, 0, false); w_access(0, K4, false); }
-static void h_munmap_2m(void *a) { (void)a; w_munmap(0, M2); }
+static void v0_read1_after(void *a) { (void)a; w_access(0, 0, false); w_access(0, PG, false); }
+static void h_munmap_2m(void *a) { (void)a; w_munmap(0, BLK); }
 static void v0_thp_touch(void *a) { (void)a; w_access(0, 0, false); }
-static void h_munmap_2m4(void *a) { (void)a; w_munmap(0, M2 + 4 * K4); }
-static void h_dontneed_2m4(void *a) { (void)a; w_dontneed(0, M2 + 4 * K4); }
-static void h_move(void *a) { (void)a; w_move_slot(0, 0x400000); }
-static void v0_slot_tail(void *a) { (void)a; w_access(0, 0, false); w_access(0, 0x100000 - K4, false); }
+static void h_munmap_2m4(void *a) { (void)a; w_munmap(0, BLK + 4 * PG); }
+static void h_dontneed_2m4(void *a) { (void)a; w_dontneed(0, BLK + 4 * PG); }
+static void h_move(void *a) { (void)a; w_move_slot(0, 2 * BLK); }
+static void v0_slot_tail(void *a) { (void)a; w_access(0, 0, false); w_access(0, 255 * PG, false); }
 static void v0_pfnmap_x2(void *a)
 {
 	(void)a;
-	w_access(0, 0x1000000 + K4, false);
-	w_access(0, 0x1000000 + K4, false);
+	w_access(0, W_PFNMAP_GPA + PG, false);
+	w_access(0, W_PFNMAP_GPA + PG, false);
 }
 static void m_reprefault_delete(void *a) { (void)a; w_prefault_pfnmap(); w_delete_slot(1); }
 /*
- * The VMM moves slot 0 (HVA page 0 at GPA 0) to GPA 4M and vCPU 0 reads
+ * The VMM moves slot 0 (HVA page 0 at GPA 0) to GPA 2 blocks (4M) and vCPU 0 reads
  * the moved page at its new GPA; then the VMM mprotects an unrelated page
  * and the vCPU reads again, through its TLB entry.  mprotect takes
  * mmap_lock for write, so it waits for a DONTNEED in flight to finish
@@ -118,54 +126,54 @@ static void m_reprefault_delete(void *a) { (void)a; w_prefault_pfnmap(); w_delet
 static void m_move_then_v0_new(void *a)
 {
 	(void)a;
-	w_move_slot(0, 0x400000);
-	w_access(0, 0x400000, false);
-	w_mprotect_ro(3 * K4, K4);
-	w_access(0, 0x400000, false);
+	w_move_slot(0, 2 * BLK);
+	w_access(0, 2 * BLK, false);
+	w_mprotect_ro(3 * PG, PG);
+	w_access(0, 2 * BLK, false);
 }
 
-static void v0_read_p5(void *a) { (void)a; w_access(0, 5 * K4, false); }
-static void v1_read_p7(void *a) { (void)a; w_access(1, 7 * K4, false); }
+static void v0_read_p5(void *a) { (void)a; w_access(0, 5 * PG, false); }
+static void v1_read_p7(void *a) { (void)a; w_access(1, 7 * PG, false); }
 static void m_prefault(void *a) { (void)a; w_prefault_pfnmap(); }
-static void h_munmap_pfnmap(void *a) { (void)a; w_munmap(0x3f0000, 16 * K4); }
-static void v0_pfnmap_read(void *a) { (void)a; w_access(0, 0x1000000 + K4, false); }
+static void h_munmap_pfnmap(void *a) { (void)a; w_munmap(W_PFNMAP_HVA, 16 * PG); }
+static void v0_pfnmap_read(void *a) { (void)a; w_access(0, W_PFNMAP_GPA + PG, false); }
 static void v1_pfnmap_read2(void *a)
 {
 	(void)a;
-	w_access(1, 0x1000000 + K4, false);
-	w_access(1, 0x1000000 + K4, false);
+	w_access(1, W_PFNMAP_GPA + PG, false);
+	w_access(1, W_PFNMAP_GPA + PG, false);
 }
 static void v0_exec(void *a)
 {
 	(void)a;
 	w_access_kind(0, 0, S2_ACC_EXEC);
-	w_access(0, K4, false);
-	w_access_kind(0, K4, S2_ACC_EXEC);
-	w_access_kind(0, K4, S2_ACC_EXEC);
+	w_access(0, PG, false);
+	w_access_kind(0, PG, S2_ACC_EXEC);
+	w_access_kind(0, PG, S2_ACC_EXEC);
 }
-static void h_migrate_p1(void *a) { (void)a; w_migrate(K4); }
+static void h_migrate_p1(void *a) { (void)a; w_migrate(PG); }
 static void h_cy_cfy_ty(void *a)
 {
 	(void)a;
-	w_age(0, K4, HOST_AGE_CLEAR_YOUNG);
-	w_age(0, K4, HOST_AGE_CLEAR_FLUSH_YOUNG);
-	w_age(0, K4, HOST_AGE_TEST_YOUNG);
+	w_age(0, PG, HOST_AGE_CLEAR_YOUNG);
+	w_age(0, PG, HOST_AGE_CLEAR_FLUSH_YOUNG);
+	w_age(0, PG, HOST_AGE_TEST_YOUNG);
 }
 
-static void v1_write_p1(void *a) { (void)a; w_access(1, K4, true); }
-static void s_cy_2m(void *a) { (void)a; w_age_s2(0, M2, HOST_AGE_CLEAR_YOUNG); }
-static void s_cy_4p(void *a) { (void)a; w_age_s2(0, 4 * K4, HOST_AGE_CLEAR_YOUNG); }
+static void v1_write_p1(void *a) { (void)a; w_access(1, PG, true); }
+static void s_cy_2m(void *a) { (void)a; w_age_s2(0, BLK, HOST_AGE_CLEAR_YOUNG); }
+static void s_cy_4p(void *a) { (void)a; w_age_s2(0, 4 * PG, HOST_AGE_CLEAR_YOUNG); }
 static void s_cfy_ty_p0(void *a)
 {
 	(void)a;
-	w_age_s2(0, K4, HOST_AGE_CLEAR_FLUSH_YOUNG);
-	w_age_s2(0, K4, HOST_AGE_TEST_YOUNG);
+	w_age_s2(0, PG, HOST_AGE_CLEAR_FLUSH_YOUNG);
+	w_age_s2(0, PG, HOST_AGE_TEST_YOUNG);
 }
 
 static void m_log_on_harvest(void *a) { (void)a; w_dirty_log(true); w_harvest(); }
-static void v0_write_p1_x2(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, true); }
+static void v0_write_p1_x2(void *a) { (void)a; w_access(0, PG, true); w_access(0, PG, true); }
 
-static void h_dontneed_2m(void *a) { (void)a; w_dontneed(0, M2); }
+static void h_dontneed_2m(void *a) { (void)a; w_dontneed(0, BLK); }
 
 /* hardware dirty logging: writes the hardware records, harvests racing
  * them, an invalidation of a written page */
@@ -173,7 +181,7 @@ static void v0_hw_writes(void *a)
 {
 	(void)a;
 	w_access(0, 0, true);
-	w_access(0, K4, true);
+	w_access(0, PG, true);
 	w_access(0, 0, true);
 }
 static void v0_write_p0(void *a) { (void)a; w_access(0, 0, true); }
@@ -187,7 +195,7 @@ static void read_pages01(void)
 	/* pages 0 and 1 mapped writable-clean by read faults: the guest's
 	 * writes then set the dirty state with no fault */
 	w_access(0, 0, false);
-	w_access(0, K4, false);
+	w_access(0, PG, false);
 }
 
 static void split_write_page0(void)
@@ -203,12 +211,12 @@ static void log_pages_then_off(void)
 	/* pages 0 and 1 mapped as pages while logging, then logging off:
 	 * the next fault in the 2M maps a block over their table */
 	w_access(0, 0, true);
-	w_access(0, K4, true);
+	w_access(0, PG, true);
 	w_dirty_log(false);
 }
 
 /* issue 17 item 1: manual protect and dirty rings */
-static void v0_write_p0_p1(void *a) { (void)a; w_access(0, 0, true); w_access(0, K4, true); }
+static void v0_write_p0_p1(void *a) { (void)a; w_access(0, 0, true); w_access(0, PG, true); }
 static void m_clear_partial_full(void *a) { (void)a; w_harvest_mode(true); w_harvest_mode(false); }
 static void m_log_on_harvest_x2(void *a) { (void)a; w_dirty_log(true); w_harvest(); w_harvest(); }
 static void v0_write0_x2(void *a) { (void)a; w_access(0, 0, true); w_access(0, 0, true); }
@@ -216,10 +224,10 @@ static void v0_write_p0_p1_p2(void *a)
 {
 	(void)a;
 	for (int i = 0; i < 3; i++)
-		w_access(0, (uint64_t)i * K4, true);
+		w_access(0, (uint64_t)i * PG, true);
 }
 static void m_harvest(void *a) { (void)a; w_harvest(); }
-static void v0_write_p1_x2_r(void *a) { (void)a; w_access(0, K4, true); w_access(0, K4, true); }
+static void v0_write_p1_x2_r(void *a) { (void)a; w_access(0, PG, true); w_access(0, PG, true); }
 static void m_get_clear(void *a) { (void)a; w_harvest(); }
 
 static void populate_page0(void)
@@ -248,14 +256,14 @@ static void populate_4(void)
 	 * last-level table alive (page 3), so the only invalidation is the
 	 * leaves' range, not a table's that would cover it */
 	for (uint64_t i = 0; i < 4; i++)
-		w_access(0, i * K4, false);
+		w_access(0, i * PG, false);
 }
 static void populate_two_tables(void)
 {
 	/* page 0 and a page in the next 2M: zapping page 0 empties its
 	 * last-level table but not the level-2 table above it, so the
 	 * table entry's invalidation is not merged into a bigger one */
-	w_access(0, M2, false);
+	w_access(0, BLK, false);
 	w_access(0, 0, false);
 }
 
@@ -344,7 +352,7 @@ const struct scenario scenarios[] = {
 				  h_dontneed_page0), false },
 	{ "thp_slot_tail", "a THP-backed fault in a memslot smaller than the block",
 	  { .kind = HOST_VMA_THP, .vma_len = M2,
-	    .vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = M2 / 2,
+	    .vma_prot = HOST_PROT_READ | HOST_PROT_WRITE, .slot_size = 256 * K4,	/* half the block at 4K */
 	    .nr_vcpus = 1, .populate = true },
 	  NULL, T1("vcpu0", v0_slot_tail), false },
 	{ "pfnmap_reprefault", "the VMM prefaults a PFNMAP slot again, then deletes it",
@@ -474,6 +482,12 @@ const struct scenario scenarios[] = {
 	  NULL, T2("vcpu0", v0_write_p1_x2_r, "vmm: harvest+reset", m_harvest), false },
 };
 const unsigned nr_scenarios = sizeof(scenarios) / sizeof(scenarios[0]);
+
+void scenario_cfg(const struct scenario *s, struct w_cfg *cfg)
+{
+	*cfg = s->cfg;
+	w_scale_cfg(cfg);
+}
 
 const struct scenario *scenario_find(const char *name)
 {

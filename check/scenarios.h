@@ -20,6 +20,8 @@ struct scenario {
 extern const struct scenario scenarios[];
 extern const unsigned nr_scenarios;
 const struct scenario *scenario_find(const char *name);
+/* The scenario's configuration at the world's granule (w_scale_cfg). */
+void scenario_cfg(const struct scenario *s, struct w_cfg *cfg);
 
 /* The scenario that must catch each catalogue bug, and its invariant. */
 struct bug_target {

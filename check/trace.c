@@ -44,6 +44,9 @@
 #include "check/world.h"
 
 #define PG		4096ULL
+/* recordings are of a 4K host (trace_main refuses another granule): the
+ * oracle window of a 4K world */
+#define TR_PAGES	1024
 #define M2		(2ULL << 20)
 #define MAX_SETUP	32	/* set-up faults per window */
 #define MAX_MIGRATE	8	/* pages a migration invalidation moves */
@@ -249,11 +252,11 @@ static void classify_invalidations(const long *next)
 {
 	/* per page: the frame last seen before the operation at hand, and
 	 * its first observation at or after it */
-	static uint64_t last[W_MAX_PAGES];
-	static bool seen[W_MAX_PAGES];
-	static long cur[W_MAX_PAGES];
+	static uint64_t last[TR_PAGES];
+	static bool seen[TR_PAGES];
+	static long cur[TR_PAGES];
 
-	for (unsigned p = 0; p < W_MAX_PAGES; p++)
+	for (unsigned p = 0; p < TR_PAGES; p++)
 		cur[p] = -1, seen[p] = false;
 	for (unsigned j = T.nob; j-- > 0; )
 		cur[T.ob[j].page] = (long)j;
@@ -428,10 +431,10 @@ int trace_load(const char *path, char *err, size_t errlen)
 			if (l.n != 3 || !num(l.tok[1], &T.w0) || !num(l.tok[2], &T.wsize) ||
 			    (T.w0 | T.wsize) & (PG - 1) || !T.wsize)
 				BAD("window HVA SIZE: page-aligned numbers");
-			if (T.wsize > W_MAX_PAGES * PG)
+			if (T.wsize > TR_PAGES * PG)
 				BAD("window of %llu KiB: the checked world holds at most %llu KiB",
 				    (unsigned long long)T.wsize >> 10,
-				    (unsigned long long)(W_MAX_PAGES * PG) >> 10);
+				    (unsigned long long)(TR_PAGES * PG) >> 10);
 			have_window = true;
 			continue;
 		}
@@ -600,14 +603,14 @@ int trace_load(const char *path, char *err, size_t errlen)
 	T.loaded = true;
 
 	{
-		long *next = malloc((T.nob + 1) * sizeof(*next)), last[W_MAX_PAGES];
+		long *next = malloc((T.nob + 1) * sizeof(*next)), last[TR_PAGES];
 
 		if (!next) {
 			snprintf(err, errlen, "%s: out of memory", path);
 			T.loaded = false;
 			return -1;
 		}
-		for (unsigned p = 0; p < W_MAX_PAGES; p++)
+		for (unsigned p = 0; p < TR_PAGES; p++)
 			last[p] = -1;
 		for (unsigned j = T.nob; j-- > 0; ) {
 			next[j] = last[T.ob[j].page];
@@ -688,7 +691,7 @@ unsigned trace_windows(void)
  */
 void trace_select(unsigned w)
 {
-	static bool mapped[W_MAX_PAGES], wrote[W_MAX_PAGES], touched[W_MAX_PAGES];
+	static bool mapped[TR_PAGES], wrote[TR_PAGES], touched[TR_PAGES];
 	struct top open[MAX_OPEN];
 	unsigned nopen;
 	unsigned first = T.wstart[w], i, start = 0;
@@ -736,7 +739,7 @@ void trace_select(unsigned w)
 		case O_PROTECT:
 		case O_SPLIT:
 		case O_MIGRATE:
-			for (uint64_t p = p0; p < p1 && p < W_MAX_PAGES; p++)
+			for (uint64_t p = p0; p < p1 && p < TR_PAGES; p++)
 				mapped[p] = wrote[p] = false;
 			break;
 		case O_FORK:
@@ -754,7 +757,7 @@ void trace_select(unsigned w)
 	for (i = first; i < first + T.n; i++) {
 		const struct top *o = &T.op[i];
 
-		for (uint64_t p = o->off / PG; p < (o->off + o->len) / PG && p < W_MAX_PAGES; p++)
+		for (uint64_t p = o->off / PG; p < (o->off + o->len) / PG && p < TR_PAGES; p++)
 			touched[p] = true;
 	}
 	T.nsetup = 0;

@@ -14,20 +14,40 @@
 #include <s2mmu/pgtable.h>
 #include "check/memmodel.h"
 #include "check/world.h"
+#include "tools/formats.h"
 
 struct world *W;
 int ck_inject;
 int ck_format = S2_FMT_ARM64;
 bool ck_lpa2;
+unsigned w_page_shift = 12;
 /* Physical address of frame 0 (and offset of table pages): bits 49..51
  * set in a 52-bit world, 0 otherwise.  Addresses enter the world's
  * frame numbering only through resolve (adds it) and the engine's leaves
  * and cache hooks (subtract it). */
 static uint64_t w_pa_base;
 
-#define PG		4096ULL
+#define PG		W_PG
+#define PG_MAX		(1ULL << 16)	/* the pool's address space is for the largest granule */
 #define POOL_PAGES	512
 #define MAX_ATTEMPTS	12
+
+bool w_set_granule(unsigned shift)
+{
+	if (host_set_page_shift(shift))
+		return false;
+	w_page_shift = shift;
+	return true;
+}
+
+const struct s2_tool_format *w_tool_format(int format, bool wide)
+{
+	if (format != S2_FMT_ARM64)
+		return s2_tool_format_of((enum s2_format_id)format, 12, 0, 0);
+	/* 64K's 52 bits are FEAT_LPA, which has no flag */
+	return s2_tool_format_of(S2_FMT_ARM64, w_page_shift,
+				 wide && w_page_shift != 16 ? S2_PGT_LPA2 : 0, wide ? 52 : 0);
+}
 
 /* ------------------------------------------------------ table-page pool */
 /*
@@ -67,6 +87,8 @@ static long pidx(const void *va)
  * by the time the VM is destroyed.
  */
 #define OBJ_PAGES	8192	/* address space only: the pages are reused per schedule */
+/* The host's own pages (mprotect's unit), whatever the world's granule */
+#define OPG		4096ULL
 #define OBJ_MAX		256
 
 struct w_obj {
@@ -83,14 +105,14 @@ static long oidx(const void *va)
 {
 	uintptr_t a = (uintptr_t)va, b = (uintptr_t)opool;
 
-	return a >= b && a < b + OBJ_PAGES * PG ? (long)((a - b) / PG) : -1;
+	return a >= b && a < b + OBJ_PAGES * OPG ? (long)((a - b) / OPG) : -1;
 }
 
 static const struct w_obj *obj_at_page(long pg)
 {
 	for (unsigned i = 0; i < nobjs; i++)
-		if (pg >= (objs[i].base - opool) / (long)PG &&
-		    pg < (objs[i].base - opool) / (long)PG + (long)objs[i].pages)
+		if (pg >= (objs[i].base - opool) / (long)OPG &&
+		    pg < (objs[i].base - opool) / (long)OPG + (long)objs[i].pages)
 			return &objs[i];
 	return NULL;
 }
@@ -131,19 +153,19 @@ static bool pte_is_table_ptr(const void *p, uint64_t v)
 
 static void obj_reset(void)
 {
-	mprotect(opool, OBJ_PAGES * PG, PROT_NONE);
+	mprotect(opool, OBJ_PAGES * OPG, PROT_NONE);
 	onext_page = nobjs = 0;
 }
 
 /* Where an object starts: 8-byte aligned, ending at its guard page. */
 static uint8_t *obj_ptr(const struct w_obj *o)
 {
-	return o->base + o->pages * PG - ((o->n + 7) & ~(size_t)7);
+	return o->base + o->pages * OPG - ((o->n + 7) & ~(size_t)7);
 }
 
 static void *obj_get(size_t n)
 {
-	unsigned pages = (unsigned)((((n + 7) & ~(size_t)7) + PG - 1) / PG);
+	unsigned pages = (unsigned)((((n + 7) & ~(size_t)7) + OPG - 1) / OPG);
 	struct w_obj *o;
 
 	if (!pages)
@@ -153,13 +175,13 @@ static void *obj_get(size_t n)
 		abort();
 	}
 	o = &objs[nobjs++];
-	o->base = opool + onext_page * PG;
+	o->base = opool + onext_page * OPG;
 	o->n = n;
 	o->pages = pages;
 	o->live = true;
 	onext_page += pages + 1;	/* + the guard page, never made accessible */
-	mprotect(o->base, pages * PG, PROT_READ | PROT_WRITE);
-	memset(o->base, 0, pages * PG);
+	mprotect(o->base, pages * OPG, PROT_READ | PROT_WRITE);
+	memset(o->base, 0, pages * OPG);
 	return obj_ptr(o);
 }
 
@@ -178,7 +200,7 @@ static void obj_put(void *p, size_t n, bool check_size)
 	if (check_size && n != o->n)
 		ck_violation(3, "object %p freed as %zu bytes, allocated as %zu", p, n, o->n);
 	o->live = false;
-	mprotect(o->base, o->pages * PG, PROT_NONE);
+	mprotect(o->base, o->pages * OPG, PROT_NONE);
 }
 
 static void segv(int sig, siginfo_t *si, void *uc)
@@ -218,10 +240,14 @@ void w_process_init(void)
 	static char altstack[1 << 16];
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
 
-	pool = mmap(NULL, POOL_PAGES * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	opool = mmap(NULL, OBJ_PAGES * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* table pages are aligned to the granule, a concatenated root (16
+	 * pages) to its size: the pool starts at a 1M boundary */
+	pool = mmap(NULL, POOL_PAGES * PG_MAX + 16 * PG_MAX, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	opool = mmap(NULL, OBJ_PAGES * OPG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pool == MAP_FAILED || opool == MAP_FAILED)
 		abort();
+	pool = (uint8_t *)(((uintptr_t)pool + 16 * PG_MAX - 1) & ~(uintptr_t)(16 * PG_MAX - 1));
 	sigaltstack(&ss, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = segv;
@@ -232,7 +258,7 @@ void w_process_init(void)
 
 static void pool_reset(void)
 {
-	mprotect(pool, POOL_PAGES * PG, PROT_NONE);
+	mprotect(pool, POOL_PAGES * PG_MAX, PROT_NONE);
 	memset(pstate, 0, sizeof(pstate));
 	memset(pref, 0, sizeof(pref));
 	memset(proot, 0, sizeof(proot));
@@ -445,18 +471,24 @@ static void c_defer_barrier(void *ctx)
 
 /* ------------------------------------------------------ the platform */
 
+/* A table page is one granule page: the pool's unit.  Another size would
+ * be the library's mistake (its table would not be one page). */
 static void *c_alloc_page(void *ctx, unsigned shift)
 {
 	(void)ctx;
-	(void)shift;
+	if (shift != w_page_shift)
+		ck_violation(3, "table page of 2^%u bytes asked for in a 2^%u-byte granule",
+			     shift, w_page_shift);
 	return pool_get(1, false);
 }
 
 static void c_free_page(void *ctx, void *va, unsigned shift)
 {
 	(void)ctx;
-	(void)shift;
 	ck_point("free table page");
+	if (shift != w_page_shift)
+		ck_violation(3, "table page freed as 2^%u bytes in a 2^%u-byte granule",
+			     shift, w_page_shift);
 	pool_put(va, 1);
 }
 
@@ -566,7 +598,7 @@ static void c_dcache(void *ctx, s2_hpa_t hpa, uint64_t size)
 
 	(void)ctx;
 	ck_point("dcache clean+inval");
-	for (uint64_t p = pa >> 12; p < (pa + size) >> 12 && p < W_IO_PFN0; p++)
+	for (uint64_t p = pa >> w_page_shift; p < (pa + size) >> w_page_shift && p < W_IO_PFN0; p++)
 		W->line_dirty[p] = false;
 }
 
@@ -576,7 +608,7 @@ static void c_icache(void *ctx, s2_hpa_t hpa, uint64_t size)
 
 	(void)ctx;
 	ck_note("icache inval %#llx+%#llx", (unsigned long long)pa, (unsigned long long)size);
-	for (uint64_t p = pa >> 12; p < (pa + size) >> 12 && p < W_IO_PFN0; p++)
+	for (uint64_t p = pa >> w_page_shift; p < (pa + size) >> w_page_shift && p < W_IO_PFN0; p++)
 		W->ic_stale[p] = false;
 }
 
@@ -700,13 +732,13 @@ static int g_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved *r
 		/* memory behind a PFNMAP is mapped Normal (pfn_is_map_memory) */
 		bool mem = W->cfg.pfnmap_mem && pfn >= W_IO_PFN0 + 128;
 
-		*r = (struct s2_resolved){ .pa = s2_hpa(w_pa_base + (pfn << 12)), .writable = wr,
+		*r = (struct s2_resolved){ .pa = s2_hpa(w_pa_base + (pfn << w_page_shift)), .writable = wr,
 					   .device = !mem, .cookie = pfn };
 		return 0;
 	}
 	if (ret)
 		return herr(ret);
-	*r = (struct s2_resolved){ .pa = s2_hpa(w_pa_base + (pfn << 12)), .writable = wr,
+	*r = (struct s2_resolved){ .pa = s2_hpa(w_pa_base + (pfn << w_page_shift)), .writable = wr,
 				   .cookie = pfn };
 	return 0;
 }
@@ -755,9 +787,9 @@ static const struct s2_host_ops gops = {
 
 static bool gidx(uint64_t hva, uint64_t *g)
 {
-	if (hva < W_HVA || hva >= W_HVA + W_MAX_PAGES * PG)
+	if (hva < W_HVA || hva >= W_HVA + W_PAGES * PG)
 		return false;
-	*g = (hva - W_HVA) >> 12;
+	*g = (hva - W_HVA) >> w_page_shift;
 	return true;
 }
 
@@ -765,10 +797,10 @@ static void range_pages(uint64_t s, uint64_t e, uint64_t *g0, uint64_t *g1)
 {
 	if (s < W_HVA)
 		s = W_HVA;
-	if (e > W_HVA + W_MAX_PAGES * PG)
-		e = W_HVA + W_MAX_PAGES * PG;
-	*g0 = (s - W_HVA) >> 12;
-	*g1 = e > s ? (e - W_HVA + PG - 1) >> 12 : *g0;
+	if (e > W_HVA + W_PAGES * PG)
+		e = W_HVA + W_PAGES * PG;
+	*g0 = (s - W_HVA) >> w_page_shift;
+	*g1 = e > s ? (e - W_HVA + PG - 1) >> w_page_shift : *g0;
 }
 
 static uint64_t tick(void)
@@ -821,7 +853,7 @@ static int n_start(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e, enum host_mn
 		    W->last_gen[g] == host_frame_gen(W->phys, pfn))
 			ck_violation(8, "page %#llx: a guest write is still only in the cache "
 				     "after invalidate_range_start returned",
-				     (unsigned long long)(g << 12));
+				     (unsigned long long)(g * PG));
 	}
 	return ret;
 }
@@ -853,7 +885,7 @@ static void n_release(struct host_mn_sub *sub)
 	 * access before it owes test_young nothing either (release zaps) */
 	W->released = true;
 	s2_vm_mn_release(W->vm);
-	for (unsigned g = 0; g < W_MAX_PAGES; g++) {
+	for (unsigned g = 0; g < W_PAGES; g++) {
 		W->inv_epoch[g] = t;
 		W->young_seen[g] = false;
 	}
@@ -935,7 +967,7 @@ static int n_ty(struct host_mn_sub *sub, s2_hva_t s, s2_hva_t e)
 			want = g;
 	if (!y && want != ~0ULL)
 		ck_violation(9, "test_young said old, but page %#llx was accessed after "
-			     "clear_flush_young returned", (unsigned long long)(want << 12));
+			     "clear_flush_young returned", (unsigned long long)(want * PG));
 	return y;
 }
 
@@ -1076,7 +1108,8 @@ static struct w_tlbe *walk(struct w_vcpu *v, uint64_t gpa, bool write)
 			      .size = m.size, .pa = m.pa.v - w_pa_base, .fill_tick = tick(),
 			      .level = level };
 	check_i5(e);
-	e->gen = e->pa >> 12 < W_IO_PFN0 ? host_frame_gen(W->phys, e->pa >> 12) : 0;
+	e->gen = e->pa >> w_page_shift < W_IO_PFN0 ?
+		 host_frame_gen(W->phys, e->pa >> w_page_shift) : 0;
 	e->valid = true;
 	ck_note("vCPU%d fill %#llx+%#llx -> %#llx%s%s%s", v->id, (unsigned long long)e->ipa,
 		(unsigned long long)e->size, (unsigned long long)e->pa, e->w ? " W" : "",
@@ -1089,7 +1122,7 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 {
 	unsigned flags = 0;
 	bool write = acc == S2_ACC_WRITE;
-	uint64_t hva = gpa_hva(gpa, &flags), g, pfn = (e->pa + (gpa - e->ipa)) >> 12;
+	uint64_t hva = gpa_hva(gpa, &flags), g, pfn = (e->pa + (gpa - e->ipa)) >> w_page_shift;
 
 	ck_note("vCPU%d %s %#llx -> pfn %#llx", v->id,
 		write ? "write" : acc == S2_ACC_EXEC ? "exec" : "read",
@@ -1102,8 +1135,8 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 	if (e->fill_tick < W->inv_epoch[g])
 		ck_violation(1, "vCPU%d used a translation of HVA page %#llx read before "
 			     "the invalidation that has since returned",
-			     v->id, (unsigned long long)(g << 12));
-	if (pfn < W_IO_PFN0 && e->gen != host_frame_gen(W->phys, e->pa >> 12))
+			     v->id, (unsigned long long)(g * PG));
+	if (pfn < W_IO_PFN0 && e->gen != host_frame_gen(W->phys, e->pa >> w_page_shift))
 		ck_violation(1, "vCPU%d accessed frame %#llx, freed by the host since the "
 			     "translation was read", v->id, (unsigned long long)pfn);
 	/* I11, after the I1 checks: a stale translation is reported as what
@@ -1126,7 +1159,7 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
 	    !W->released)
 		ck_violation(9, "vCPU%d accessed page %#llx through a translation filled before "
 			     "clear_flush_young began, after it returned",
-			     v->id, (unsigned long long)(g << 12));
+			     v->id, (unsigned long long)(g * PG));
 	if (e->fill_tick > W->cfy_done[g] && !W->young_seen[g])
 		W->young_seen[g] = W->tick;	/* >= 1: the fill ticked */
 	if (write && W->logging) {
@@ -1150,13 +1183,15 @@ static void check_access(struct w_vcpu *v, const struct w_tlbe *e, uint64_t gpa,
  */
 static void check_fill(struct w_vcpu *v, struct w_tlbe snap, uint64_t gen)
 {
-	uint64_t n = snap.size >> 12, stride = 1, hva, hlast, pfn[512];
-	bool rw[512];
+	uint64_t n = snap.size >> w_page_shift, stride = 1, hva, hlast, pfn[W_MAX_PAGES / 2];
+	bool rw[W_MAX_PAGES / 2];
 	unsigned flags, k, cnt;
 
-	if (n > 512) {
-		stride = n / 512;	/* 1G blocks: a sample of 512 pages */
-		n = 512;
+	/* a last-level block whole, whatever the granule (one zapped page
+	 * in it is the bug); larger ones (1G at 4K) by a sample as many */
+	if (n > W_BLK_PAGES) {
+		stride = n / W_BLK_PAGES;
+		n = W_BLK_PAGES;
 	}
 	hva = gpa_hva(snap.ipa, &flags);
 	hlast = gpa_hva(snap.ipa + snap.size - PG, &flags);
@@ -1178,7 +1213,7 @@ static void check_fill(struct w_vcpu *v, struct w_tlbe snap, uint64_t gen)
 
 		if (!gidx(hva + off * PG, &g) || W->inprog[g])
 			continue;
-		want = (snap.pa >> 12) + off;
+		want = (snap.pa >> w_page_shift) + off;
 		if (pfn[k] != want)
 			ck_violation(snap.size > PG ? 6 : 1,
 				     "stage 2 maps GPA %#llx to pfn %#llx but the host maps its "
@@ -1396,7 +1431,7 @@ int w_move_slot(unsigned id, uint64_t new_gpa)
 int w_prefault_pfnmap(void)
 {
 	ck_note("set memslot 1 again with PREFAULT");
-	return s2_vm_set_memslot(W->vm, 1, s2_gpa(0x1000000), 16 * PG, H(0x3f0000),
+	return s2_vm_set_memslot(W->vm, 1, s2_gpa(W_PFNMAP_GPA), 16 * PG, H(W_PFNMAP_HVA),
 				 S2_MEM_PREFAULT);
 }
 
@@ -1411,8 +1446,9 @@ int w_dirty_log(bool on)
 		W->logging = false;
 	/* a log that starts afresh owes nothing written before it */
 	if (on && !W->logging)
-		for (uint64_t g = W->cfg.slot_hva_off >> 12;
-		     g < (W->cfg.slot_hva_off + W->cfg.slot_size) >> 12 && g < W_MAX_PAGES; g++)
+		for (uint64_t g = W->cfg.slot_hva_off >> w_page_shift;
+		     g < (W->cfg.slot_hva_off + W->cfg.slot_size) >> w_page_shift && g < W_MAX_PAGES;
+		     g++)
 			W->unreported[g] = false;
 	ret = s2_vm_set_memslot(W->vm, 0, s2_gpa(W->cfg.slot_gpa), W->cfg.slot_size,
 				H(W->cfg.slot_hva_off), f);
@@ -1491,11 +1527,11 @@ int w_harvest_mode(bool partial)
 {
 	uint64_t bm[W_MAX_PAGES / 64] = { 0 }, mask[W_MAX_PAGES / 64] = { 0 }, g0;
 	bool before[W_MAX_PAGES], ringed[W_MAX_PAGES] = { false };
-	uint64_t n = W->cfg.slot_size >> 12;
+	uint64_t n = W->cfg.slot_size >> w_page_shift;
 	unsigned mode = W->cfg.dirty_mode;
 	int ret;
 
-	g0 = W->cfg.slot_hva_off >> 12;
+	g0 = W->cfg.slot_hva_off >> w_page_shift;
 	memcpy(before, W->unreported, sizeof(before));
 	ck_note("harvest%s", partial && mode != W_DIRTY_BITMAP ? " (partial)" : "");
 	/* the rings first, as a VMM reads them: without any lock */
@@ -1525,7 +1561,7 @@ int w_harvest_mode(bool partial)
 			continue;
 		if (before[g0 + i] && !bit && !ringed[i])
 			ck_violation(7, "page %#llx was written before the harvest began and "
-				     "is not reported", (unsigned long long)(i << 12));
+				     "is not reported", (unsigned long long)(i * PG));
 	}
 	if (mode == W_DIRTY_MANUAL || mode == W_DIRTY_INIT_SET) {
 		/* the VMM clears what it will copy: all it got, or the
@@ -1608,17 +1644,16 @@ void w_audit(void)
 		if (!w_harvest())
 			audit_hw_tlbs();
 	} else if (W->logging) {
-		uint64_t bm[W_MAX_PAGES / 64] = { 0 }, n = W->cfg.slot_size >> 12;
+		uint64_t bm[W_MAX_PAGES / 64] = { 0 }, n = W->cfg.slot_size >> w_page_shift;
+		uint64_t g0 = W->cfg.slot_hva_off >> w_page_shift;
 		bool ringed[W_MAX_PAGES] = { false };
 
 		/* with rings, a page's record may be an entry not yet reset */
 		harvest_rings(ringed, n);
-		for (uint64_t i = 0; i < n && (W->cfg.slot_hva_off >> 12) + i < W_MAX_PAGES; i++)
+		for (uint64_t i = 0; i < n && g0 + i < W_MAX_PAGES; i++)
 			if (ringed[i])
-				W->ring_pending[(W->cfg.slot_hva_off >> 12) + i] = true;
+				W->ring_pending[g0 + i] = true;
 		if (!s2_vm_get_dirty_log(W->vm, 0, bm, (n + 63) / 64)) {
-			uint64_t g0 = W->cfg.slot_hva_off >> 12;
-
 			/*
 			 * I7 for writes already made: a page written since
 			 * it was last reported (its record taken by a get, a
@@ -1636,7 +1671,7 @@ void w_audit(void)
 				if (W->unreported[g0 + pg] && !rec)
 					ck_violation(7, "at the end, page %#llx of the logging slot was "
 						     "written since its last report and has no record "
-						     "in the dirty log", (unsigned long long)(pg << 12));
+						     "in the dirty log", (unsigned long long)(pg * PG));
 				if (rec)
 					W->unreported[g0 + pg] = false;
 			}
@@ -1647,10 +1682,9 @@ void w_audit(void)
 				if (!l->w || l->ipa < W->cfg.slot_gpa ||
 				    l->ipa >= W->cfg.slot_gpa + W->cfg.slot_size)
 					continue;
-				pg = (l->ipa - W->cfg.slot_gpa) >> 12;
+				pg = (l->ipa - W->cfg.slot_gpa) >> w_page_shift;
 				if (pg < n && !(bm[pg / 64] & (1ULL << (pg % 64))) &&
-				    !((W->cfg.slot_hva_off >> 12) + pg < W_MAX_PAGES &&
-				      W->ring_pending[(W->cfg.slot_hva_off >> 12) + pg]))
+				    !(g0 + pg < W_MAX_PAGES && W->ring_pending[g0 + pg]))
 					ck_violation(7, "at the end, GPA %#llx is writable in a logging "
 						     "slot but not in the dirty log: its writes go "
 						     "unreported", (unsigned long long)l->ipa);
@@ -1659,7 +1693,7 @@ void w_audit(void)
 	}
 	for (unsigned i = 0; i < a.n; i++) {
 		const struct audit_leaf *l = &a.l[i];
-		uint64_t step = l->size > 512 * PG ? l->size / 512 : PG;
+		uint64_t step = l->size > W_BLK ? l->size / W_BLK_PAGES : PG;
 
 		for (uint64_t off = 0; off < l->size; off += step) {
 			unsigned flags;
@@ -1671,11 +1705,11 @@ void w_audit(void)
 					     "%#llx, which no live memslot backs",
 					     (unsigned long long)gpa);
 			host_pt_query_pfns(W->mm, s2_hva(hva), 1, &pfn, &rw);
-			if (pfn != (l->pa + off) >> 12)
+			if (pfn != (l->pa + off) >> w_page_shift)
 				ck_violation(l->size > PG ? 6 : 1, "at the end, stage 2 maps GPA %#llx "
 					     "to pfn %#llx but the host maps its HVA to %s%#llx",
 					     (unsigned long long)gpa,
-					     (unsigned long long)((l->pa + off) >> 12),
+					     (unsigned long long)((l->pa + off) >> w_page_shift),
 					     pfn == ~0ULL ? "nothing " : "pfn ",
 					     (unsigned long long)(pfn == ~0ULL ? 0 : pfn));
 			if (l->w && (!rw || (flags & S2_MEM_READONLY)))
@@ -1711,6 +1745,14 @@ unsigned w_live_tables(void)
 
 /* ------------------------------------------------------ create/destroy */
 
+void w_scale_cfg(struct w_cfg *cfg)
+{
+	cfg->vma_len = w_scale(cfg->vma_len);
+	cfg->slot_gpa = w_scale(cfg->slot_gpa);
+	cfg->slot_size = w_scale(cfg->slot_size);
+	cfg->slot_hva_off = w_scale(cfg->slot_hva_off);
+}
+
 void w_create(const struct w_cfg *cfg)
 {
 	struct s2_vm_cfg vc = { 0 };
@@ -1720,6 +1762,13 @@ void w_create(const struct w_cfg *cfg)
 	if (!W)
 		abort();
 	W->cfg = *cfg;
+	/* the host's page size is the granule's (KVM arm64 maps stage 2 with
+	 * PAGE_SIZE); EPT's is 4K: a driver that asks otherwise is wrong */
+	if ((ck_format != S2_FMT_ARM64 && w_page_shift != 12) || !w_set_granule(w_page_shift)) {
+		fprintf(stderr, "check: no %u-bit granule for this format, or a host "
+			"still alive\n", w_page_shift);
+		abort();
+	}
 	host_bug_hostlevel_reread = ck_inject == S2_BUG_hostlevel_reread + 1;
 	pool_reset();
 	obj_reset();
@@ -1730,7 +1779,7 @@ void w_create(const struct w_cfg *cfg)
 	W->mm = host_mm_create(W->phys);
 	if (!W->phys || !W->mm)
 		abort();
-	memset(W->ic_stale, 1, sizeof(W->ic_stale));
+	memset(W->ic_stale, 1, W_IO_PFN0);
 	mm_reset();
 	mm_is_object = obj_is_live_ptr;
 	mm_is_table_ptr = pte_is_table_ptr;
@@ -1748,7 +1797,7 @@ void w_create(const struct w_cfg *cfg)
 		/* not flat: vm_pgoff is not the frame (seed 003) */
 		for (unsigned i = 0; i < 16; i++)
 			pfns[i] = W_IO_PFN0 + (cfg->pfnmap_mem ? 128 : 64) + (i ^ 1);
-		if (host_mmap_pfnmap(W->mm, H(0x3f0000), 16 * PG,
+		if (host_mmap_pfnmap(W->mm, H(W_PFNMAP_HVA), 16 * PG,
 				     HOST_PROT_READ | HOST_PROT_WRITE, 7, pfns))
 			abort();
 	}
@@ -1757,22 +1806,27 @@ void w_create(const struct w_cfg *cfg)
 	 * hardware-managed kind; the arm64-only flags (non-FWB caches, HA,
 	 * HD) never reach here, the driver skips those scenarios.
 	 */
-	vc.pgt = (struct s2_pgt_cfg){ .format = (enum s2_format_id)ck_format, .granule_shift = 12,
+	vc.pgt = (struct s2_pgt_cfg){ .format = (enum s2_format_id)ck_format, .granule_shift = w_page_shift,
 				      .ia_bits = 39, .oa_bits = 48,
 				      .flags = ck_format == S2_FMT_EPT ? S2_PGT_EPT_AD : cfg->pgt_flags,
 				      .plat = &cplat, .plat_ctx = W };
 	/*
-	 * 52-bit arm64 (issue 17 item 2): five levels from level -1, so a
-	 * walk has two more entry loads for another thread to run between,
-	 * and table pages above 2^48 so that every table descriptor carries
-	 * OA[51:50] in bits [9:8], as do the leaves: frames too sit above
-	 * 2^48 (w_pa_base).
+	 * 52-bit arm64 (issue 17 item 2): at 4K, five levels from level -1,
+	 * so a walk has two more entry loads for another thread to run
+	 * between; at 16K (LPA2) four from level 0, at 64K (FEAT_LPA, no
+	 * flag) three from level 1; the flags are tools/formats.h's, as `run`
+	 * uses.  Table pages sit above 2^48 so that every table descriptor
+	 * carries the top output bits (LPA2: OA[51:50] in bits [9:8]; LPA:
+	 * OA[51:48] in [15:12]), as do the leaves: frames too sit above 2^48
+	 * (w_pa_base).
 	 */
 	cplat.linear_offset = 0;
 	w_pa_base = 0;
 	if (ck_format == S2_FMT_ARM64 && (ck_lpa2 || (cfg->pgt_flags & S2_PGT_LPA2))) {
+		const struct s2_tool_format *f = w_tool_format(S2_FMT_ARM64, true);
+
 		vc.pgt.ia_bits = vc.pgt.oa_bits = 52;
-		vc.pgt.flags |= S2_PGT_LPA2 | S2_PGT_NO_CONCAT;
+		vc.pgt.flags = (vc.pgt.flags & ~S2_PGT_LPA2) | f->pgt_flags;
 		cplat.linear_offset = (int64_t)(0xeULL << 48);
 		w_pa_base = 0xeULL << 48;
 	}
@@ -1811,7 +1865,7 @@ void w_create(const struct w_cfg *cfg)
 	W->registered = true;
 	/* memory behind the PFNMAP: faults map it first (Normal) */
 	if (cfg->pfnmap_slot &&
-	    s2_vm_set_memslot(W->vm, 1, s2_gpa(0x1000000), 16 * PG, H(0x3f0000),
+	    s2_vm_set_memslot(W->vm, 1, s2_gpa(W_PFNMAP_GPA), 16 * PG, H(W_PFNMAP_HVA),
 			      cfg->pfnmap_mem ? 0 : S2_MEM_PREFAULT))
 		abort();
 	for (unsigned i = 0; i < W_MAX_VCPUS; i++) {

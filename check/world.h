@@ -16,12 +16,42 @@
 #include "sim/host/host.h"
 #include "check/sched.h"
 
-#define W_HVA		0x40000000ULL	/* 1G-aligned: blocks are possible */
-#define W_MAX_PAGES	1024		/* oracle arrays: 4 MiB of HVA */
+/*
+ * The world's granule: the stage-2 page size, and the host model's under
+ * it (KVM arm64 maps stage 2 with PAGE_SIZE, so the two are one size;
+ * EPT and the test format are 4K).  Set before w_create (w_set_granule);
+ * every size below follows from it, so that a scenario written as "page
+ * 1" and "the 2M block" means the same pages of a 16K or 64K world: a
+ * page is W_PG, a block (a last-level table's reach, the host's THP) W_BLK.
+ */
+extern unsigned w_page_shift;		/* 12, 14 or 16 */
+#define W_PG		(1ULL << w_page_shift)
+#define W_BLK		(1ULL << (2 * w_page_shift - 3))	/* 2M, 32M, 512M */
+#define W_BLK_PAGES	(W_BLK / W_PG)				/* 512, 2048, 8192 */
+/* Granule of the worlds to come; false for another shift.  Context: no
+ * world exists (the host model's page size changes with it). */
+bool w_set_granule(unsigned shift);
+struct s2_tool_format;
+/* tools/formats.h's entry of format @format (enum s2_format_id) at the
+ * world's granule, 52-bit if @wide: its name and flags. */
+const struct s2_tool_format *w_tool_format(int format, bool wide);
+
+#define W_HVA		0x40000000ULL	/* 1G-aligned: blocks of every granule are possible */
+/* The oracle's pages: [W_HVA, W_HVA + W_PAGES pages), two blocks (4 MiB
+ * at 4K); the arrays hold the most, 64K's */
+#define W_PAGES		((unsigned)(2 * W_BLK_PAGES))
+#define W_MAX_PAGES	16384
+/* The PFNMAP VMA (16 pages) ends the oracle's window; its slot 1 is at
+ * GPA 8 blocks, past every slot 0 layout */
+#define W_PFNMAP_HVA	(2 * W_BLK - 16 * W_PG)
+#define W_PFNMAP_GPA	(8 * W_BLK)
 #define W_TLB		8
 #define W_WC		8
 #define W_MAX_VCPUS	2
-#define W_IO_PFN0	4096		/* first device frame */
+/* First device frame = the number of RAM frames: 4096 at 4K, four THPs'
+ * worth at 16K and 64K (a THP, its collapse's and migration's copies) */
+#define W_IO_PFN0	(W_BLK_PAGES * 4 > 4096 ? W_BLK_PAGES * 4 : 4096)
+#define W_MAX_FRAMES	32768
 
 struct w_cfg {
 	enum host_vma_kind kind;
@@ -115,8 +145,8 @@ struct world {
 	/* clear_young / clear_flush_young calls running over the page: a
 	 * leaf they may still clear makes "old" a right answer for I9 */
 	int aging[W_MAX_PAGES];
-	uint64_t line[W_IO_PFN0];	/* non-FWB: dirty line per RAM frame */
-	bool line_dirty[W_IO_PFN0];
+	uint64_t line[W_MAX_FRAMES];	/* non-FWB: dirty line per RAM frame */
+	bool line_dirty[W_MAX_FRAMES];
 	/*
 	 * I11: the instruction cache may hold lines of a frame older than its
 	 * content: set when the host writes the frame (zeroed for a new
@@ -124,16 +154,26 @@ struct world {
 	 * starts so), cleared by the I-cache hook.  Guest self-modifying
 	 * code is the guest's own business and not modelled.
 	 */
-	bool ic_stale[W_IO_PFN0];
+	bool ic_stale[W_MAX_FRAMES];
 };
 
 extern struct world *W;
 extern int ck_inject;			/* enum s2_bug_id + 1, 0 = none */
 extern int ck_format;			/* enum s2_format_id of the VM: ARM64 or EPT */
-/* arm64 only: every world's table is FEAT_LPA2 with a 52-bit IPA and
- * output, walked from level -1 (--format arm64-lpa2); a world whose
- * pgt_flags carry S2_PGT_LPA2 (generated ones) is so on its own */
+/* arm64 only: every world's table has a 52-bit IPA and output (--format
+ * arm64-lpa2, arm64-16k-lpa2, arm64-64k-lpa): FEAT_LPA2 at 4K (walked
+ * from level -1) and 16K, FEAT_LPA at 64K; a world whose pgt_flags carry
+ * S2_PGT_LPA2 (generated ones) is so on its own, whatever its granule */
 extern bool ck_lpa2;
+
+/* A size or offset written for the 4K granule (4K pages, 2M blocks) as
+ * the same number of blocks and pages of the world's: the identity at 4K. */
+static inline uint64_t w_scale(uint64_t v4k)
+{
+	return v4k / 0x200000 * W_BLK + v4k % 0x200000 / 0x1000 * W_PG + v4k % 0x1000;
+}
+/* @cfg's VMA and slot 0, written for 4K, at the world's granule. */
+void w_scale_cfg(struct w_cfg *cfg);
 
 void w_process_init(void);		/* once per process: table-page pool */
 void w_create(const struct w_cfg *cfg);

@@ -49,11 +49,13 @@ static uint64_t bug_early_host_size(struct s2_vm *vm, uint64_t hva)
 		early = vm->host->mapping_size(vm->host_ctx, s2_hva(hva));
 	if (S2_BUG_INJECTED(p, vm->ctx, vma_info_after_unlock) && vm->host->vma_info) {
 		struct s2_vma_info vi;
-		uint64_t b = hva & ~((2ULL << 20) - 1);
+		/* KVM's PMD_SIZE: a last-level table's reach in this granule
+		 * (2M, 32M, 512M), the only block size such a check picks */
+		uint64_t blk = 1ULL << (2 * vm->page_shift - 3), b = hva & ~(blk - 1);
 
 		if (!vm->host->vma_info(vm->host_ctx, s2_hva(hva), &vi) &&
-		    vi.start.v <= b && vi.end.v >= b + (2ULL << 20))
-			early = 2ULL << 20;
+		    vi.start.v <= b && vi.end.v >= b + blk)
+			early = blk;
 	}
 	return early;
 }
