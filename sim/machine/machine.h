@@ -43,7 +43,7 @@ enum mach_hop {
 	MH_MUNMAP,	/* munmap of a range, then mmap of it again */
 	MH_DONTNEED,	/* madvise(MADV_DONTNEED) */
 	MH_MPROTECT,	/* mprotect read-only, later back to read-write */
-	MH_COLLAPSE,	/* khugepaged collapse of a 2M range */
+	MH_COLLAPSE,	/* khugepaged collapse of a host PMD range (2M at 4K) */
 	MH_SPLIT,	/* split of a PMD-mapped THP */
 	MH_MIGRATE,	/* page migration */
 	MH_RECLAIM,	/* reclaim (aging, then swap-out) */
@@ -171,7 +171,8 @@ void mach_stop_vcpus(struct machine *m);	/* and join them */
 bool mach_vcpus_running(struct machine *m);
 
 /*
- * The aging phase: one thread sweeping the RAM slots 2M at a time with
+ * The aging phase: one thread sweeping the RAM slots a host PMD (2M with
+ * 4K pages) at a time with
  * the host's aging (clear_young, test_young, clear_young,
  * clear_flush_young, in turn), as MGLRU's page-table walk does, beside
  * the vCPUs and the churn; stopped and joined by mach_stop_aging.
