@@ -172,10 +172,10 @@ bool mach_vcpus_running(struct machine *m);
 
 /*
  * The aging phase: one thread sweeping the RAM slots a host PMD (2M with
- * 4K pages) at a time with
- * the host's aging (clear_young, test_young, clear_young,
- * clear_flush_young, in turn), as MGLRU's page-table walk does, beside
- * the vCPUs and the churn; stopped and joined by mach_stop_aging.
+ * 4K pages) at a time with the host's aging (clear_young, test_young,
+ * clear_young, clear_flush_young, in turn), as MGLRU's page-table walk
+ * does, beside the vCPUs and the churn; stopped and joined by
+ * mach_stop_aging.
  */
 void mach_start_aging(struct machine *m);
 void mach_stop_aging(struct machine *m);
