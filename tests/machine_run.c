@@ -143,12 +143,17 @@ int main(void)
 		o.cfg.i6_sample = 1;	/* every block fill: there are few */
 		if (mach_run(&o, &s))
 			TAP_BAIL("mach_run (%s) failed", big[b].name);
+		/* block fills come from THP faults at the host's PMD; a
+		 * collapse is not asked for: under ThreadSanitizer a second
+		 * of churn may not reach one */
 		tap_ok(s.v.accesses > 1000 && s.v.faults > 100 && s.v.i6_checks > 0 &&
-		       s.host_ok[MH_COLLAPSE] > 0 && s.releases == 1,
-		       "%s: accesses (%llu), faults (%llu), block fills checked (%llu), THP "
-		       "collapses (%llu), release", big[b].name, (unsigned long long)s.v.accesses,
-		       (unsigned long long)s.v.faults, (unsigned long long)s.v.i6_checks,
-		       (unsigned long long)s.host_ok[MH_COLLAPSE]);
+		       s.releases == 1,
+		       "%s: accesses (%llu), faults (%llu), block fills checked (%llu), release",
+		       big[b].name, (unsigned long long)s.v.accesses,
+		       (unsigned long long)s.v.faults, (unsigned long long)s.v.i6_checks);
+		tap_diag("%s: %llu THP collapses, %llu splits", big[b].name,
+			 (unsigned long long)s.host_ok[MH_COLLAPSE],
+			 (unsigned long long)s.host_ok[MH_SPLIT]);
 		snprintf(what, sizeof(what), "%s: no violation", big[b].name);
 		no_violation(&s, what);
 	}
