@@ -5,7 +5,8 @@
 # synchronisation replaced by the controlled scheduler (HSYNC_IMPL_HEADER),
 # linked with check/ into build/check/s2mmu-check, which `s2mmu check`
 # runs.  make check-ci: a short budget of the same command for CI, on
-# arm64 and EPT, in the weak-memory mode, and a few generated worlds
+# arm64 and EPT, in the weak-memory mode, every scenario at 16K LPA2 and
+# 64K, and a few generated worlds
 # (check/gen.c); make check-long: over a million schedules of scenarios
 # and generated worlds in both memory modes.
 
@@ -53,6 +54,14 @@ check-ci: all
 	  $(BUILD)/s2mmu check --generate 200 --dirty-mode $${mb%%:*} --inject $${mb#*:} --json \
 	    > $(BUILD)/check-ci-gen-$${mb#*:}.json; \
 	  rc=$$?; cat $(BUILD)/check-ci-gen-$${mb#*:}.json; [ $$rc = 0 ] || exit $$rc; \
+	done; \
+	for fb in $(CHECK_CI_GRANULES); do \
+	  for sc in $$($(BUILD)/s2mmu check --list | awk '/^scenario/ { print $$2 }'); do \
+	    $(BUILD)/s2mmu check --format $${fb%%:*} --scenario $$sc --budget $${fb#*:} \
+	      > $(BUILD)/check-ci-gran.txt 2>&1 || \
+	      { cat $(BUILD)/check-ci-gran.txt; echo "check-ci: $$sc at $${fb%%:*}"; exit 1; }; \
+	  done; \
+	  echo "check-ci: every scenario at $${fb%%:*}, $${fb#*:} schedules each: no violation"; \
 	done
 
 # Generated worlds in CI: the correct code over a few worlds, and bugs the
@@ -66,6 +75,10 @@ CHECK_CI_GEN_BUGS ?= fault_no_retry free_no_grace fwb_no_icache shared_walk_no_r
 # ...and, with every world in one dirty-logging mode (--dirty-mode), bugs
 # of that mode (issue 17 item 1): MODE:BUG, each found in seconds.
 CHECK_CI_GEN_MODE_BUGS ?= ring:ring_push_drop_full init-set:init_set_bits_clear
+# ...and every scenario's correct code at two more granules, FORMAT:BUDGET
+# (about 20 s each here); their catalogue bugs are replayed from the
+# corpus by make test (tests/check_replay.c, docs/bugs.md "Every granule").
+CHECK_CI_GRANULES ?= arm64-16k-lpa2:300 arm64-64k:100
 
 # Long campaign (not CI): hand-written scenarios and generated worlds, in
 # the sequentially consistent and the weak-memory mode, about 1.2 million
