@@ -231,17 +231,25 @@ static void token_of(char *out, size_t len)
 			 ch[0] ? ch : "a");
 }
 
-/* One schedule given by @c: does it fail with invariant @inv? */
-static bool replay_fails(const uint8_t *c, unsigned n, int inv)
+/* Run J's scenario once on the schedule @c (@n choices; none: every
+ * choice the default). */
+static void replay_job(const uint8_t *c, unsigned n)
 {
 	J->strategy = CK_REPLAY;
-	memcpy(J->io.prefix, c, n);
+	if (n)
+		memcpy(J->io.prefix, c, n);
 	J->io.nr_prefix = n;
 	J->first = 0;
 	J->count = 1;
 	J->done = 0;
 	J->violated = J->exhausted = J->started = false;
 	run_job();
+}
+
+/* One schedule given by @c: does it fail with invariant @inv? */
+static bool replay_fails(const uint8_t *c, unsigned n, int inv)
+{
+	replay_job(c, n);
 	return J->violated && J->inv == inv;
 }
 
@@ -816,14 +824,8 @@ static void explore(unsigned scen, int bug, int strategy, uint64_t seed, uint64_
 	 */
 	J->scen = scen;
 	J->bug = bug;
-	J->strategy = CK_REPLAY;
-	J->io.nr_prefix = 0;
-	J->first = 0;
-	J->count = 1;
-	J->done = 0;
 	J->pct_steps = 0;
-	J->violated = J->exhausted = J->started = false;
-	run_job();
+	replay_job(NULL, 0);
 	pct_len = J->violated ? 0 : J->io.steps;
 	while (done < budget && now() - t0 < secs) {
 		enum ck_strategy st = strategy >= 0 ? (enum ck_strategy)strategy :
@@ -1025,14 +1027,8 @@ static int trace_main(const char *inject, int strategy, uint64_t seed, uint64_t 
 			trace_select(w);
 			J->scen = 0;
 			J->bug = 0;
-			J->strategy = CK_REPLAY;
-			J->io.nr_prefix = 0;
-			J->first = 0;
-			J->count = 1;
-			J->done = 0;
 			J->pct_steps = 0;
-			J->violated = J->exhausted = J->started = false;
-			run_job();
+			replay_job(NULL, 0);
 			total++;
 			if (J->violated) {
 				viol++;

@@ -11,27 +11,10 @@
 #include <s2mmu/mmu.h>
 #include <s2mmu/hosted.h>
 #include "tap.h"
+#include "tests/flat_host.h"
 #include "sim/machine/machine.h"
 
-#define PG	4096ULL
-#define HVA0	0x7f4000000000ULL
-#define PA0	0x100000000ULL
 #define NPG	8
-
-/* ------------------------------------------------------------ host */
-
-static int flat_resolve(void *host, s2_hva_t hva, bool write, struct s2_resolved *r)
-{
-	(void)host;
-	(void)write;
-	*r = (struct s2_resolved){ .pa = s2_hpa(PA0 + (hva.v - HVA0)), .writable = true };
-	return 0;
-}
-
-static void flat_put(void *host, const struct s2_resolved *r) { (void)host; (void)r; }
-static uint64_t flat_size(void *host, s2_hva_t hva) { (void)host; (void)hva; return PG; }
-
-static const struct s2_host_ops flat_ops = { flat_resolve, flat_put, flat_size, NULL };
 
 static struct s2_hosted *H;
 static const char *fmt;

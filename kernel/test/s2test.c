@@ -117,14 +117,6 @@ static void fail_msg(const char *f, int l, const char *fmt, ...)
 	atomic_fetch_add(&failures, 1);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- device wrappers ---------------------------------------------------- */
 
 static int dev_rw(int fd, unsigned vcpu, uint64_t gpa, bool write, uint64_t *val)
